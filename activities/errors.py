@@ -1,0 +1,6 @@
+class ActivityError(Exception):
+    """Input that is not a valid activity or object. `reason` is safe to show to the sender."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason

@@ -1,0 +1,173 @@
+"""Parse untrusted JSON into typed activities, refusing anything malformed with a clear reason."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from activities.errors import ActivityError
+
+MAX_DEPTH = 32
+MAX_STRING = 200_000
+MAX_ID_LENGTH = 2048
+
+
+def load_json(body: bytes, max_depth: int = MAX_DEPTH) -> dict[str, Any]:
+    """Decode a request body that must be one JSON object of bounded nesting."""
+    if _bracket_depth(body) > max_depth:
+        raise ActivityError(f"JSON nested deeper than {max_depth} levels")
+    try:
+        doc = json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise ActivityError(f"malformed JSON: {exc}") from None
+    if not isinstance(doc, dict):
+        raise ActivityError("the body must be a JSON object")
+    return doc
+
+
+def _bracket_depth(body: bytes) -> int:
+    """Nesting depth of a JSON text, counted before decoding so a deep body costs one linear scan."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in body:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return deepest
+
+
+def check_url(value: object, what: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise ActivityError(f"{what} must be a URL string")
+    if len(value) > MAX_ID_LENGTH:
+        raise ActivityError(f"{what} is longer than {MAX_ID_LENGTH} characters")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ActivityError(f"{what} must be an http(s) URL")
+    return value
+
+
+def id_of(value: object, what: str) -> str:
+    """The id of a reference that is either a URL or an object with an `id`."""
+    if isinstance(value, dict):
+        return check_url(value.get("id"), f"{what}.id")
+    if isinstance(value, list) and len(value) == 1:
+        return id_of(value[0], what)
+    return check_url(value, what)
+
+
+def optional_text(doc: dict[str, Any], key: str, limit: int = MAX_STRING) -> str | None:
+    value = doc.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ActivityError(f"{key} must be a string")
+    if len(value) > limit:
+        raise ActivityError(f"{key} is longer than {limit} characters")
+    return value
+
+
+def address_list(doc: dict[str, Any], key: str) -> tuple[str, ...]:
+    value = doc.get(key)
+    if value is None:
+        return ()
+    items = value if isinstance(value, list) else [value]
+    out = []
+    for item in items:
+        if isinstance(item, dict):
+            item = item.get("id")
+        if not isinstance(item, str) or len(item) > MAX_ID_LENGTH:
+            raise ActivityError(f"{key} must hold URL strings")
+        out.append(item)
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class Activity:
+    id: str
+    type: str
+    actor: str
+    object: Any = None
+    target: Any = None
+    result: Any = None
+    to: tuple[str, ...] = ()
+    cc: tuple[str, ...] = ()
+    bto: tuple[str, ...] = ()
+    bcc: tuple[str, ...] = ()
+    audience: tuple[str, ...] = ()
+    summary: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def object_id(self) -> str:
+        return id_of(self.object, "object")
+
+    @property
+    def object_doc(self) -> dict[str, Any] | None:
+        return self.object if isinstance(self.object, dict) else None
+
+    @property
+    def target_id(self) -> str:
+        return id_of(self.target, "target")
+
+    @property
+    def recipients(self) -> tuple[str, ...]:
+        return self.to + self.cc + self.bto + self.bcc + self.audience
+
+
+def parse_activity(doc: dict[str, Any]) -> Activity:
+    kind = doc.get("type")
+    if isinstance(kind, list) and kind and all(isinstance(k, str) for k in kind):
+        kind = kind[0]
+    if not isinstance(kind, str) or not kind or len(kind) > 64:
+        raise ActivityError("type must be a short string")
+    activity_id = check_url(doc.get("id"), "id")
+    actor = id_of(doc.get("actor"), "actor")
+    return Activity(
+        id=activity_id,
+        type=kind,
+        actor=actor,
+        object=_reference(doc.get("object"), "object"),
+        target=_reference(doc.get("target"), "target"),
+        result=_reference(doc.get("result"), "result"),
+        to=address_list(doc, "to"),
+        cc=address_list(doc, "cc"),
+        bto=address_list(doc, "bto"),
+        bcc=address_list(doc, "bcc"),
+        audience=address_list(doc, "audience"),
+        summary=optional_text(doc, "summary", 5000),
+        raw=doc,
+    )
+
+
+def _reference(value: object, what: str) -> object:
+    if value is None or isinstance(value, (str, dict)):
+        if isinstance(value, str) and len(value) > MAX_ID_LENGTH:
+            raise ActivityError(f"{what} is longer than {MAX_ID_LENGTH} characters")
+        return value
+    if isinstance(value, list) and len(value) == 1 and isinstance(value[0], (str, dict)):
+        return value[0]
+    raise ActivityError(f"{what} must be a URL or an object")
+
+
+def same_origin(a: str, b: str) -> bool:
+    pa, pb = urlsplit(a), urlsplit(b)
+    return (pa.scheme, pa.hostname, pa.port) == (pb.scheme, pb.hostname, pb.port)
+
+
+def host_of(url: str) -> str:
+    parts = urlsplit(url)
+    return parts.netloc.lower()

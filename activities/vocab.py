@@ -1,0 +1,53 @@
+"""Names of the vocabulary: contexts, media types and the public collection."""
+
+AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
+SECURITY_CONTEXT = "https://w3id.org/security/v1"
+PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
+PUBLIC_ALIASES = frozenset({PUBLIC, "as:Public", "Public"})
+
+SCHEMA_TERMS = {
+    "schema": "http://schema.org/",
+    "Order": "schema:Order",
+    "orderNumber": "schema:orderNumber",
+    "orderStatus": "schema:orderStatus",
+    "orderedItem": {"@id": "schema:orderedItem", "@type": "@id"},
+    "customer": "schema:customer",
+    "email": "schema:email",
+    "price": "schema:price",
+    "priceCurrency": "schema:priceCurrency",
+    "quantity": "schema:orderQuantity",
+    "maximumAttendeeCapacity": "schema:maximumAttendeeCapacity",
+    "remainingAttendeeCapacity": "schema:remainingAttendeeCapacity",
+    "timezone": "schema:timezone",
+    "sold": {"@id": "https://rose-ash.org/ns#sold", "@type": "@id"},
+    "upcomingEvents": {"@id": "https://rose-ash.org/ns#upcomingEvents", "@type": "@id"},
+    "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
+}
+
+CONTEXT: list[object] = [AS_CONTEXT, SECURITY_CONTEXT, SCHEMA_TERMS]
+
+AS2_MEDIA_TYPE = "application/activity+json"
+LD_MEDIA_TYPE = 'application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
+JSON_MEDIA_TYPES = frozenset({"application/activity+json", "application/ld+json", "application/json"})
+
+ACTIVITY_TYPES = frozenset(
+    {
+        "Accept", "Add", "Announce", "Arrive", "Block", "Create", "Delete", "Dislike", "Flag", "Follow",
+        "Ignore", "Invite", "Join", "Leave", "Like", "Listen", "Move", "Offer", "Question", "Read",
+        "Reject", "Remove", "TentativeAccept", "TentativeReject", "Travel", "Undo", "Update", "View",
+    }
+)  # fmt: skip
+
+
+def wants_activity_json(accept_header: str) -> bool:
+    """Content negotiation: does this Accept header ask for AS2 JSON rather than HTML?"""
+    accept = accept_header.lower()
+    return (
+        "application/activity+json" in accept
+        or ("application/ld+json" in accept and "activitystreams" in accept)
+        or accept.strip().startswith("application/json")
+    )
+
+
+def is_public(address: str) -> bool:
+    return address in PUBLIC_ALIASES

@@ -1,0 +1,134 @@
+"""Pages: rendering, the signed session cookie, the admin login check and CSRF tokens."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+from typing import Any
+
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from actors.context import Services
+
+COOKIE = "rose_ash_session"
+MAX_FORM_FIELD = 100_000
+
+
+def _sign(secret: bytes, payload: bytes) -> str:
+    return base64.urlsafe_b64encode(hmac.new(secret, payload, hashlib.sha256).digest()).decode().rstrip("=")
+
+
+def read_session(request: Request, secret: bytes) -> dict[str, Any]:
+    raw = request.cookies.get(COOKIE, "")
+    body, _, mac = raw.rpartition(".")
+    if not body or not hmac.compare_digest(_sign(secret, body.encode()), mac):
+        return {}
+    try:
+        data = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def write_session(response: Response, secret: bytes, data: dict[str, Any], secure: bool) -> None:
+    body = base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+    response.set_cookie(
+        COOKIE,
+        f"{body}.{_sign(secret, body.encode())}",
+        httponly=True,
+        samesite="lax",
+        secure=secure,
+        max_age=30 * 24 * 3600,
+    )
+
+
+def session(request: Request, services: Services) -> dict[str, Any]:
+    """The request's session, created (with a fresh id) on first use; saved by `render`/`redirect`."""
+    cached = request.scope.get("rose_ash.session")
+    if cached is None:
+        cached = read_session(request, services.secret)
+        if "sid" not in cached:
+            cached = {"sid": secrets.token_urlsafe(16)}
+            request.scope["rose_ash.session.new"] = True
+        request.scope["rose_ash.session"] = cached
+    return cached
+
+
+def is_admin(request: Request, services: Services) -> bool:
+    return bool(session(request, services).get("admin"))
+
+
+def require_admin(request: Request, services: Services) -> None:
+    if not is_admin(request, services):
+        raise HTTPException(303, headers={"Location": f"/login?next={request.url.path}"})
+
+
+def csrf_token(request: Request, services: Services) -> str:
+    return _sign(services.secret, f"csrf:{session(request, services)['sid']}".encode())
+
+
+async def checked_form(request: Request, services: Services) -> FormData:
+    """The posted form, after its CSRF token is checked against the session."""
+    form = await request.form(max_files=0, max_fields=100)
+    token = form.get("csrf")
+    saved = read_session(request, services.secret)
+    if (
+        not isinstance(token, str)
+        or "sid" not in saved
+        or not hmac.compare_digest(token, _sign(services.secret, f"csrf:{saved['sid']}".encode()))
+    ):
+        raise HTTPException(403, "the form's CSRF token is missing or wrong; reload the page and try again")
+    for value in form.values():
+        if isinstance(value, str) and len(value) > MAX_FORM_FIELD:
+            raise HTTPException(413, "a form field is too long")
+    return form
+
+
+def _save(request: Request, response: Response, services: Services) -> Response:
+    data = request.scope.get("rose_ash.session")
+    if data is not None and (request.scope.get("rose_ash.session.new") or request.scope.get("rose_ash.session.dirty")):
+        write_session(response, services.secret, data, services.actor.base_url.startswith("https://"))
+    return response
+
+
+def render(
+    request: Request, services: Services, template: str, context: dict[str, Any], status_code: int = 200
+) -> Response:
+    templates = services.extra["templates"]
+    page = templates.get_template(template).render(
+        request=request,
+        csrf=csrf_token(request, services),
+        admin=is_admin(request, services),
+        actor=services.actor,
+        nav=services.extra.get("nav", []),
+        kind=services.extra.get("kind_name", ""),
+        peers=services.peers,
+        **context,
+    )
+    response = HTMLResponse(page, status_code=status_code)
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'"
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return _save(request, response, services)
+
+
+def redirect(request: Request, services: Services, url: str) -> Response:
+    return _save(request, RedirectResponse(url, status_code=303), services)
+
+
+def mark_session_changed(request: Request) -> None:
+    request.scope["rose_ash.session.dirty"] = True
+
+
+def safe_next(target: str | None) -> str:
+    """Only same-site paths are followed after login."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target

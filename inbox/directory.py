@@ -1,0 +1,137 @@
+"""Remote actors and their public keys: fetched once, kept in the store, re-fetched when a key rotates."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urldefrag
+
+from cryptography.hazmat.primitives.asymmetric import rsa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from activities.errors import ActivityError
+from activities.httpsig import load_public_key
+from activities.parse import check_url, same_origin
+from inbox.errors import FetchError
+from inbox.remote import RemoteFetcher
+from store.db import Store
+from store.models import RemoteActor, RemoteKey
+
+MEMORY_KEYS = 10_000
+
+
+@dataclass(frozen=True)
+class PublicKey:
+    key_id: str
+    owner: str
+    key: rsa.RSAPublicKey
+
+
+@dataclass(frozen=True)
+class ActorInfo:
+    id: str
+    inbox: str
+    shared_inbox: str | None
+    data: dict[str, Any]
+
+
+class Directory:
+    def __init__(self, store: Store, fetcher: RemoteFetcher) -> None:
+        self.store = store
+        self.fetcher = fetcher
+        self._keys: OrderedDict[str, PublicKey] = OrderedDict()
+
+    async def key(self, key_id: str, *, refresh: bool = False) -> PublicKey:
+        if not refresh:
+            cached = self._keys.get(key_id)
+            if cached:
+                return cached
+            async with self.store.read() as session:
+                row = await session.get(RemoteKey, key_id)
+            if row is not None:
+                return self._remember(PublicKey(row.key_id, row.owner, load_public_key(row.public_pem)))
+        owner, pem = await self._fetch_key(key_id)
+        try:
+            key = PublicKey(key_id, owner, load_public_key(pem))
+        except ValueError as exc:
+            raise FetchError(key_id, f"unusable public key: {exc}") from None
+        async with self.store.write() as session:
+            row = await session.get(RemoteKey, key_id)
+            if row is None:
+                session.add(RemoteKey(key_id=key_id, owner=owner, public_pem=pem, fetched_at=self.store.clock()))
+            else:
+                row.owner, row.public_pem, row.fetched_at = owner, pem, self.store.clock()
+        return self._remember(key)
+
+    def _remember(self, key: PublicKey) -> PublicKey:
+        self._keys[key.key_id] = key
+        self._keys.move_to_end(key.key_id)
+        while len(self._keys) > MEMORY_KEYS:
+            self._keys.popitem(last=False)
+        return key
+
+    async def _fetch_key(self, key_id: str) -> tuple[str, str]:
+        doc = await self.fetcher.get_json(urldefrag(key_id).url)
+        found = _key_in(doc, key_id)
+        if found is not None:
+            owner = doc.get("id")
+            if not isinstance(owner, str) or not same_origin(owner, key_id):
+                raise FetchError(key_id, "the key's document is not on the key's host")
+            await self._remember_actor(doc)
+            return owner, found
+        # A standalone key document: its owner must list it.
+        owner = doc.get("owner")
+        if not isinstance(owner, str) or not isinstance(doc.get("publicKeyPem"), str):
+            raise FetchError(key_id, "no public key with that id")
+        owner_doc = await self.fetcher.get_json(owner)
+        listed = _key_in(owner_doc, key_id)
+        if listed is None or owner_doc.get("id") != owner:
+            raise FetchError(key_id, "the key's owner does not list the key")
+        await self._remember_actor(owner_doc)
+        return owner, listed
+
+    async def actor(self, actor_id: str, *, refresh: bool = False) -> ActorInfo:
+        if not refresh:
+            async with self.store.read() as session:
+                row = await session.get(RemoteActor, actor_id)
+            if row is not None:
+                return ActorInfo(row.id, row.inbox, row.shared_inbox, row.data)
+        doc = await self.fetcher.get_json(actor_id)
+        if doc.get("id") != actor_id:
+            raise FetchError(actor_id, "the document's id is not the URL it was fetched from")
+        return await self._remember_actor(doc)
+
+    async def known_actor(self, session: AsyncSession, actor_id: str) -> ActorInfo | None:
+        row = await session.get(RemoteActor, actor_id)
+        return ActorInfo(row.id, row.inbox, row.shared_inbox, row.data) if row else None
+
+    async def _remember_actor(self, doc: dict[str, Any]) -> ActorInfo:
+        try:
+            actor_id = check_url(doc.get("id"), "actor id")
+            inbox = check_url(doc.get("inbox"), "inbox")
+        except ActivityError as exc:
+            raise FetchError(str(doc.get("id")), exc.reason) from None
+        endpoints = doc.get("endpoints")
+        shared = endpoints.get("sharedInbox") if isinstance(endpoints, dict) else None
+        shared = shared if isinstance(shared, str) and shared.startswith(("http://", "https://")) else None
+        if not same_origin(inbox, actor_id) or (shared and not same_origin(shared, actor_id)):
+            raise FetchError(actor_id, "inbox is not on the actor's host")
+        async with self.store.write() as session:
+            row = await session.get(RemoteActor, actor_id)
+            now = self.store.clock()
+            if row is None:
+                session.add(RemoteActor(id=actor_id, inbox=inbox, shared_inbox=shared, data=doc, fetched_at=now))
+            else:
+                row.inbox, row.shared_inbox, row.data, row.fetched_at = inbox, shared, doc, now
+        return ActorInfo(actor_id, inbox, shared, doc)
+
+
+def _key_in(doc: dict[str, Any], key_id: str) -> str | None:
+    keys = doc.get("publicKey")
+    for key in keys if isinstance(keys, list) else [keys]:
+        if isinstance(key, dict) and key.get("id") == key_id and isinstance(key.get("publicKeyPem"), str):
+            if key.get("owner") not in (None, doc.get("id")):
+                return None
+            return key["publicKeyPem"]
+    return None

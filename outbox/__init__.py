@@ -1,0 +1,1 @@
+"""Send: record activities with their deliveries (transactional outbox), fan out, sign, deliver, retry."""

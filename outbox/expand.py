@@ -1,0 +1,75 @@
+"""Stage one of delivery: turn a fan-out row into one delivery row per distinct inbox."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from activities.identity import LocalActor
+from outbox.addressing import Target, inboxes
+from store.models import CollectionItem, Delivery, FanOut, RemoteActor
+from store.upsert import insert_ignore
+
+log = logging.getLogger(__name__)
+
+ResolveActor = Callable[[str], Awaitable[Target]]
+
+
+class UnresolvedRecipient(Exception):
+    pass
+
+
+async def follower_targets(session: AsyncSession, followers: str) -> list[Target]:
+    rows = await session.execute(
+        select(RemoteActor.id, RemoteActor.inbox, RemoteActor.shared_inbox)
+        .join(CollectionItem, CollectionItem.item == RemoteActor.id)
+        .where(CollectionItem.collection == followers)
+    )
+    return [Target(actor_id, inbox, shared) for actor_id, inbox, shared in rows]
+
+
+async def resolve_targets(
+    session: AsyncSession, fanout: FanOut, actor: LocalActor, resolve: ResolveActor
+) -> list[Target]:
+    targets: list[Target] = []
+    for recipient in fanout.recipients:
+        if recipient == actor.followers:
+            targets.extend(await follower_targets(session, actor.followers))
+        elif recipient.startswith(actor.base_url + "/"):
+            continue  # our own collections other than followers have no inboxes
+        else:
+            try:
+                targets.append(await resolve(recipient))
+            except Exception as exc:
+                raise UnresolvedRecipient(f"{recipient}: {exc}") from exc
+    return targets
+
+
+async def write_deliveries(session: AsyncSession, fanout: FanOut, targets: list[Target], now: float) -> int:
+    created = 0
+    for inbox, actors in inboxes(targets, prefer_shared=True).items():
+        created += await insert_ignore(
+            session,
+            Delivery,
+            {
+                "activity_id": fanout.activity_id,
+                "actor": fanout.actor,
+                "inbox": inbox,
+                "host": urlsplit(inbox).netloc.lower(),
+                "recipients": actors,
+                "state": "pending",
+                "attempts": 0,
+                "next_attempt_at": now,
+                "locked_until": 0.0,
+                "locked_by": None,
+                "created_at": now,
+                "updated_at": now,
+            },
+            ("activity_id", "inbox"),
+        )
+    fanout.state = "done"
+    return created

@@ -1,0 +1,38 @@
+"""Record an emitted activity in the caller's transaction: the document, the outbox entry and a fan-out
+row for the delivery worker. Nothing is sent here, so a rollback un-sends it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from activities.build import public_view
+from activities.identity import LocalActor
+from outbox.addressing import is_publicly_addressed, recipients
+from store import collections, objects
+from store.models import FanOut
+
+
+async def emit(session: AsyncSession, actor: LocalActor, activity: dict[str, Any], now: float) -> dict[str, Any]:
+    if activity.get("actor") != actor.id:
+        raise ValueError("an actor emits only its own activities")
+    public = is_publicly_addressed(activity)
+    targets = recipients(activity, actor.id)
+    await objects.put(session, activity, actor=actor.name, now=now, public=public, readers=None if public else targets)
+    if public:
+        await collections.add(session, actor.outbox, activity["id"], now)
+    if targets:
+        session.add(
+            FanOut(
+                activity_id=activity["id"],
+                actor=actor.name,
+                recipients=targets,
+                state="pending",
+                attempts=0,
+                next_attempt_at=now,
+                locked_until=0.0,
+                created_at=now,
+            )
+        )
+    return public_view(activity)

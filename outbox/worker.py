@@ -1,0 +1,305 @@
+"""Stage two: claim due deliveries with a lease, POST each signed, record every attempt.
+
+Any number of workers, in any number of processes, share one queue: a claim is one UPDATE that sets a
+lease (`FOR UPDATE SKIP LOCKED` on PostgreSQL), and a worker that dies simply lets its leases lapse."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from sqlalchemy import delete, select, update
+
+from activities.build import public_view
+from activities.httpsig import RequestSigner
+from activities.identity import LocalActor
+from outbox.expand import ResolveActor, UnresolvedRecipient, resolve_targets, write_deliveries
+from outbox.retry import RetryPolicy, Verdict, parse_retry_after
+from store.db import Store
+from store.models import CollectionItem, Delivery, DeliveryAttempt, FanOut, Follow, RemoteActor, StoredObject
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    activity_id: str
+    actor: str
+    inbox: str
+    host: str
+    attempts: int
+    created_at: float
+
+
+@dataclass(frozen=True)
+class Result:
+    delivery: Claimed
+    status: int | None
+    error: str | None
+    retry_after: float | None
+    started: float
+    duration: float
+
+
+@dataclass
+class DeliveryWorker:
+    store: Store
+    client: httpx.AsyncClient
+    actors: dict[str, LocalActor]
+    signers: dict[str, RequestSigner]
+    resolve: ResolveActor
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    clock: Callable[[], float] = time.time
+    lease: float = 60.0
+    max_in_flight: int = 64
+    per_host: int = 8
+    poll_interval: float = 0.25
+    name: str = field(default_factory=lambda: f"worker-{secrets.token_hex(4)}")
+    _wake: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+    _in_flight: dict[str, int] = field(default_factory=dict, init=False)
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set, init=False)
+    _results: list[Result] = field(default_factory=list, init=False)
+    _host_paused_until: dict[str, float] = field(default_factory=dict, init=False)
+    _bodies: OrderedDict[str, bytes] = field(default_factory=OrderedDict, init=False)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        try:
+            while True:
+                worked = await self.step()
+                if not worked:
+                    try:
+                        await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+                    except TimeoutError:
+                        pass
+                    self._wake.clear()
+        finally:
+            for task in list(self._tasks):
+                task.cancel()
+            if self._tasks:
+                await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def step(self) -> bool:
+        """One round: record finished sends, expand fan-outs, start new sends. True if anything moved."""
+        worked = await self._flush_results()
+        worked = await self._expand_fanouts() or worked
+        free = self.max_in_flight - len(self._tasks)
+        if free > 0:
+            for delivery in await self._claim(free):
+                worked = True
+                self._in_flight[delivery.host] = self._in_flight.get(delivery.host, 0) + 1
+                task = asyncio.create_task(self._send(delivery))
+                self._tasks.add(task)
+                task.add_done_callback(self._done)
+        return worked
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._wake.set()
+
+    async def drain(self, limit_seconds: float = 30.0) -> None:
+        """Run until nothing is due or in flight (tests and benchmarks)."""
+        deadline = time.monotonic() + limit_seconds
+        while time.monotonic() < deadline:
+            worked = await self.step()
+            if not worked and not self._tasks and not self._results:
+                return
+            if self._tasks:
+                await asyncio.wait(self._tasks, timeout=self.poll_interval, return_when=asyncio.FIRST_COMPLETED)
+
+    async def _expand_fanouts(self) -> bool:
+        now = self.clock()
+        async with self.store.write() as session:
+            fanouts = list(
+                await session.scalars(
+                    select(FanOut)
+                    .where(FanOut.state == "pending", FanOut.next_attempt_at <= now, FanOut.locked_until < now)
+                    .order_by(FanOut.id)
+                    .limit(10)
+                    .with_for_update(skip_locked=True)
+                )
+            )
+            for fanout in fanouts:
+                fanout.locked_until = now + self.lease
+        for fanout in fanouts:
+            await self._expand(fanout.id)
+        return bool(fanouts)
+
+    async def _expand(self, fanout_id: int) -> None:
+        async with self.store.read() as session:
+            fanout = await session.get(FanOut, fanout_id)
+            assert fanout is not None
+            actor = self.actors[fanout.actor]
+            try:
+                targets = await resolve_targets(session, fanout, actor, self.resolve)
+                error = None
+            except UnresolvedRecipient as exc:
+                targets, error = [], str(exc)
+        now = self.clock()
+        async with self.store.write() as session:
+            fanout = await session.get(FanOut, fanout_id)
+            assert fanout is not None
+            if error is None:
+                await write_deliveries(session, fanout, targets, now)
+            else:
+                fanout.attempts += 1
+                fanout.last_error = error
+                retry_at = self.policy.next_attempt(attempts=fanout.attempts, created_at=fanout.created_at, now=now)
+                fanout.state = "pending" if retry_at is not None else "failed"
+                fanout.next_attempt_at = retry_at or now
+                fanout.locked_until = 0.0
+                log.warning("fan-out %s: %s", fanout.activity_id, error)
+
+    async def _claim(self, limit: int) -> list[Claimed]:
+        now = self.clock()
+        busy = [h for h, n in self._in_flight.items() if n >= self.per_host]
+        busy += [h for h, until in self._host_paused_until.items() if until > now]
+        due = (
+            select(Delivery.id)
+            .where(Delivery.state == "pending", Delivery.next_attempt_at <= now, Delivery.locked_until < now)
+            .order_by(Delivery.next_attempt_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        if busy:
+            due = due.where(Delivery.host.not_in(busy))
+        async with self.store.write() as session:
+            rows = await session.execute(
+                update(Delivery)
+                .where(Delivery.id.in_(due.scalar_subquery()))
+                .values(locked_until=now + self.lease, locked_by=self.name)
+                .returning(
+                    Delivery.id,
+                    Delivery.activity_id,
+                    Delivery.actor,
+                    Delivery.inbox,
+                    Delivery.host,
+                    Delivery.attempts,
+                    Delivery.created_at,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            claimed = [Claimed(*row) for row in rows]
+        # One host may hold at most `per_host` of this worker's slots.
+        kept, counts = [], dict(self._in_flight)
+        for delivery in claimed:
+            if counts.get(delivery.host, 0) < self.per_host:
+                counts[delivery.host] = counts.get(delivery.host, 0) + 1
+                kept.append(delivery)
+        if len(kept) < len(claimed):
+            released = [d.id for d in claimed if d not in kept]
+            async with self.store.write() as session:
+                await session.execute(update(Delivery).where(Delivery.id.in_(released)).values(locked_until=0.0))
+        return kept
+
+    async def _body(self, activity_id: str) -> bytes:
+        body = self._bodies.get(activity_id)
+        if body is None:
+            async with self.store.read() as session:
+                row = await session.get(StoredObject, activity_id)
+            doc: dict[str, Any] = public_view(row.data) if row else {}
+            body = json.dumps(doc, separators=(",", ":")).encode()
+            self._bodies[activity_id] = body
+            while len(self._bodies) > 256:
+                self._bodies.popitem(last=False)
+        return body
+
+    async def _send(self, delivery: Claimed) -> None:
+        started = self.clock()
+        t0 = time.perf_counter()
+        status: int | None = None
+        error: str | None = None
+        retry_after: float | None = None
+        try:
+            body = await self._body(delivery.activity_id)
+            headers = self.signers[delivery.actor].headers_for("POST", delivery.inbox, body, started)
+            response = await self.client.post(delivery.inbox, content=body, headers=headers)
+            status = response.status_code
+            if status >= 300:
+                error = response.text[:500]
+            retry_after = parse_retry_after(response.headers.get("retry-after"), self.clock())
+        except httpx.HTTPError as exc:
+            error = f"{type(exc).__name__}: {exc}"[:500]
+        except Exception as exc:  # a bug must not leave the delivery leased forever
+            log.exception("delivery %s failed", delivery.id)
+            error = f"{type(exc).__name__}: {exc}"[:500]
+        finally:
+            self._in_flight[delivery.host] -= 1
+            if not self._in_flight[delivery.host]:
+                del self._in_flight[delivery.host]
+        self._results.append(Result(delivery, status, error, retry_after, started, (time.perf_counter() - t0) * 1000))
+
+    async def _flush_results(self) -> bool:
+        if not self._results:
+            return False
+        results, self._results = self._results, []
+        now = self.clock()
+        gone: list[Claimed] = []
+        async with self.store.write() as session:
+            for result in results:
+                delivery = result.delivery
+                verdict = self.policy.verdict(result.status)
+                attempts = delivery.attempts + 1
+                values: dict[str, Any] = {
+                    "attempts": attempts,
+                    "last_status": result.status,
+                    "last_error": result.error,
+                    "locked_until": 0.0,
+                    "locked_by": None,
+                    "updated_at": now,
+                }
+                if verdict is Verdict.RETRY:
+                    retry_at = self.policy.next_attempt(
+                        attempts=attempts, created_at=delivery.created_at, now=now, retry_after=result.retry_after
+                    )
+                    if result.status in (429, 503) or result.status is None:
+                        self._host_paused_until[delivery.host] = min(
+                            retry_at or now, now + (result.retry_after or self.policy.base_delay)
+                        )
+                    values["state"] = "pending" if retry_at is not None else "failed"
+                    values["next_attempt_at"] = retry_at or now
+                else:
+                    values["state"] = verdict.value
+                    self._host_paused_until.pop(delivery.host, None)
+                    if verdict is Verdict.GONE:
+                        gone.append(delivery)
+                await session.execute(update(Delivery).where(Delivery.id == delivery.id).values(**values))
+                session.add(
+                    DeliveryAttempt(
+                        delivery_id=delivery.id,
+                        at=result.started,
+                        status=result.status,
+                        error=result.error,
+                        duration_ms=result.duration,
+                    )
+                )
+            for delivery in gone:
+                await self._drop_followers_at(session, delivery)
+        return True
+
+    async def _drop_followers_at(self, session: Any, delivery: Claimed) -> None:
+        """A 410 from a personal inbox: that follower is gone."""
+        actor = self.actors[delivery.actor]
+        gone_ids = list(await session.scalars(select(RemoteActor.id).where(RemoteActor.inbox == delivery.inbox)))
+        if gone_ids:
+            await session.execute(
+                delete(CollectionItem).where(
+                    CollectionItem.collection == actor.followers, CollectionItem.item.in_(gone_ids)
+                )
+            )
+            await session.execute(
+                update(Follow)
+                .where(Follow.remote_actor.in_(gone_ids), Follow.direction == "in")
+                .values(state="gone", updated_at=self.clock())
+            )

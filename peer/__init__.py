@@ -1,0 +1,1 @@
+"""One running peer: settings, the Starlette app, the CLI."""

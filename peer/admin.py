@@ -1,0 +1,121 @@
+"""The operator's pages: log in, the delivery record, follower approvals, following someone."""
+
+from __future__ import annotations
+
+import hmac
+
+from sqlalchemy import func, select
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from activities.parse import check_url
+from actors.context import Services
+from actors.web import checked_form, mark_session_changed, redirect, render, require_admin, safe_next, session
+from inbox.errors import FetchError
+from peer import follows
+from store.models import Delivery, DeliveryAttempt, Follow, InboxActivity
+
+
+def routes(services: Services) -> list[Route]:
+    async def login(request: Request) -> Response:
+        if request.method == "GET":
+            return render(request, services, "layout/login.html", {"next": safe_next(request.query_params.get("next"))})
+        form = await checked_form(request, services)
+        token = str(form.get("token", ""))
+        if not hmac.compare_digest(token.encode(), services.admin_token.encode()):
+            return render(
+                request,
+                services,
+                "layout/login.html",
+                {"next": safe_next(str(form.get("next", ""))), "error": "That admin token is not right."},
+                403,
+            )
+        session(request, services)["admin"] = True
+        mark_session_changed(request)
+        return redirect(request, services, safe_next(str(form.get("next", ""))))
+
+    async def logout(request: Request) -> Response:
+        await checked_form(request, services)
+        session(request, services).pop("admin", None)
+        mark_session_changed(request)
+        return redirect(request, services, "/")
+
+    async def deliveries(request: Request) -> Response:
+        require_admin(request, services)
+        async with services.store.read() as db:
+            rows = list(await db.scalars(select(Delivery).order_by(Delivery.id.desc()).limit(200)))
+            counts = dict((await db.execute(select(Delivery.state, func.count()).group_by(Delivery.state))).all())
+            attempts = list(await db.scalars(select(DeliveryAttempt).order_by(DeliveryAttempt.id.desc()).limit(100)))
+            inbox = list(await db.scalars(select(InboxActivity).order_by(InboxActivity.received_at.desc()).limit(50)))
+        return render(
+            request,
+            services,
+            "layout/deliveries.html",
+            {"deliveries": rows, "counts": counts, "attempts": attempts, "inbox": inbox},
+        )
+
+    async def followers(request: Request) -> Response:
+        require_admin(request, services)
+        async with services.store.read() as db:
+            rows = list(await db.scalars(select(Follow).order_by(Follow.created_at.desc()).limit(500)))
+        return render(
+            request, services, "layout/followers.html", {"follows": rows, "message": request.query_params.get("m")}
+        )
+
+    async def decide(request: Request) -> Response:
+        require_admin(request, services)
+        form = await checked_form(request, services)
+        follow_id, decision = str(form.get("follow", "")), str(form.get("decision", ""))
+        now = services.clock()
+        async with services.store.write() as db:
+            row = await db.get(Follow, follow_id)
+            if row is not None and row.direction == "in" and row.state == "pending":
+                if decision == "accept":
+                    row.state = "accepted"
+                    await follows.accept_follow(db, services, row.id, row.remote_actor, now)
+                else:
+                    row.state = "rejected"
+                    await services.emit(db, follows.answer(services, "Reject", row.id, row.remote_actor))
+                row.updated_at = now
+        return redirect(request, services, "/admin/followers")
+
+    async def follow_someone(request: Request) -> Response:
+        require_admin(request, services)
+        form = await checked_form(request, services)
+        target = str(form.get("actor", "")).strip()
+        try:
+            actor_id = await resolve_handle(services, target)
+            await follows.follow(services, actor_id)
+            message = f"Follow sent to {actor_id}"
+        except (FetchError, ValueError) as exc:
+            message = f"Could not follow {target}: {exc}"
+        from urllib.parse import quote
+
+        return redirect(request, services, f"/admin/followers?m={quote(message)}")
+
+    return [
+        Route("/login", login, methods=["GET", "POST"]),
+        Route("/logout", logout, methods=["POST"]),
+        Route("/admin/deliveries", deliveries),
+        Route("/admin/followers", followers),
+        Route("/admin/followers/decide", decide, methods=["POST"]),
+        Route("/admin/follow", follow_someone, methods=["POST"]),
+    ]
+
+
+async def resolve_handle(services: Services, target: str) -> str:
+    """An actor id from `user@host[:port]` (WebFinger) or from an actor URL."""
+    if target.startswith(("http://", "https://")):
+        return check_url(target, "actor")
+    user, _, host = target.lstrip("@").partition("@")
+    if not user or not host:
+        raise ValueError("give an actor URL or user@host")
+    scheme = "http" if services.fetcher.guard.allow_private else "https"
+    doc = await services.fetcher.get_json(
+        f"{scheme}://{host}/.well-known/webfinger?resource=acct:{user}@{host}", signed=False
+    )
+    for link in doc.get("links", []) if isinstance(doc.get("links"), list) else []:
+        if isinstance(link, dict) and link.get("rel") == "self" and isinstance(link.get("href"), str):
+            return check_url(link["href"], "actor")
+    raise ValueError("the WebFinger answer has no self link")

@@ -1,0 +1,166 @@
+"""`rose-ash up | serve | worker`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from peer.settings import KINDS, Settings
+
+DEFAULT_TOKEN_FILE = "admin-token"
+
+
+def _serve_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--kind", choices=KINDS, default=os.environ.get("ROSE_ASH_KIND"))
+    parser.add_argument("--host", default=os.environ.get("ROSE_ASH_HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("ROSE_ASH_PORT", "8000")))
+    parser.add_argument("--base-url", help="public base URL (env ROSE_ASH_BASE_URL)")
+    parser.add_argument("--database-url", help="SQLAlchemy URL (env DATABASE_URL); default a SQLite file")
+    parser.add_argument("--peer", action="append", default=[], help="NAME=URL of another peer (repeat)")
+    parser.add_argument("--trust", action="append", default=[], help="base or actor URL to trust at once")
+    parser.add_argument("--admin-token", help="admin token (env ROSE_ASH_ADMIN_TOKEN)")
+    parser.add_argument("--data-dir", default=os.environ.get("ROSE_ASH_DATA_DIR", "data"))
+    parser.add_argument("--allow-private", action="store_true", help="dev mode: fetch private addresses")
+    parser.add_argument("--no-worker", action="store_true", help="run no delivery worker in this process")
+    parser.add_argument("--access-log", action="store_true")
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    env = dict(os.environ)
+    env["ROSE_ASH_DATA_DIR"] = args.data_dir
+    if args.peer:
+        env["ROSE_ASH_PEERS"] = ",".join(args.peer)
+    if args.trust:
+        env["ROSE_ASH_TRUSTED"] = ",".join(args.trust)
+    if args.allow_private:
+        env["ROSE_ASH_ALLOW_PRIVATE"] = "1"
+    if getattr(args, "no_worker", False):
+        env["ROSE_ASH_INPROCESS_WORKER"] = "0"
+    env.setdefault("ROSE_ASH_BASE_URL", f"http://{args.host}:{args.port}")
+    return Settings.from_env(
+        env, kind=args.kind, base_url=args.base_url, database_url=args.database_url, admin_token=args.admin_token
+    )
+
+
+def serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from peer.app import create_app
+
+    settings = settings_from(args)
+    uvicorn.run(
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        access_log=args.access_log,
+        log_level="info",
+        timeout_graceful_shutdown=5,
+    )
+
+
+def worker(args: argparse.Namespace) -> None:
+    from peer.standalone_worker import run_worker
+
+    asyncio.run(run_worker(settings_from(args)))
+
+
+def admin_token(data_dir: Path) -> str:
+    path = data_dir / DEFAULT_TOKEN_FILE
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_urlsafe(18)
+    path.write_text(token + "\n")
+    path.chmod(0o600)
+    return token
+
+
+def up(args: argparse.Namespace) -> int:
+    data_dir = Path(args.data_dir)
+    token = os.environ.get("ROSE_ASH_ADMIN_TOKEN") or admin_token(data_dir)
+    urls = {kind: f"http://{args.host}:{args.base_port + i}" for i, kind in enumerate(KINDS)}
+    procs: list[subprocess.Popen[bytes]] = []
+    for i, kind in enumerate(KINDS):
+        others = [f"{k}={u}" for k, u in urls.items() if k != kind]
+        command = [
+            sys.executable,
+            "-m",
+            "peer.cli",
+            "serve",
+            "--kind",
+            kind,
+            "--host",
+            args.host,
+            "--port",
+            str(args.base_port + i),
+            "--base-url",
+            urls[kind],
+            "--data-dir",
+            str(data_dir),
+            "--admin-token",
+            token,
+            "--allow-private",
+        ]
+        for other in others:
+            command += ["--peer", other]
+        env = dict(os.environ)
+        env.pop("DATABASE_URL", None)
+        procs.append(subprocess.Popen(command, env=env))
+    print("\nRose Ash is starting:")
+    for kind, url in urls.items():
+        print(f"  {kind:<7} {url}/")
+    print(f"  admin token: {token}   (log in at any peer's /login; kept in {data_dir / DEFAULT_TOKEN_FILE})")
+    print("  Ctrl-C stops all three.\n", flush=True)
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    while not stopping and all(p.poll() is None for p in procs):
+        time.sleep(0.2)
+    for p in procs:
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    for p in procs:
+        try:
+            p.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            p.kill()
+    failed = [p.returncode for p in procs if p.returncode not in (0, -signal.SIGTERM, None)]
+    return 0 if stopping or not failed else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="rose-ash", description="Rose Ash: blog, events and shop peers")
+    commands = parser.add_subparsers(dest="command", required=True)
+    up_parser = commands.add_parser("up", help="run blog, events and shop locally on SQLite")
+    up_parser.add_argument("--host", default="127.0.0.1")
+    up_parser.add_argument("--base-port", type=int, default=8001)
+    up_parser.add_argument("--data-dir", default="data")
+    serve_parser = commands.add_parser("serve", help="run one peer")
+    _serve_args(serve_parser)
+    worker_parser = commands.add_parser("worker", help="run delivery workers only (scale out on PostgreSQL)")
+    _serve_args(worker_parser)
+    args = parser.parse_args(argv)
+    if args.command == "up":
+        return up(args)
+    if args.command == "serve":
+        serve(args)
+    else:
+        worker(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

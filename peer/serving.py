@@ -1,0 +1,125 @@
+"""Serve stored objects and collections at their ids, AS2 JSON or HTML by content negotiation.
+
+Private objects (an order, an offer) are served only to a reader that proves who it is with a signed
+GET, or to a browser holding the object's capability link."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from activities.build import ordered_collection, ordered_collection_page, public_view, with_context
+from actors.context import Services
+from actors.kind import CollectionSpec, HtmlRenderer
+from actors.web import render
+from inbox.errors import InboxError
+from inbox.signatures import SignedRequest, verify
+from peer.respond import ActivityJSONResponse, error, wants_json
+from store import collections, objects
+from store.models import StoredObject
+
+PAGE_SIZE = 20
+
+
+async def signed_reader(request: Request, services: Services) -> str | None:
+    """The actor id behind a valid signed GET, or None when the request is not signed."""
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    if "signature" not in headers and "signature-input" not in headers:
+        return None
+    signed = SignedRequest(
+        method="GET",
+        url=services.actor.base_url + request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+        path=request.url.path,
+        query=request.url.query,
+        headers=headers,
+        body=b"",
+    )
+    verified = await verify(signed, services.directory.key, services.clock())
+    return verified.owner
+
+
+def may_read(row: StoredObject, reader: str | None, token: str | None, services: Services) -> bool:
+    if row.public:
+        return True
+    if reader and (reader == services.actor.id or reader in (row.readers or [])):
+        return True
+    return bool(token and row.capability and hmac.compare_digest(token, row.capability))
+
+
+def object_route(services: Services, html: dict[str, HtmlRenderer]) -> Route:
+    async def endpoint(request: Request) -> Response:
+        object_id = services.actor.base_url + request.url.path
+        async with services.store.read() as session:
+            row = await objects.get(session, object_id)
+        if row is None:
+            return error(404, "not found")
+        try:
+            reader = await signed_reader(request, services)
+        except InboxError as exc:
+            return error(exc.status, exc.reason)
+        if not may_read(row, reader, request.query_params.get("token"), services):
+            return error(404, "not found")
+        if row.deleted_at is not None:
+            tomb = with_context(row.data)
+            return ActivityJSONResponse(tomb, status_code=410) if wants_json(request) else error(410, "deleted")
+        if wants_json(request):
+            return ActivityJSONResponse(with_context(public_view(row.data)), headers={"Vary": "Accept"})
+        renderer = html.get(row.type)
+        if renderer is not None:
+            return await renderer(request, services, row.data)
+        return render(request, services, "layout/object.html", {"object": public_view(row.data)})
+
+    return Route("/{path:path}", endpoint, methods=["GET", "HEAD"])
+
+
+async def embed_objects(services: Services, ids: list[str]) -> list[Any]:
+    """Public objects inline (as Mastodon expects in an outbox), anything else by id."""
+    async with services.store.read() as session:
+        out: list[Any] = []
+        for item_id in ids:
+            row = await objects.get(session, item_id)
+            out.append(public_view(row.data) if row is not None and row.public and not row.deleted_at else item_id)
+        return out
+
+
+def collection_route(services: Services, spec: CollectionSpec) -> Route:
+    async def endpoint(request: Request) -> Response:
+        collection_id = services.actor.base_url + request.url.path
+        params = request.query_params
+        try:
+            before = int(params["before"]) if "before" in params else None
+            after = int(params["after"]) if "after" in params else None
+        except ValueError:
+            return error(400, "before/after must be integers")
+        async with services.store.read() as session:
+            if spec.exists is not None and not await spec.exists(session, collection_id):
+                return error(404, "no such collection")
+            total = await collections.count(session, collection_id)
+            paged = "page" in params or before is not None or after is not None
+            if paged:
+                page = await collections.page(session, collection_id, before=before, after=after, size=PAGE_SIZE)
+                ids = [item.item for item in page.items]
+                embedded = await spec.embed(session, ids) if spec.embed else ids
+        if not paged:
+            doc = ordered_collection(collection_id, total, f"{collection_id}?page=true")
+        else:
+            page_id = f"{collection_id}?" + (
+                f"before={before}" if before is not None else f"after={after}" if after is not None else "page=true"
+            )
+            doc = ordered_collection_page(
+                page_id,
+                collection_id,
+                embedded,
+                total=total,
+                next_page=f"{collection_id}?before={page.next_cursor}" if page.next_cursor else None,
+                prev_page=f"{collection_id}?after={page.prev_cursor}" if page.prev_cursor else None,
+            )
+        if wants_json(request):
+            return ActivityJSONResponse(doc, headers={"Vary": "Accept"})
+        return render(request, services, "layout/collection.html", {"collection": doc})
+
+    return Route(spec.path, endpoint, methods=["GET", "HEAD"])

@@ -1,0 +1,92 @@
+"""Settings: one frozen dataclass, built from flags or the environment."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+KINDS = ("blog", "events", "shop")
+
+
+def parse_peers(value: str) -> dict[str, str]:
+    """`blog=http://…,shop=http://…` → {kind: base URL}."""
+    peers: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in value.split(","))):
+        name, sep, url = part.partition("=")
+        if not sep or not url.startswith(("http://", "https://")):
+            raise ValueError(f"peer {part!r} is not NAME=URL")
+        peers[name.strip()] = url.strip().rstrip("/")
+    return peers
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+@dataclass(frozen=True)
+class Settings:
+    kind: str
+    base_url: str
+    database_url: str
+    admin_token: str
+    peers: Mapping[str, str] = field(default_factory=dict)
+    trusted: frozenset[str] = frozenset()  # actor ids whose Add/Offer are accepted at once
+    allow_private: bool = False  # dev/test mode: fetch loopback and private addresses
+    allowed_hosts: frozenset[str] = frozenset()
+    inprocess_worker: bool = True
+    retry_base: float = 30.0
+    retry_horizon: float = 3 * 24 * 3600.0
+    lease_seconds: float = 60.0
+    manually_approves_followers: bool = False
+    currency: str = "GBP"
+    seed: bool = True
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"kind must be one of {', '.join(KINDS)}")
+        if not self.base_url.startswith(("http://", "https://")):
+            raise ValueError("the base URL must be http(s)")
+        if len(self.admin_token) < 8:
+            raise ValueError("the admin token must be at least 8 characters")
+
+    @property
+    def secret(self) -> bytes:
+        """Signs session cookies and CSRF tokens; changes when the admin token does."""
+        return hashlib.sha256(f"rose-ash-session:{self.kind}:{self.admin_token}".encode()).digest()
+
+    @property
+    def trusted_actors(self) -> frozenset[str]:
+        return self.trusted or frozenset(f"{url}/actor" for url in self.peers.values())
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        env = os.environ if env is None else env
+        kind = str(overrides.pop("kind", None) or env.get("ROSE_ASH_KIND", ""))
+        data_dir = Path(env.get("ROSE_ASH_DATA_DIR", "data"))
+        values: dict[str, object] = {
+            "kind": kind,
+            "base_url": env.get("ROSE_ASH_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
+            "database_url": env.get("DATABASE_URL") or f"sqlite:///{data_dir / (kind + '.db')}",
+            "admin_token": env.get("ROSE_ASH_ADMIN_TOKEN", ""),
+            "peers": parse_peers(env.get("ROSE_ASH_PEERS", "")),
+            "trusted": frozenset(
+                t.strip().rstrip("/") + ("" if t.strip().endswith("/actor") else "/actor")
+                for t in env.get("ROSE_ASH_TRUSTED", "").split(",")
+                if t.strip()
+            ),
+            "allow_private": _flag(env.get("ROSE_ASH_ALLOW_PRIVATE")),
+            "allowed_hosts": frozenset(
+                h.strip().lower() for h in env.get("ROSE_ASH_ALLOWED_HOSTS", "").split(",") if h.strip()
+            ),
+            "inprocess_worker": env.get("ROSE_ASH_INPROCESS_WORKER", "1") != "0",
+            "retry_base": float(env.get("ROSE_ASH_RETRY_BASE", "30")),
+            "retry_horizon": float(env.get("ROSE_ASH_RETRY_HORIZON", str(3 * 24 * 3600))),
+            "lease_seconds": float(env.get("ROSE_ASH_LEASE_SECONDS", "60")),
+            "manually_approves_followers": _flag(env.get("ROSE_ASH_MANUAL_FOLLOWERS")),
+            "currency": env.get("ROSE_ASH_CURRENCY", "GBP"),
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]

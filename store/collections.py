@@ -1,0 +1,106 @@
+"""Ordered collections with keyset paging: page N costs what page 1 costs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.models import CollectionItem
+from store.upsert import insert_ignore
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[CollectionItem]
+    next_cursor: int | None
+    prev_cursor: int | None
+
+
+async def add(
+    session: AsyncSession, collection: str, item: str, now: float, data: dict[str, Any] | None = None
+) -> bool:
+    """Add `item`; False when it was already there (the collection is a set)."""
+    return await insert_ignore(
+        session,
+        CollectionItem,
+        {"collection": collection, "item": item, "data": data, "created_at": now},
+        ("collection", "item"),
+    )
+
+
+async def remove(session: AsyncSession, collection: str, item: str) -> bool:
+    result = await session.execute(
+        delete(CollectionItem).where(CollectionItem.collection == collection, CollectionItem.item == item)
+    )
+    return bool(result.rowcount)
+
+
+async def set_data(session: AsyncSession, collection: str, item: str, data: dict[str, Any]) -> None:
+    await session.execute(
+        update(CollectionItem)
+        .where(CollectionItem.collection == collection, CollectionItem.item == item)
+        .values(data=data)
+    )
+
+
+async def get(session: AsyncSession, collection: str, item: str) -> CollectionItem | None:
+    return await session.scalar(
+        select(CollectionItem).where(CollectionItem.collection == collection, CollectionItem.item == item)
+    )
+
+
+async def contains(session: AsyncSession, collection: str, item: str) -> bool:
+    return await get(session, collection, item) is not None
+
+
+async def count(session: AsyncSession, collection: str) -> int:
+    return (
+        await session.scalar(
+            select(func.count()).select_from(CollectionItem).where(CollectionItem.collection == collection)
+        )
+        or 0
+    )
+
+
+async def all_items(session: AsyncSession, collection: str, newest_first: bool = True) -> list[CollectionItem]:
+    order = CollectionItem.seq.desc() if newest_first else CollectionItem.seq.asc()
+    rows = await session.scalars(select(CollectionItem).where(CollectionItem.collection == collection).order_by(order))
+    return list(rows)
+
+
+async def page(
+    session: AsyncSession, collection: str, *, before: int | None = None, after: int | None = None, size: int = 20
+) -> Page:
+    """Newest first. `before=seq` gives the next (older) page, `after=seq` the previous (newer) one."""
+    query = select(CollectionItem).where(CollectionItem.collection == collection)
+    if after is not None:
+        query = query.where(CollectionItem.seq > after).order_by(CollectionItem.seq.asc())
+    else:
+        if before is not None:
+            query = query.where(CollectionItem.seq < before)
+        query = query.order_by(CollectionItem.seq.desc())
+    rows = list(await session.scalars(query.limit(size + 1)))
+    more = len(rows) > size
+    rows = rows[:size]
+    if after is not None:
+        rows.reverse()
+    if not rows:
+        return Page([], None, None)
+    newest, oldest = rows[0].seq, rows[-1].seq
+    has_older = more if after is None else await _exists(session, collection, CollectionItem.seq < oldest)
+    has_newer = (
+        more
+        if after is not None
+        else before is not None and await _exists(session, collection, CollectionItem.seq > newest)
+    )
+    return Page(rows, oldest if has_older else None, newest if has_newer else None)
+
+
+async def _exists(session: AsyncSession, collection: str, condition: Any) -> bool:
+    found = await session.scalar(
+        select(CollectionItem.seq).where(CollectionItem.collection == collection, condition).limit(1)
+    )
+    return found is not None

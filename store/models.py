@@ -1,0 +1,178 @@
+"""Tables. Everything is generic: actor kinds keep their documents in `objects` and their sets in
+`collection_items`, so the core schema never needs to know a kind."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+URL = String(2048)
+BigId = BigInteger().with_variant(Integer, "sqlite")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class ActorKey(Base):
+    __tablename__ = "actor_keys"
+    actor: Mapped[str] = mapped_column(String(64), primary_key=True)
+    public_pem: Mapped[str] = mapped_column(Text)
+    private_pem: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class StoredObject(Base):
+    """A document this peer serves at its `id`. `readers` limits who may fetch a private one."""
+
+    __tablename__ = "objects"
+    id: Mapped[str] = mapped_column(URL, primary_key=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    type: Mapped[str] = mapped_column(String(64))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    public: Mapped[bool] = mapped_column(Boolean, default=True)
+    readers: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    capability: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    created_at: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float)
+    deleted_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+    __table_args__ = (Index("ix_objects_actor_type", "actor", "type"),)
+
+
+class CollectionItem(Base):
+    """One member of an ordered collection; `seq` gives the order and the keyset for paging."""
+
+    __tablename__ = "collection_items"
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    collection: Mapped[str] = mapped_column(URL)
+    item: Mapped[str] = mapped_column(URL)
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[float] = mapped_column(Float)
+
+    __table_args__ = (
+        UniqueConstraint("collection", "item", name="uq_collection_item"),
+        Index("ix_collection_items_collection_seq", "collection", "seq"),
+    )
+
+
+class InboxActivity(Base):
+    """Every activity accepted at an inbox, kept before answering 202; its id makes replays no-ops."""
+
+    __tablename__ = "inbox_activities"
+    id: Mapped[str] = mapped_column(URL, primary_key=True)
+    actor: Mapped[str] = mapped_column(URL)
+    type: Mapped[str] = mapped_column(String(64))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    recipient: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    state: Mapped[str] = mapped_column(String(16))
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    received_at: Mapped[float] = mapped_column(Float)
+
+
+class FanOut(Base):
+    """An emitted activity whose recipients are still to be expanded into deliveries."""
+
+    __tablename__ = "fanouts"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    activity_id: Mapped[str] = mapped_column(URL)
+    actor: Mapped[str] = mapped_column(String(64))
+    recipients: Mapped[list[str]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[float] = mapped_column(Float)
+    locked_until: Mapped[float] = mapped_column(Float, default=0.0)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[float] = mapped_column(Float)
+
+    __table_args__ = (Index("ix_fanouts_due", "state", "next_attempt_at"),)
+
+
+class Delivery(Base):
+    """One signed POST of one activity to one inbox, with its retry state."""
+
+    __tablename__ = "deliveries"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    activity_id: Mapped[str] = mapped_column(URL)
+    actor: Mapped[str] = mapped_column(String(64))
+    inbox: Mapped[str] = mapped_column(URL)
+    host: Mapped[str] = mapped_column(String(255))
+    recipients: Mapped[list[str]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[float] = mapped_column(Float)
+    locked_until: Mapped[float] = mapped_column(Float, default=0.0)
+    locked_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    last_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float)
+
+    __table_args__ = (
+        UniqueConstraint("activity_id", "inbox", name="uq_delivery_activity_inbox"),
+        Index("ix_deliveries_due", "state", "next_attempt_at"),
+    )
+
+
+class DeliveryAttempt(Base):
+    __tablename__ = "delivery_attempts"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id", ondelete="CASCADE"), index=True)
+    at: Mapped[float] = mapped_column(Float)
+    status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    duration_ms: Mapped[float] = mapped_column(Float)
+
+
+class RemoteActor(Base):
+    __tablename__ = "remote_actors"
+    id: Mapped[str] = mapped_column(URL, primary_key=True)
+    inbox: Mapped[str] = mapped_column(URL)
+    shared_inbox: Mapped[str | None] = mapped_column(URL, nullable=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    fetched_at: Mapped[float] = mapped_column(Float)
+
+
+class RemoteKey(Base):
+    __tablename__ = "remote_keys"
+    key_id: Mapped[str] = mapped_column(URL, primary_key=True)
+    owner: Mapped[str] = mapped_column(URL)
+    public_pem: Mapped[str] = mapped_column(Text)
+    fetched_at: Mapped[float] = mapped_column(Float)
+
+
+class Follow(Base):
+    """A follow relation in either direction; `direction` is "in" (they follow us) or "out"."""
+
+    __tablename__ = "follows"
+    id: Mapped[str] = mapped_column(URL, primary_key=True)
+    local_actor: Mapped[str] = mapped_column(String(64))
+    remote_actor: Mapped[str] = mapped_column(URL)
+    direction: Mapped[str] = mapped_column(String(8))
+    state: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float)
+
+    __table_args__ = (Index("ix_follows_pair", "local_actor", "remote_actor", "direction"),)
+
+
+class Counter(Base):
+    """A bounded counter changed by one conditional UPDATE, so concurrent writers cannot overshoot."""
+
+    __tablename__ = "counters"
+    name: Mapped[str] = mapped_column(URL, primary_key=True)
+    value: Mapped[int] = mapped_column(Integer, default=0)
+    limit: Mapped[int | None] = mapped_column(Integer, nullable=True)

@@ -1,0 +1,57 @@
+"""Documents this peer serves at their ids."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.models import StoredObject
+
+
+async def get(session: AsyncSession, object_id: str) -> StoredObject | None:
+    return await session.get(StoredObject, object_id)
+
+
+async def put(
+    session: AsyncSession,
+    data: dict[str, Any],
+    *,
+    actor: str,
+    now: float,
+    public: bool = True,
+    readers: list[str] | None = None,
+    capability: str | None = None,
+) -> StoredObject:
+    """Insert or replace the document at `data["id"]`."""
+    row = await session.get(StoredObject, data["id"])
+    if row is None:
+        row = StoredObject(
+            id=data["id"],
+            actor=actor,
+            type=data["type"],
+            data=data,
+            public=public,
+            readers=readers,
+            capability=capability,
+            created_at=now,
+            updated_at=now,
+            deleted_at=None,
+        )
+        session.add(row)
+    else:
+        row.type, row.data, row.public, row.readers, row.updated_at = data["type"], data, public, readers, now
+        if capability is not None:
+            row.capability = capability
+    await session.flush()
+    return row
+
+
+async def of_type(session: AsyncSession, actor: str, kind: str) -> list[StoredObject]:
+    rows = await session.scalars(
+        select(StoredObject)
+        .where(StoredObject.actor == actor, StoredObject.type == kind, StoredObject.deleted_at.is_(None))
+        .order_by(StoredObject.created_at.desc())
+    )
+    return list(rows)

@@ -1,0 +1,818 @@
+// Independent ActivityPub peer built on Fedify, for Rose Ash interop tests.
+//
+// Runs ONE actor (default `alice`, a Person with an RSASSA-PKCS1-v1_5 key pair
+// generated at start) on plain http on loopback, plus a JSON control API under
+// /control/ that the Python tests drive (see tests/interop/fedify.py).
+//
+//   node server.mjs --port 8090 [--host 127.0.0.1] [--actor alice]
+//                   [--first-knock rfc9421|draft-cavage-http-signatures-12]
+//
+// Env fallbacks: FEDIFY_PEER_PORT, FEDIFY_PEER_HOST, FEDIFY_PEER_ACTOR,
+// FEDIFY_FIRST_KNOCK, FEDIFY_LOG (logtape level for Fedify's own logs,
+// default "warning"; written to stderr).
+//
+// No message queue is configured, so outgoing sends happen immediately and
+// inbox listeners run inline, which keeps the tests deterministic.
+
+import http from "node:http";
+import { randomUUID } from "node:crypto";
+import { parseArgs } from "node:util";
+import { Temporal } from "@js-temporal/polyfill";
+import { configure, getConsoleSink } from "@logtape/logtape";
+import {
+  createFederation,
+  generateCryptoKeyPair,
+  getDocumentLoader,
+  MemoryKvStore,
+  signRequest,
+} from "@fedify/fedify";
+import {
+  Accept,
+  Activity,
+  Endpoints,
+  Follow,
+  getTypeId,
+  isActor,
+  Object as APObject,
+  Person,
+  Reject,
+  Undo,
+} from "@fedify/fedify/vocab";
+
+const SPECS = ["rfc9421", "draft-cavage-http-signatures-12"];
+const SPEC_ALIASES = {
+  rfc9421: "rfc9421",
+  "draft-cavage-http-signatures-12": "draft-cavage-http-signatures-12",
+  "draft-cavage": "draft-cavage-http-signatures-12",
+  cavage: "draft-cavage-http-signatures-12",
+};
+
+// ---------------------------------------------------------------- options --
+
+const { values: args } = parseArgs({
+  options: {
+    port: { type: "string" },
+    host: { type: "string" },
+    actor: { type: "string" },
+    "first-knock": { type: "string" },
+  },
+});
+
+const PORT = Number(args.port ?? process.env.FEDIFY_PEER_PORT ?? 0);
+const HOST = args.host ?? process.env.FEDIFY_PEER_HOST ?? "127.0.0.1";
+const ACTOR = args.actor ?? process.env.FEDIFY_PEER_ACTOR ?? "alice";
+const FIRST_KNOCK =
+  SPEC_ALIASES[args["first-knock"] ?? process.env.FEDIFY_FIRST_KNOCK ?? "rfc9421"];
+if (FIRST_KNOCK == null) {
+  console.error(`unknown --first-knock; use one of ${SPECS.join(", ")}`);
+  process.exit(2);
+}
+if (!Number.isInteger(PORT) || PORT < 0 || PORT > 65535) {
+  console.error("invalid --port");
+  process.exit(2);
+}
+
+await configure({
+  sinks: { console: getConsoleSink({ console: { ...console, debug: console.error, info: console.error, log: console.error, warn: console.error } }) },
+  loggers: [
+    { category: ["logtape", "meta"], sinks: [], lowestLevel: "warning" },
+    {
+      category: ["fedify"],
+      sinks: ["console"],
+      lowestLevel: process.env.FEDIFY_LOG ?? "warning",
+    },
+  ],
+});
+
+// ------------------------------------------------------------------ state --
+
+// Memory KV that never caches remote documents (Fedify's default loader caches
+// fetched actors/objects for 5 minutes, which would hide updates and key
+// rotations of restarted Python peers) and can be wiped by /control/reset.
+class TestKvStore extends MemoryKvStore {
+  set(key, value, options) {
+    if (key[0] === "_fedify" && key[1] === "remoteDocument") {
+      return Promise.resolve();
+    }
+    return super.set(key, value, options);
+  }
+  async clear() {
+    const keys = [];
+    for await (const { key } of this.list()) keys.push(key);
+    for (const key of keys) await this.delete(key);
+  }
+}
+
+const kv = new TestKvStore();
+let keyPair = null; // RSASSA-PKCS1-v1_5, generated at start
+const state = {
+  inbox: [], // verified activities received (in order)
+  deliveries: [], // every POST to an inbox path, verified or not
+  errors: [], // inbox listener errors
+  followers: new Map(), // actor id -> { id, inboxId, sharedInbox, followId }
+  following: new Map(), // our Follow id -> { ... state ... }
+  served: new Map(), // URL of an activity we sent -> JSON-LD (dereferenceable)
+  pendingBodies: new Map(), // activity id -> delivery record (correlation)
+  followPolicy: "accept", // accept | reject | ignore
+  seq: 0,
+};
+
+let ORIGIN = null; // set once the server listens
+let federation = null;
+
+// ---------------------------------------------------------------- helpers --
+
+function typeName(obj) {
+  if (obj == null) return null;
+  try {
+    const id = getTypeId(obj).href;
+    return id.replace(/^.*[#/]/, "");
+  } catch {
+    return obj.constructor?.name ?? null;
+  }
+}
+
+const str = (v) => (v == null ? null : String(v));
+const href = (v) => (v == null ? null : v instanceof URL ? v.href : v.href ?? String(v));
+
+async function safe(fn) {
+  try {
+    return await fn();
+  } catch {
+    return null;
+  }
+}
+
+// A flat, JSON-friendly view of an object as Fedify's vocabulary parsed it.
+async function summarize(obj, loaders = {}) {
+  if (obj == null) return null;
+  if (obj instanceof URL) return { type: null, id: obj.href };
+  const s = { type: typeName(obj), id: href(obj.id) };
+  const get = (name) => {
+    try {
+      return name in obj ? obj[name] : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  for (const name of ["name", "content", "summary", "preferredUsername", "mediaType"]) {
+    const v = get(name);
+    if (v !== undefined) s[name] = str(v);
+  }
+  for (const name of ["startTime", "endTime", "published", "updated", "deleted"]) {
+    const v = get(name);
+    if (v !== undefined) s[name] = v == null ? null : v.toString();
+  }
+  const ft = get("formerType");
+  if (ft !== undefined) s.formerType = ft == null ? null : typeName(ft) ?? str(ft);
+  for (const name of [
+    "attributionId",
+    "inReplyToId",
+    "inboxId",
+    "outboxId",
+    "followersId",
+    "followingId",
+    "actorId",
+    "objectId",
+    "targetId",
+  ]) {
+    const v = get(name);
+    if (v !== undefined) s[name.replace(/Id$/, "")] = href(v);
+  }
+  const url = get("url");
+  if (url !== undefined) s.url = url == null ? null : href(url);
+  for (const name of ["toIds", "ccIds"]) {
+    const v = get(name);
+    if (Array.isArray(v)) s[name.replace(/Ids$/, "")] = v.map(href);
+  }
+  const total = get("totalItems");
+  if (total !== undefined) s.totalItems = total;
+  const endpoints = get("endpoints");
+  if (endpoints !== undefined) s.sharedInbox = href(endpoints?.sharedInbox ?? null);
+  if (typeof obj.getPublicKey === "function") {
+    const key = await safe(() => obj.getPublicKey(loaders));
+    s.publicKeyId = href(key?.id ?? null);
+  }
+  if (typeof obj.getLocation === "function") {
+    const locId = get("locationId");
+    const loc = await safe(() => obj.getLocation({ ...loaders, suppressError: true }));
+    if (loc != null || locId != null) {
+      s.location = {
+        type: typeName(loc),
+        id: href(loc?.id ?? locId),
+        name: str(loc?.name ?? null),
+      };
+    } else {
+      s.location = null;
+    }
+  }
+  return s;
+}
+
+async function toJsonLd(obj) {
+  return await safe(() => obj.toJsonLd({ format: "compact" }));
+}
+
+function signatureSpecOf(headers) {
+  const get = (n) => (typeof headers.get === "function" ? headers.get(n) : headers[n]);
+  if (get("signature-input")) return "rfc9421";
+  if (get("signature")) return "draft-cavage-http-signatures-12";
+  return null;
+}
+
+function json(data, status = 200) {
+  return new Response(JSON.stringify(data, null, 2), {
+    status,
+    headers: { "content-type": "application/json" },
+  });
+}
+
+function actorUri(ctx) {
+  return ctx.getActorUri(ACTOR);
+}
+
+function newLocalId(kind) {
+  return new URL(`/${kind}/${randomUUID()}`, ORIGIN);
+}
+
+function parseHandle(handle) {
+  const m = /^(?:acct:)?@?([^@\s]+)@([^@\s/]+)$/.exec(handle.trim());
+  if (m == null) throw new Error(`not a handle: ${handle}`);
+  return { user: m[1], host: m[2] };
+}
+
+// WebFinger over the handle host's own scheme.  Fedify's lookupWebFinger
+// always uses https for acct: resources; our peers are plain http on loopback,
+// so we query http:// ourselves (https is tried if `scheme` says so).
+async function webfinger(handle, scheme = "http") {
+  const { user, host } = parseHandle(handle);
+  const resource = `acct:${user}@${host}`;
+  const url = `${scheme}://${host}/.well-known/webfinger?resource=${encodeURIComponent(resource)}`;
+  const res = await fetch(url, { headers: { accept: "application/jrd+json, application/json" } });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`WebFinger ${url} -> ${res.status}: ${text.slice(0, 300)}`);
+  const jrd = JSON.parse(text);
+  const self = (jrd.links ?? []).find(
+    (l) =>
+      l.rel === "self" &&
+      (l.type === "application/activity+json" ||
+        (l.type ?? "").startsWith("application/ld+json")),
+  );
+  if (self?.href == null) throw new Error(`WebFinger for ${resource} has no self link`);
+  return { jrd, actorUrl: self.href, resource };
+}
+
+function unsignedLoader() {
+  // Fresh, uncached loader that may reach loopback (preloaded contexts still apply).
+  return getDocumentLoader({ allowPrivateAddress: true });
+}
+
+async function signedLoader(ctx) {
+  return await ctx.getDocumentLoader({ identifier: ACTOR });
+}
+
+async function resolveActor(ctx, { handle, actor }) {
+  const documentLoader = await signedLoader(ctx);
+  let actorUrl = actor;
+  let jrd = null;
+  if (handle != null) {
+    const wf = await webfinger(handle);
+    actorUrl = wf.actorUrl;
+    jrd = wf.jrd;
+  }
+  if (actorUrl == null) throw new Error("need 'handle' or 'actor'");
+  const obj = await ctx.lookupObject(actorUrl, { documentLoader });
+  if (obj == null) throw new Error(`could not fetch actor ${actorUrl}`);
+  if (!isActor(obj)) throw new Error(`${actorUrl} is a ${typeName(obj)}, not an actor`);
+  return { actor: obj, jrd, documentLoader };
+}
+
+// Single-knock signed GET with a forced spec (no double-knock fallback).
+async function signedGet(ctx, url, spec) {
+  const pair = (await ctx.getActorKeyPairs(ACTOR))[0];
+  const req = new Request(url, {
+    headers: { accept: 'application/activity+json, application/ld+json; profile="https://www.w3.org/ns/activitystreams"' },
+  });
+  const signed = await signRequest(req, pair.privateKey, pair.keyId, { spec });
+  const res = await fetch(signed, { redirect: "manual" });
+  const text = await res.text();
+  return { status: res.status, text, url: res.url || url };
+}
+
+// ------------------------------------------------------------- federation --
+
+function buildFederation() {
+  const fed = createFederation({
+    kv,
+    origin: ORIGIN,
+    allowPrivateAddress: true,
+    firstKnock: FIRST_KNOCK,
+  });
+
+  fed
+    .setActorDispatcher("/users/{identifier}", async (ctx, identifier) => {
+      if (identifier !== ACTOR) return null;
+      const keys = await ctx.getActorKeyPairs(identifier);
+      return new Person({
+        id: ctx.getActorUri(identifier),
+        preferredUsername: identifier,
+        name: `${identifier} (Fedify interop peer)`,
+        summary: "Independent Fedify peer used by Rose Ash interop tests.",
+        url: ctx.getActorUri(identifier),
+        inbox: ctx.getInboxUri(identifier),
+        outbox: ctx.getOutboxUri(identifier),
+        followers: ctx.getFollowersUri(identifier),
+        following: ctx.getFollowingUri(identifier),
+        endpoints: new Endpoints({ sharedInbox: ctx.getInboxUri() }),
+        manuallyApprovesFollowers: false,
+        publicKey: keys[0].cryptographicKey,
+        assertionMethods: keys.map((k) => k.multikey),
+      });
+    })
+    .mapHandle((_ctx, username) => (username === ACTOR ? ACTOR : null))
+    .setKeyPairsDispatcher((_ctx, identifier) => {
+      if (identifier !== ACTOR) return [];
+      return [keyPair];
+    });
+
+  fed.setOutboxDispatcher("/users/{identifier}/outbox", () => ({ items: [] }));
+  fed.setFollowingDispatcher("/users/{identifier}/following", (_ctx, identifier) => {
+    if (identifier !== ACTOR) return null;
+    const items = [...state.following.values()]
+      .filter((f) => f.state === "accepted")
+      .map((f) => new URL(f.object));
+    return { items };
+  });
+  fed
+    .setFollowersDispatcher("/users/{identifier}/followers", (_ctx, identifier) => {
+      if (identifier !== ACTOR) return null;
+      const items = [...state.followers.values()].map((f) => ({
+        id: new URL(f.id),
+        inboxId: f.inboxId == null ? null : new URL(f.inboxId),
+        endpoints: f.sharedInbox == null ? null : { sharedInbox: new URL(f.sharedInbox) },
+      }));
+      return { items };
+    })
+    .setCounter((_ctx, identifier) => (identifier === ACTOR ? state.followers.size : null));
+
+  fed
+    .setInboxListeners("/users/{identifier}/inbox", "/inbox")
+    .setSharedKeyDispatcher(() => ({ identifier: ACTOR }))
+    .on(Activity, onActivity)
+    .onError((_ctx, error) => {
+      state.errors.push({ at: new Date().toISOString(), error: String(error?.stack ?? error) });
+    })
+    .onUnverifiedActivity((_ctx, activity, reason) => {
+      const d = state.pendingBodies.get(href(activity.id));
+      if (d != null) {
+        d.unverified_reason = reason.type;
+        if (reason.keyId != null) d.unverified_key_id = href(reason.keyId);
+      }
+      // fall through: Fedify answers 401
+    });
+  return fed;
+}
+
+async function onActivity(ctx, activity) {
+  const documentLoader = await safe(() => signedLoader(ctx));
+  const loaders = { documentLoader: documentLoader ?? ctx.documentLoader, contextLoader: ctx.contextLoader };
+  const delivery = state.pendingBodies.get(href(activity.id));
+  const record = {
+    seq: ++state.seq,
+    received_at: new Date().toISOString(),
+    id: href(activity.id),
+    type: typeName(activity),
+    actor: href(activity.actorId),
+    object_id: href(activity.objectId),
+    object: null,
+    object_error: null,
+    embedded_object: null,
+    inbox_path: delivery?.path ?? null,
+    recipient: ctx.recipient ?? null,
+    signature_spec: delivery?.signature_spec ?? null,
+    json_ld: await toJsonLd(activity),
+    received: delivery?.body_json ?? null,
+    reply: null,
+  };
+  state.inbox.push(record);
+
+  // The object as Fedify sees it (default cross-origin policy: an embedded
+  // object from another origin is re-fetched by id).
+  try {
+    const obj = await activity.getObject({ ...loaders });
+    record.object = await summarize(obj, loaders);
+  } catch (e) {
+    record.object_error = String(e?.message ?? e);
+  }
+  if (record.object == null && activity.objectId != null) {
+    // What was embedded, ignoring the origin check (for diagnostics).
+    const emb = await safe(() => activity.getObject({ ...loaders, crossOrigin: "trust" }));
+    if (emb != null && !(emb instanceof URL)) record.embedded_object = await summarize(emb, loaders);
+  }
+
+  if (activity instanceof Follow) {
+    await onFollow(ctx, activity, record);
+  } else if (activity instanceof Accept || activity instanceof Reject) {
+    onFollowReply(activity, record);
+  } else if (activity instanceof Undo) {
+    const inner = record.object ?? record.embedded_object;
+    if (inner?.type === "Follow") {
+      const f = state.followers.get(record.actor);
+      if (f != null && (inner.id == null || f.followId == null || f.followId === inner.id)) {
+        state.followers.delete(record.actor);
+      }
+    }
+  }
+}
+
+async function onFollow(ctx, follow, record) {
+  if (follow.objectId?.href !== actorUri(ctx).href) return;
+  if (follow.actorId == null) return;
+  const policy = state.followPolicy;
+  if (policy === "ignore") return;
+  const followerId = follow.actorId.href;
+  if (policy === "accept") {
+    state.followers.set(followerId, {
+      id: followerId,
+      inboxId: null,
+      sharedInbox: null,
+      followId: href(follow.id),
+      at: new Date().toISOString(),
+    });
+  }
+  // Reply after the inbox request has been answered, so a sender that does
+  // not handle concurrent requests cannot deadlock on our Accept.
+  record.reply = { type: policy === "accept" ? "Accept" : "Reject", id: null, status: "pending" };
+  setImmediate(async () => {
+    try {
+      const documentLoader = await signedLoader(ctx);
+      const follower = await follow.getActor({ documentLoader, contextLoader: ctx.contextLoader });
+      if (follower == null) throw new Error(`cannot fetch follower ${followerId}`);
+      const entry = state.followers.get(followerId);
+      if (entry != null) {
+        entry.inboxId = href(follower.inboxId);
+        entry.sharedInbox = href(follower.endpoints?.sharedInbox ?? null);
+      }
+      const Cls = policy === "accept" ? Accept : Reject;
+      const id = newLocalId(policy === "accept" ? "accepts" : "rejects");
+      const reply = new Cls({ id, actor: actorUri(ctx), object: follow, to: follow.actorId });
+      state.served.set(id.href, await reply.toJsonLd({ format: "compact" }));
+      record.reply.id = id.href;
+      await ctx.sendActivity({ identifier: ACTOR }, follower, reply);
+      record.reply.status = "sent";
+    } catch (e) {
+      record.reply.status = "error";
+      record.reply.error = String(e?.message ?? e);
+    }
+  });
+}
+
+function onFollowReply(activity, record) {
+  const inner = record.object ?? record.embedded_object;
+  const followId = inner?.id ?? record.object_id;
+  let entry = followId != null ? state.following.get(followId) : undefined;
+  if (entry == null) {
+    // Fall back to the newest pending Follow of that actor.
+    entry = [...state.following.values()]
+      .reverse()
+      .find((f) => f.object === record.actor && f.state === "pending");
+  }
+  if (entry == null) return;
+  entry.state = activity instanceof Accept ? "accepted" : "rejected";
+  entry.reply_id = record.id;
+  entry.reply_at = record.received_at;
+  record.follow_id = entry.id;
+}
+
+// ------------------------------------------------------------ control API --
+
+async function readJson(request) {
+  const text = await request.text();
+  if (text.trim() === "") return {};
+  return JSON.parse(text);
+}
+
+async function controlInfo() {
+  const ctx = federation.createContext(new URL(ORIGIN));
+  const pairs = await ctx.getActorKeyPairs(ACTOR);
+  return json({
+    ok: true,
+    origin: ORIGIN,
+    actor_id: actorUri(ctx).href,
+    handle: `${ACTOR}@${new URL(ORIGIN).host}`,
+    inbox: ctx.getInboxUri(ACTOR).href,
+    shared_inbox: ctx.getInboxUri().href,
+    followers: ctx.getFollowersUri(ACTOR).href,
+    key_id: pairs[0].keyId.href,
+    first_knock: FIRST_KNOCK,
+    follow_policy: state.followPolicy,
+    node: process.version,
+    fedify: "2.3.6",
+  });
+}
+
+async function controlFollow(body) {
+  const ctx = federation.createContext(new URL(ORIGIN));
+  let resolved;
+  try {
+    resolved = await resolveActor(ctx, body);
+  } catch (e) {
+    return json({ ok: false, stage: "lookup", error: String(e?.message ?? e) }, 200);
+  }
+  const target = resolved.actor;
+  const id = newLocalId("follows");
+  const follow = new Follow({ id, actor: actorUri(ctx), object: target.id, to: target.id });
+  const entry = {
+    id: id.href,
+    object: target.id.href,
+    inbox: href(target.inboxId),
+    state: "pending",
+    sent_at: new Date().toISOString(),
+    reply_id: null,
+  };
+  state.following.set(id.href, entry);
+  state.served.set(id.href, await follow.toJsonLd({ format: "compact" }));
+  try {
+    await ctx.sendActivity({ identifier: ACTOR }, target, follow, { immediate: true });
+  } catch (e) {
+    entry.state = "send-failed";
+    entry.error = String(e?.message ?? e);
+    return json({ ok: false, stage: "send", follow_id: id.href, actor: entry.object, error: entry.error });
+  }
+  return json({ ok: true, follow_id: id.href, actor: entry.object, inbox: entry.inbox, webfinger: resolved.jrd });
+}
+
+async function controlLookup(body) {
+  const ctx = federation.createContext(new URL(ORIGIN));
+  let url = body.url;
+  let jrd = null;
+  try {
+    if (url == null && body.handle != null) {
+      const wf = await webfinger(body.handle);
+      url = wf.actorUrl;
+      jrd = wf.jrd;
+    }
+    if (url == null) throw new Error("need 'url' or 'handle'");
+    const signed = body.signed !== false;
+    const spec = body.spec == null ? null : SPEC_ALIASES[body.spec];
+    if (body.spec != null && spec == null) throw new Error(`unknown spec ${body.spec}`);
+    let document;
+    let documentUrl = url;
+    let status = null;
+    if (signed && spec != null) {
+      // Forced spec, single knock.
+      const r = await signedGet(ctx, url, spec);
+      status = r.status;
+      if (r.status < 200 || r.status >= 300) {
+        return json({ ok: false, status, error: `HTTP ${r.status}`, body: r.text.slice(0, 2000), signed, spec });
+      }
+      document = JSON.parse(r.text);
+    } else {
+      const loader = signed ? await signedLoader(ctx) : unsignedLoader();
+      const remote = await loader(url);
+      document = remote.document;
+      documentUrl = remote.documentUrl ?? url;
+    }
+    const loaders = {
+      documentLoader: signed ? await signedLoader(ctx) : unsignedLoader(),
+      contextLoader: ctx.contextLoader,
+    };
+    const obj = await APObject.fromJsonLd(document, { ...loaders, baseUrl: new URL(documentUrl) });
+    const summary = await summarize(obj, loaders);
+    return json({
+      ok: true,
+      ...summary,
+      status,
+      signed,
+      spec: signed ? spec ?? `double-knock(first=${FIRST_KNOCK})` : null,
+      document_url: documentUrl,
+      webfinger: jrd,
+      json_ld: await toJsonLd(obj),
+      raw: document,
+    });
+  } catch (e) {
+    const msg = String(e?.message ?? e);
+    const m = /HTTP (\d{3})/.exec(msg);
+    return json({ ok: false, error: msg, status: m ? Number(m[1]) : null });
+  }
+}
+
+async function controlSend(body) {
+  const ctx = federation.createContext(new URL(ORIGIN));
+  const specIn = body.spec ?? FIRST_KNOCK;
+  const spec = specIn === "none" ? "none" : SPEC_ALIASES[specIn];
+  if (spec == null) return json({ ok: false, error: `unknown spec ${specIn}` }, 400);
+  if (body.activity == null || typeof body.activity !== "object") {
+    return json({ ok: false, error: "need 'activity' (JSON-LD object)" }, 400);
+  }
+  let inbox = body.inbox ?? null;
+  let target = null;
+  if (inbox == null) {
+    try {
+      const { actor } = await resolveActor(ctx, { handle: body.handle, actor: body.to });
+      target = actor.id.href;
+      inbox =
+        body.shared_inbox === true && actor.endpoints?.sharedInbox != null
+          ? actor.endpoints.sharedInbox.href
+          : href(actor.inboxId);
+    } catch (e) {
+      return json({ ok: false, stage: "lookup", error: String(e?.message ?? e) });
+    }
+    if (inbox == null) return json({ ok: false, stage: "lookup", error: "actor has no inbox" });
+  }
+  const activity = structuredClone(body.activity);
+  if (body.fill_defaults !== false) {
+    if (activity["@context"] == null) activity["@context"] = "https://www.w3.org/ns/activitystreams";
+    if (activity.actor == null) activity.actor = actorUri(ctx).href;
+    if (activity.id == null) activity.id = newLocalId("activities").href;
+  }
+  if (typeof activity.id === "string" && activity.id.startsWith(ORIGIN)) {
+    state.served.set(activity.id, activity);
+  }
+  const payload = JSON.stringify(activity);
+  const request = new Request(inbox, {
+    method: "POST",
+    headers: {
+      "content-type": "application/activity+json",
+      accept: "application/activity+json, application/ld+json, application/json",
+    },
+    body: payload,
+  });
+  let toSend = request;
+  if (spec !== "none") {
+    const pair = (await ctx.getActorKeyPairs(ACTOR))[0];
+    const keyId = body.key_id != null ? new URL(body.key_id) : pair.keyId;
+    const options = { spec };
+    if (body.signed_at != null) options.currentTime = Temporal.Instant.from(body.signed_at);
+    toSend = await signRequest(request, pair.privateKey, keyId, options);
+  }
+  if (body.tamper_body === true) {
+    // Same (signed) headers, different body: digest / signature must fail.
+    const tampered = JSON.stringify({ ...activity, tampered: true });
+    toSend = new Request(toSend.url, { method: "POST", headers: toSend.headers, body: tampered });
+  }
+  const sentHeaders = {};
+  for (const name of ["signature", "signature-input", "digest", "content-digest", "date", "host", "content-type"]) {
+    const v = toSend.headers.get(name);
+    if (v != null) sentHeaders[name] = v;
+  }
+  try {
+    const res = await fetch(toSend, { redirect: "manual" });
+    const text = await res.text();
+    return json({
+      ok: res.status >= 200 && res.status < 300,
+      status: res.status,
+      body: text,
+      inbox,
+      to: target,
+      spec,
+      activity,
+      request_headers: sentHeaders,
+    });
+  } catch (e) {
+    return json({ ok: false, stage: "send", inbox, spec, error: String(e?.cause?.message ?? e?.message ?? e) });
+  }
+}
+
+async function controlReset() {
+  state.inbox.length = 0;
+  state.deliveries.length = 0;
+  state.errors.length = 0;
+  state.followers.clear();
+  state.following.clear();
+  state.pendingBodies.clear();
+  state.followPolicy = "accept";
+  await kv.clear();
+  return json({ ok: true });
+}
+
+async function handleControl(request, url) {
+  const path = url.pathname.replace(/\/+$/, "");
+  const method = request.method;
+  try {
+    if (method === "GET" && (path === "/control" || path === "/control/info")) return await controlInfo();
+    if (method === "GET" && path === "/control/inbox") return json(state.inbox);
+    if (method === "GET" && path === "/control/deliveries") return json(state.deliveries);
+    if (method === "GET" && path === "/control/errors") return json(state.errors);
+    if (method === "GET" && path === "/control/followers") {
+      return json([...state.followers.values()].map((f) => f.id));
+    }
+    if (method === "GET" && path === "/control/followers/detail") return json([...state.followers.values()]);
+    if (method === "GET" && path === "/control/following") return json([...state.following.values()]);
+    if (method === "POST" && path === "/control/follow") return await controlFollow(await readJson(request));
+    if (method === "POST" && path === "/control/lookup") return await controlLookup(await readJson(request));
+    if (method === "POST" && path === "/control/send") return await controlSend(await readJson(request));
+    if (method === "POST" && path === "/control/reset") return await controlReset();
+    if (method === "POST" && path === "/control/follow-policy") {
+      const { policy } = await readJson(request);
+      if (!["accept", "reject", "ignore"].includes(policy)) {
+        return json({ ok: false, error: "policy must be accept|reject|ignore" }, 400);
+      }
+      state.followPolicy = policy;
+      return json({ ok: true, policy });
+    }
+    return json({ ok: false, error: `no control route ${method} ${path}` }, 404);
+  } catch (e) {
+    return json({ ok: false, error: String(e?.stack ?? e) }, 500);
+  }
+}
+
+// ---------------------------------------------------------------- serving --
+
+const INBOX_PATH = /^\/(users\/[^/]+\/)?inbox\/?$/;
+
+async function handle(request) {
+  const url = new URL(request.url);
+  if (url.pathname === "/control" || url.pathname.startsWith("/control/")) {
+    return await handleControl(request, url);
+  }
+  // Activities we sent, dereferenceable by id (Follow, Accept, /control/send).
+  if (request.method === "GET" && state.served.has(url.href)) {
+    return new Response(JSON.stringify(state.served.get(url.href)), {
+      headers: { "content-type": "application/activity+json" },
+    });
+  }
+  let delivery = null;
+  if (request.method === "POST" && INBOX_PATH.test(url.pathname)) {
+    const text = await request.clone().text();
+    let parsed = null;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = null;
+    }
+    delivery = {
+      at: new Date().toISOString(),
+      path: url.pathname,
+      id: typeof parsed?.id === "string" ? parsed.id : null,
+      type: parsed?.type ?? null,
+      actor: typeof parsed?.actor === "string" ? parsed.actor : parsed?.actor?.id ?? null,
+      signature_spec: signatureSpecOf(request.headers),
+      status: null,
+      unverified_reason: null,
+      body_json: parsed,
+    };
+    if (delivery.id != null) state.pendingBodies.set(delivery.id, delivery);
+  }
+  const response = await federation.fetch(request, {
+    contextData: undefined,
+    onNotFound: () => new Response("Not found\n", { status: 404 }),
+    onNotAcceptable: () => new Response("Not acceptable\n", { status: 406 }),
+  });
+  if (delivery != null) {
+    delivery.status = response.status;
+    const { body_json: _b, ...rest } = delivery;
+    state.deliveries.push(rest);
+  }
+  return response;
+}
+
+function toRequest(req, body) {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (Array.isArray(value)) for (const v of value) headers.append(name, v);
+    else if (value != null) headers.set(name, value);
+  }
+  const url = new URL(req.url, ORIGIN);
+  const init = { method: req.method, headers };
+  if (req.method !== "GET" && req.method !== "HEAD" && body.length > 0) init.body = body;
+  return new Request(url, init);
+}
+
+const server = http.createServer((req, res) => {
+  const chunks = [];
+  req.on("data", (c) => chunks.push(c));
+  req.on("end", async () => {
+    let response;
+    try {
+      response = await handle(toRequest(req, Buffer.concat(chunks)));
+    } catch (e) {
+      response = json({ ok: false, error: String(e?.stack ?? e) }, 500);
+    }
+    const headers = {};
+    response.headers.forEach((v, k) => {
+      headers[k] = v;
+    });
+    const buf = Buffer.from(await response.arrayBuffer());
+    res.writeHead(response.status, headers);
+    res.end(req.method === "HEAD" ? undefined : buf);
+  });
+});
+
+keyPair = await generateCryptoKeyPair("RSASSA-PKCS1-v1_5");
+
+server.listen(PORT, HOST, () => {
+  const { port } = server.address();
+  const hostForUrl = HOST.includes(":") ? `[${HOST}]` : HOST;
+  ORIGIN = `http://${hostForUrl}:${port}`;
+  federation = buildFederation();
+  // The Python helper waits for this line (or polls /control/info).
+  console.log(`FEDIFY_PEER_READY ${ORIGIN} ${ORIGIN}/users/${ACTOR} first_knock=${FIRST_KNOCK}`);
+});
+
+for (const sig of ["SIGINT", "SIGTERM"]) {
+  process.on(sig, () => {
+    server.close();
+    process.exit(0);
+  });
+}
