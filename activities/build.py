@@ -104,3 +104,10 @@ def ordered_collection_page(
 
 def tombstone(object_id: str, former_type: str, deleted: str) -> dict[str, Any]:
     return with_context({"id": object_id, "type": "Tombstone", "formerType": former_type, "deleted": deleted})
+
+
+def iso(timestamp: float) -> str:
+    """An xsd:dateTime in UTC, as AS2 `published` and `updated` want it."""
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")

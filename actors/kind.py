@@ -29,6 +29,8 @@ class CollectionSpec:
     public: bool = True
     embed: ItemRenderer | None = None
     exists: Callable[[AsyncSession, str], Awaitable[bool]] | None = None
+    html: Callable[[Request], Awaitable[Any]] | None = None  # the page a browser gets instead
+    extra: Callable[[AsyncSession, str], Awaitable[dict[str, Any]]] | None = None  # more fields (name, links)
 
 
 @dataclass

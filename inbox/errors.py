@@ -46,3 +46,9 @@ class FetchError(Exception):
 
 class BlockedAddress(FetchError):
     """The URL points at an address the SSRF guard refuses."""
+
+
+class TryLater(InboxError):
+    """We cannot decide now (a remote look-up failed); the sender should retry."""
+
+    status = 503

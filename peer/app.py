@@ -35,9 +35,10 @@ from peer.c2s import outbox_post_route
 from peer.keys import ensure_key_pair
 from peer.pages import actor_route, health_route
 from peer.respond import error, wants_json
-from peer.serving import collection_route, embed_objects, object_route
+from peer.serving import collection_route, object_route
 from peer.settings import Settings
 from peer.workers import make_worker
+from store import objects
 from store.db import open_store
 from store.migrate import migrate
 
@@ -88,7 +89,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> St
     follows.register(listeners)
     setup = KindSetup(services=services, listeners=listeners)
     setup.collections += [
-        CollectionSpec("/actor/outbox", embed=lambda _s, ids: embed_objects(services, ids)),
+        CollectionSpec("/actor/outbox", embed=objects.embed_public),
         CollectionSpec("/actor/followers"),
         CollectionSpec("/actor/following"),
     ]

@@ -6,7 +6,6 @@ GET, or to a browser holding the object's capability link."""
 from __future__ import annotations
 
 import hmac
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -15,7 +14,7 @@ from starlette.routing import Route
 from activities.build import ordered_collection, ordered_collection_page, public_view, with_context
 from actors.context import Services
 from actors.kind import CollectionSpec, HtmlRenderer
-from actors.web import render
+from actors.web import is_admin, render
 from inbox.errors import InboxError
 from inbox.signatures import SignedRequest, verify
 from peer.respond import ActivityJSONResponse, error, wants_json
@@ -42,8 +41,8 @@ async def signed_reader(request: Request, services: Services) -> str | None:
     return verified.owner
 
 
-def may_read(row: StoredObject, reader: str | None, token: str | None, services: Services) -> bool:
-    if row.public:
+def may_read(row: StoredObject, reader: str | None, token: str | None, services: Services, admin: bool) -> bool:
+    if row.public or admin:
         return True
     if reader and (reader == services.actor.id or reader in (row.readers or [])):
         return True
@@ -61,7 +60,7 @@ def object_route(services: Services, html: dict[str, HtmlRenderer]) -> Route:
             reader = await signed_reader(request, services)
         except InboxError as exc:
             return error(exc.status, exc.reason)
-        if not may_read(row, reader, request.query_params.get("token"), services):
+        if not may_read(row, reader, request.query_params.get("token"), services, is_admin(request, services)):
             return error(404, "not found")
         if row.deleted_at is not None:
             tomb = with_context(row.data)
@@ -76,18 +75,10 @@ def object_route(services: Services, html: dict[str, HtmlRenderer]) -> Route:
     return Route("/{path:path}", endpoint, methods=["GET", "HEAD"])
 
 
-async def embed_objects(services: Services, ids: list[str]) -> list[Any]:
-    """Public objects inline (as Mastodon expects in an outbox), anything else by id."""
-    async with services.store.read() as session:
-        out: list[Any] = []
-        for item_id in ids:
-            row = await objects.get(session, item_id)
-            out.append(public_view(row.data) if row is not None and row.public and not row.deleted_at else item_id)
-        return out
-
-
 def collection_route(services: Services, spec: CollectionSpec) -> Route:
     async def endpoint(request: Request) -> Response:
+        if spec.html is not None and not wants_json(request):
+            return await spec.html(request)
         collection_id = services.actor.base_url + request.url.path
         params = request.query_params
         try:
@@ -99,13 +90,14 @@ def collection_route(services: Services, spec: CollectionSpec) -> Route:
             if spec.exists is not None and not await spec.exists(session, collection_id):
                 return error(404, "no such collection")
             total = await collections.count(session, collection_id)
+            extra = await spec.extra(session, collection_id) if spec.extra else {}
             paged = "page" in params or before is not None or after is not None
             if paged:
                 page = await collections.page(session, collection_id, before=before, after=after, size=PAGE_SIZE)
                 ids = [item.item for item in page.items]
                 embedded = await spec.embed(session, ids) if spec.embed else ids
         if not paged:
-            doc = ordered_collection(collection_id, total, f"{collection_id}?page=true")
+            doc = ordered_collection(collection_id, total, f"{collection_id}?page=true", **extra)
         else:
             page_id = f"{collection_id}?" + (
                 f"before={before}" if before is not None else f"after={after}" if after is not None else "page=true"

@@ -55,3 +55,16 @@ async def of_type(session: AsyncSession, actor: str, kind: str) -> list[StoredOb
         .order_by(StoredObject.created_at.desc())
     )
     return list(rows)
+
+
+async def embed_public(session: AsyncSession, ids: list[str]) -> list[Any]:
+    """Public documents inline (as Mastodon expects in an outbox); anything else by its id."""
+    rows = {row.id: row for row in await session.scalars(select(StoredObject).where(StoredObject.id.in_(ids)))}
+    out: list[Any] = []
+    for item_id in ids:
+        row = rows.get(item_id)
+        if row is not None and row.public and row.deleted_at is None:
+            out.append({k: v for k, v in row.data.items() if k not in ("bto", "bcc")})
+        else:
+            out.append(item_id)
+    return out

@@ -1,8 +1,72 @@
-from actors.kind import Kind, KindSetup
+"""The blog: posts as Articles, allocated to the events peer's calendars with `Add`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+
+from activities.errors import ActivityError
+from activities.parse import check_url, id_of
+from actors.blog import listeners, pages
+from actors.blog.posts import allocate, create_post
+from actors.context import Services
+from actors.kind import CollectionSpec, Kind, KindSetup
+from inbox.errors import Malformed, Unprocessable
+from store import objects
+
+
+async def seed(services: Services) -> None:
+    async with services.store.write() as session:
+        if not await objects.of_type(session, services.actor.name, "Article"):
+            await create_post(
+                session,
+                services,
+                "Welcome",
+                "Welcome to the cooperative's blog.\n\nPosts here can be allocated to the events calendar, "
+                "and events can feature them.",
+                slug="welcome",
+            )
+
+
+async def c2s_create_article(request: Request, services: Services, doc: dict[str, Any]) -> str:
+    obj = doc["object"]
+    try:
+        async with services.store.write() as session:
+            post = await create_post(session, services, str(obj.get("name", "")), str(obj.get("content", "")))
+    except ActivityError as exc:
+        raise Malformed(exc.reason) from None
+    return post["id"]
+
+
+async def c2s_add(request: Request, services: Services, doc: dict[str, Any]) -> str:
+    try:
+        post = id_of(doc.get("object"), "object")
+        calendar = check_url(id_of(doc.get("target"), "target"), "target")
+    except ActivityError as exc:
+        raise Malformed(exc.reason) from None
+    events_actor = services.peer_actor("events")
+    if events_actor is None:
+        raise Unprocessable("no events peer is configured")
+    try:
+        async with services.store.write() as session:
+            return await allocate(session, services, post, calendar, events_actor)
+    except ActivityError as exc:
+        raise Unprocessable(exc.reason) from None
 
 
 def register(setup: KindSetup) -> None:
-    pass
+    services = setup.services
+    listeners.register(setup.listeners)
+    setup.routes += pages.routes(services)
+    setup.html["Article"] = pages.post_page
+    setup.collections.append(CollectionSpec("/posts", embed=objects.embed_public))
+    setup.c2s["Create:Article"] = c2s_create_article
+    setup.c2s["Add"] = c2s_add
+    setup.on_start.append(seed)
+    setup.nav += [("Posts", "/")]
 
 
-KIND = Kind("blog", "Service", "Blog", "Rose Ash blog", register)
+KIND = Kind(
+    "blog", "Service", "Blog", "The cooperative's blog. Posts can be allocated to its events calendar.", register
+)

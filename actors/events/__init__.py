@@ -1,8 +1,102 @@
-from actors.kind import Kind, KindSetup
+"""The events calendar: calendars that take allocated posts, events announced with `Create(Event)`, and
+tickets bought from the shop with `Offer{Order}`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+
+from activities.errors import ActivityError
+from activities.event import featured_post, parse_event_input
+from actors.context import Services
+from actors.events import listeners, pages
+from actors.events.calendars import all_calendars, calendar_data, create_calendar
+from actors.events.schedule import events_id, schedule
+from actors.kind import CollectionSpec, Kind, KindSetup
+from inbox.errors import Malformed, Unprocessable
+from store import objects
+
+
+async def seed(services: Services) -> None:
+    async with services.store.write() as session:
+        if not await all_calendars(session, services):
+            await create_calendar(session, services, "Main", "The cooperative's main calendar")
+
+
+async def c2s_create_event(request: Request, services: Services, doc: dict[str, Any]) -> str:
+    """`Create{Event}` from the admin's client: the same checks as the schedule form."""
+    event = doc["object"]
+    location = event.get("location")
+    form = {
+        "name": event.get("name"),
+        "start": event.get("startTime"),
+        "end": event.get("endTime"),
+        "timezone": event.get("timezone") or "UTC",
+        "location": location.get("name") if isinstance(location, dict) else location,
+        "address": location.get("address") if isinstance(location, dict) else "",
+        "capacity": event.get("maximumAttendeeCapacity"),
+        "price": event.get("price", "0"),
+        "description": event.get("content") or "",
+    }
+    calendar = event.get("context")
+    try:
+        data = parse_event_input(form)
+        async with services.store.write() as session:
+            if not isinstance(calendar, str):
+                calendars = await all_calendars(session, services)
+                calendar = calendars[0]["id"] if calendars else ""
+            created = await schedule(session, services, calendar, data, featured_post(event))
+    except ActivityError as exc:
+        raise (
+            Unprocessable(exc.reason) if "calendar" in exc.reason or "featured" in exc.reason else Malformed(exc.reason)
+        ) from None
+    return created["id"]
 
 
 def register(setup: KindSetup) -> None:
-    pass
+    services = setup.services
+    listeners.register(setup.listeners)
+    page_routes, calendars_page = pages.routes(services)
+    setup.routes += page_routes
+    setup.html["Event"] = pages.event_page
+
+    async def embed_calendars(session: AsyncSession, ids: list[str]) -> list[Any]:
+        docs = {c["id"]: c for c in await all_calendars(session, services)}
+        return [docs.get(i, i) for i in ids]
+
+    async def calendar_extra(session: AsyncSession, calendar: str) -> dict[str, Any]:
+        data = await calendar_data(session, services, calendar) or {}
+        return {"name": data.get("name", ""), "summary": data.get("summary", ""), "allocated": f"{calendar}/allocated"}
+
+    async def is_calendar(session: AsyncSession, calendar: str) -> bool:
+        return await calendar_data(session, services, calendar) is not None
+
+    async def is_event(session: AsyncSession, sold: str) -> bool:
+        row = await objects.get(session, sold.removesuffix("/sold"))
+        return row is not None and row.type in ("Event", "Tombstone")
+
+    async def is_allocated_of_calendar(session: AsyncSession, allocated: str) -> bool:
+        return await is_calendar(session, allocated.removesuffix("/allocated"))
+
+    setup.collections += [
+        CollectionSpec("/calendars", embed=embed_calendars, html=calendars_page),
+        CollectionSpec("/calendars/{slug}/allocated", exists=is_allocated_of_calendar),
+        CollectionSpec("/calendars/{slug}", embed=objects.embed_public, exists=is_calendar, extra=calendar_extra),
+        CollectionSpec("/events", embed=objects.embed_public),
+        CollectionSpec("/events/{slug}/sold", exists=is_event),
+    ]
+    setup.actor_fields["upcomingEvents"] = events_id(services)
+    setup.c2s["Create:Event"] = c2s_create_event
+    setup.on_start.append(seed)
+    setup.nav += [("Calendars", "/calendars")]
 
 
-KIND = Kind("events", "Service", "Events", "Rose Ash events", register)
+KIND = Kind(
+    "events",
+    "Service",
+    "Events",
+    "The cooperative's events calendar. Follow it to see every event as it is announced.",
+    register,
+)

@@ -1,8 +1,49 @@
-from actors.kind import Kind, KindSetup
+"""The ticket shop: it answers an events peer's `Offer{Order}` with `Accept{result: Order}` or `Reject`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+from starlette.responses import Response
+
+from actors.kind import CollectionSpec, Kind, KindSetup
+from actors.shop import listeners, pages
+from actors.shop.orders import products_id
+from store import collections
 
 
 def register(setup: KindSetup) -> None:
-    pass
+    services = setup.services
+    listeners.register(setup.listeners)
+    setup.routes += pages.routes(services)
+    setup.html["Order"] = pages.order_page
+
+    async def orders_html(request: Request) -> Response:
+        return await pages.orders_page(request, services)
+
+    async def product_extra(session: AsyncSession, collection: str) -> dict[str, Any]:
+        key = collection.removesuffix("/orders").rsplit("/", 1)[-1]
+        for item in await collections.all_items(session, products_id(services)):
+            if pages.product_key(item.item) == key:
+                return {"name": (item.data or {}).get("name", ""), "orderedItem": item.item}
+        return {}
+
+    async def product_exists(session: AsyncSession, collection: str) -> bool:
+        return bool(await product_extra(session, collection))
+
+    setup.collections += [
+        CollectionSpec("/orders", html=orders_html),
+        CollectionSpec("/products/{key}/orders", exists=product_exists, extra=product_extra),
+    ]
+    setup.nav += [("Tickets", "/"), ("Orders", "/orders")]
 
 
-KIND = Kind("shop", "Service", "Shop", "Rose Ash shop", register)
+KIND = Kind(
+    "shop",
+    "Service",
+    "Shop",
+    "The cooperative's ticket shop. It sells tickets for events its trusted calendars organize.",
+    register,
+)

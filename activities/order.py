@@ -1,0 +1,76 @@
+"""Ticket orders: the `Order` an `Offer` carries (schema.org terms), validated before anything is stored."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from activities.errors import ActivityError
+from activities.parse import check_url
+from activities.text import plain
+
+MAX_QUANTITY = 10
+_EMAIL = re.compile(r"^[^@\s<>\"']{1,64}@[A-Za-z0-9.-]{1,190}\.[A-Za-z]{2,24}$")
+
+
+@dataclass(frozen=True)
+class Customer:
+    name: str
+    email: str
+
+
+@dataclass(frozen=True)
+class OrderRequest:
+    event: str
+    quantity: int
+    customer: Customer
+    claimed_price: str | None
+    claimed_capacity: int | None
+
+
+def parse_customer(name: object, email: object) -> Customer:
+    clean_email = plain(email, "email", 254)
+    if not _EMAIL.match(clean_email):
+        raise ActivityError("email must be an address like ada@example.org")
+    return Customer(plain(name, "name", 200), clean_email)
+
+
+def parse_quantity(value: object) -> int:
+    try:
+        quantity = int(str(value).strip())
+    except ValueError:
+        raise ActivityError("quantity must be a whole number") from None
+    if not 1 <= quantity <= MAX_QUANTITY:
+        raise ActivityError(f"quantity must be between 1 and {MAX_QUANTITY}")
+    return quantity
+
+
+def parse_order(obj: object) -> OrderRequest:
+    if not isinstance(obj, dict) or obj.get("type") != "Order":
+        raise ActivityError("the offer's object must be an Order")
+    customer = obj.get("customer")
+    if not isinstance(customer, dict):
+        raise ActivityError("the order needs a customer with a name and an email")
+    capacity = obj.get("maximumAttendeeCapacity")
+    if capacity is not None and (not isinstance(capacity, int) or isinstance(capacity, bool)):
+        raise ActivityError("maximumAttendeeCapacity must be an integer")
+    price = obj.get("price")
+    if price is not None and not isinstance(price, str | int | float):
+        raise ActivityError("price must be a number")
+    return OrderRequest(
+        event=check_url(obj.get("orderedItem"), "orderedItem"),
+        quantity=parse_quantity(obj.get("quantity", 1)),
+        customer=parse_customer(customer.get("name"), customer.get("email")),
+        claimed_price=None if price is None else str(price),
+        claimed_capacity=capacity,
+    )
+
+
+def order_offer_object(event: str, quantity: int, customer: Customer) -> dict[str, Any]:
+    return {
+        "type": "Order",
+        "orderedItem": event,
+        "quantity": quantity,
+        "customer": {"type": "Person", "name": customer.name, "email": customer.email},
+    }

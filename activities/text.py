@@ -1,0 +1,64 @@
+"""Untrusted text made safe: HTML content cleaned to a small allow-list, plain fields stripped of markup."""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+
+import nh3
+
+from activities.errors import ActivityError
+
+CONTENT_TAGS = {
+    "p", "br", "a", "strong", "em", "b", "i", "u", "s", "blockquote", "code", "pre", "ul", "ol", "li",
+    "h2", "h3", "h4", "hr", "span",
+}  # fmt: skip
+CONTENT_ATTRIBUTES = {"a": {"href", "title"}}
+_SLUG_STRIP = re.compile(r"[^a-z0-9]+")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def clean_html(value: str, limit: int = 100_000) -> str:
+    if len(value) > limit:
+        raise ActivityError(f"content is longer than {limit} characters")
+    return nh3.clean(
+        _CONTROL.sub("", value),
+        tags=CONTENT_TAGS,
+        attributes=CONTENT_ATTRIBUTES,
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer nofollow",
+    )
+
+
+def plain(value: object, what: str, limit: int, *, required: bool = True) -> str:
+    """A plain-text field: markup removed, whitespace tidied, length bounded."""
+    if value is None or value == "":
+        if required:
+            raise ActivityError(f"{what} is required")
+        return ""
+    if not isinstance(value, str):
+        raise ActivityError(f"{what} must be text")
+    if len(value) > limit * 4:
+        raise ActivityError(f"{what} is longer than {limit} characters")
+    text = html.unescape(nh3.clean(_CONTROL.sub("", value), tags=set()))
+    text = " ".join(text.split())
+    if len(text) > limit:
+        raise ActivityError(f"{what} is longer than {limit} characters")
+    if required and not text:
+        raise ActivityError(f"{what} is required")
+    return text
+
+
+def text_to_html(value: str) -> str:
+    """Paragraphs from plain text, for editors who type rather than write HTML."""
+    if "<" in value and ">" in value:
+        return clean_html(value)
+    paragraphs = [p.strip() for p in value.replace("\r\n", "\n").split("\n\n") if p.strip()]
+    return "".join(f"<p>{html.escape(p).replace(chr(10), '<br>')}</p>" for p in paragraphs)
+
+
+def slugify(value: str, limit: int = 60) -> str:
+    ascii_text = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode().lower()
+    slug = _SLUG_STRIP.sub("-", ascii_text).strip("-")[:limit].strip("-")
+    return slug or "untitled"

@@ -1,0 +1,71 @@
+"""What the blog hears: the answer to an allocation, and events that feature its posts."""
+
+from __future__ import annotations
+
+from activities.event import featured_post
+from activities.parse import id_of
+from actors.blog.posts import allocations_of, events_of
+from actors.context import Services
+from inbox.dispatch import InboxContext, Listeners
+from inbox.errors import Unprocessable
+from inbox.trust import check_attribution, check_same_origin
+from store import collections, objects
+
+
+def register(listeners: Listeners) -> None:
+    listeners.on("Accept", on_allocation_answer, answering="Add")
+    listeners.on("Reject", on_allocation_answer, answering="Add")
+    listeners.on("Create", on_event).on("Update", on_event).on("Delete", on_event_deleted)
+
+
+async def on_allocation_answer(ctx: InboxContext) -> None:
+    assert ctx.answered is not None
+    post = id_of(ctx.answered.get("object"), "object")
+    state = "allocated" if ctx.activity.type == "Accept" else "rejected"
+    async with ctx.transaction() as session:
+        item = await collections.get(session, allocations_of(post), ctx.answered["id"])
+        data = dict(item.data or {}) if item else {"calendar": ctx.answered.get("target")}
+        data.update(state=state, answered_by=ctx.activity.id, reason=ctx.activity.summary or "")
+        if item is None:
+            await collections.add(session, allocations_of(post), ctx.answered["id"], ctx.now, data)
+        else:
+            await collections.set_data(session, allocations_of(post), ctx.answered["id"], data)
+
+
+async def on_event(ctx: InboxContext) -> None:
+    """A Create/Update(Event) that features one of our posts is listed on that post's page."""
+    services: Services = ctx.services
+    event = ctx.activity.object_doc
+    if not event or event.get("type") != "Event":
+        ctx.state = "ignored"
+        return
+    event_id = id_of(event, "object")
+    check_same_origin(ctx.activity, event_id)
+    check_attribution(ctx.activity, event.get("attributedTo"))
+    post = featured_post(event)
+    if not post or not post.startswith(services.actor.base_url + "/"):
+        ctx.state = "ignored"
+        return
+    summary = {
+        "name": str(event.get("name", ""))[:200],
+        "startTime": str(event.get("startTime", ""))[:64],
+        "location": str((event.get("location") or {}).get("name", ""))[:200]
+        if isinstance(event.get("location"), dict)
+        else "",
+        "url": event.get("url") if isinstance(event.get("url"), str) else event_id,
+    }
+    async with ctx.transaction() as session:
+        row = await objects.get(session, post)
+        if row is None or row.deleted_at is not None:
+            raise Unprocessable("the featured post does not exist here")
+        if not await collections.add(session, events_of(post), event_id, ctx.now, summary):
+            await collections.set_data(session, events_of(post), event_id, summary)
+
+
+async def on_event_deleted(ctx: InboxContext) -> None:
+    services: Services = ctx.services
+    event_id = ctx.activity.object_id
+    check_same_origin(ctx.activity, event_id)
+    async with ctx.transaction() as session:
+        for post in await objects.of_type(session, services.actor.name, "Article"):
+            await collections.remove(session, events_of(post.id), event_id)

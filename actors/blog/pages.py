@@ -1,0 +1,150 @@
+"""The blog's pages: the post list, the editor, the post page with its allocation form."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from activities.errors import ActivityError
+from actors.blog.posts import (
+    allocate,
+    allocations_of,
+    create_post,
+    delete_post,
+    events_of,
+    post_id,
+    update_post,
+)
+from actors.context import Services
+from actors.web import checked_form, redirect, render, require_admin
+from inbox.errors import FetchError
+from store import collections, objects
+
+
+async def calendars_of_events_peer(services: Services) -> tuple[list[dict[str, Any]], str | None]:
+    """The events peer's calendars, read from its calendars collection (signed GET)."""
+    base = services.peers.get("events")
+    if not base:
+        return [], "No events peer is configured."
+    try:
+        page = await services.fetcher.get_json(f"{base}/calendars?page=true")
+    except FetchError as exc:
+        return [], f"The events calendar cannot be reached right now ({exc.reason})."
+    items = page.get("orderedItems") if isinstance(page.get("orderedItems"), list) else []
+    calendars = [
+        {"id": item["id"], "name": str(item.get("name") or item["id"])}
+        for item in items
+        if isinstance(item, dict) and isinstance(item.get("id"), str)
+    ]
+    return calendars, None
+
+
+async def post_state(services: Services, post: str) -> dict[str, Any]:
+    async with services.store.read() as session:
+        allocations = await collections.all_items(session, allocations_of(post))
+        events = await collections.all_items(session, events_of(post))
+    return {
+        "allocations": [{"id": a.item, **(a.data or {})} for a in allocations],
+        "events": [{"id": e.item, **(e.data or {})} for e in events],
+    }
+
+
+def routes(services: Services) -> list[Route]:
+    async def index(request: Request) -> Response:
+        async with services.store.read() as session:
+            posts = [row.data for row in await objects.of_type(session, services.actor.name, "Article")]
+        return render(request, services, "blog/index.html", {"posts": posts})
+
+    async def new_post(request: Request) -> Response:
+        require_admin(request, services)
+        return render(request, services, "blog/edit.html", {"post": None, "error": None, "form": {}})
+
+    async def create(request: Request) -> Response:
+        require_admin(request, services)
+        form = await checked_form(request, services)
+        title, body = str(form.get("title", "")), str(form.get("body", ""))
+        try:
+            async with services.store.write() as session:
+                doc = await create_post(session, services, title, body)
+        except ActivityError as exc:
+            return render(request, services, "blog/edit.html", {"post": None, "error": exc.reason, "form": form}, 400)
+        return redirect(request, services, doc["id"].removeprefix(services.actor.base_url))
+
+    async def _existing(slug: str) -> Any:
+        async with services.store.read() as session:
+            row = await objects.get(session, post_id(services, slug))
+        if row is None or row.deleted_at is not None or row.type != "Article":
+            raise HTTPException(404, "There is no such post.")
+        return row
+
+    async def edit(request: Request) -> Response:
+        require_admin(request, services)
+        row = await _existing(request.path_params["slug"])
+        if request.method == "GET":
+            return render(request, services, "blog/edit.html", {"post": row.data, "error": None, "form": {}})
+        form = await checked_form(request, services)
+        try:
+            async with services.store.write() as session:
+                fresh = await objects.get(session, row.id)
+                assert fresh is not None
+                await update_post(session, services, fresh, str(form.get("title", "")), str(form.get("body", "")))
+        except ActivityError as exc:
+            return render(
+                request, services, "blog/edit.html", {"post": row.data, "error": exc.reason, "form": form}, 400
+            )
+        return redirect(request, services, f"/posts/{request.path_params['slug']}")
+
+    async def delete(request: Request) -> Response:
+        require_admin(request, services)
+        await checked_form(request, services)
+        row = await _existing(request.path_params["slug"])
+        async with services.store.write() as session:
+            fresh = await objects.get(session, row.id)
+            assert fresh is not None
+            await delete_post(session, services, fresh)
+        return redirect(request, services, "/")
+
+    async def allocate_post(request: Request) -> Response:
+        require_admin(request, services)
+        form = await checked_form(request, services)
+        row = await _existing(request.path_params["slug"])
+        calendar = str(form.get("calendar", ""))
+        calendars, problem = await calendars_of_events_peer(services)
+        events_actor = services.peer_actor("events")
+        if problem or events_actor is None or calendar not in {c["id"] for c in calendars}:
+            raise HTTPException(400, problem or "Choose one of the events peer's calendars.")
+        async with services.store.write() as session:
+            await allocate(session, services, row.id, calendar, events_actor)
+        return redirect(request, services, f"/posts/{request.path_params['slug']}")
+
+    async def status(request: Request) -> Response:
+        row = await _existing(request.path_params["slug"])
+        state = await post_state(services, row.id)
+        fields = {f"alloc:{a['id']}": a.get("state", "pending") for a in state["allocations"]}
+        return JSONResponse({"fields": fields, "events": len(state["events"]), **state})
+
+    return [
+        Route("/", index),
+        Route("/posts/new", new_post),
+        Route("/posts", create, methods=["POST"]),
+        Route("/posts/{slug}/edit", edit, methods=["GET", "POST"]),
+        Route("/posts/{slug}/delete", delete, methods=["POST"]),
+        Route("/posts/{slug}/allocate", allocate_post, methods=["POST"]),
+        Route("/posts/{slug}/status", status),
+    ]
+
+
+async def post_page(request: Request, services: Services, post: dict[str, Any]) -> Response:
+    state = await post_state(services, post["id"])
+    calendars, problem = await calendars_of_events_peer(services)
+    names = {c["id"]: c["name"] for c in calendars}
+    return render(
+        request,
+        services,
+        "blog/post.html",
+        {"post": post, "calendars": calendars, "calendar_problem": problem, "calendar_names": names, **state},
+    )

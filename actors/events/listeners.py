@@ -1,0 +1,105 @@
+"""What the events actor hears: allocations (`Add`) and the shop's answers to its offers."""
+
+from __future__ import annotations
+
+from activities.errors import ActivityError
+from activities.parse import id_of, same_origin
+from activities.text import plain
+from actors.context import Services
+from actors.events.calendars import allocate_post, allocated_of, calendar_data, pending_of
+from actors.events.schedule import record_sale
+from actors.events.tickets import purchase_for_offer, update_purchase
+from inbox.dispatch import InboxContext, Listeners
+from inbox.errors import FetchError, Forbidden, Malformed, Unprocessable
+from inbox.trust import check_attribution, check_same_origin
+from store import collections
+
+POST_TYPES = frozenset({"Article", "Note", "Page"})
+
+
+def register(listeners: Listeners) -> None:
+    listeners.on("Add", on_add)
+    listeners.on("Accept", on_offer_answer, answering="Offer")
+    listeners.on("Reject", on_offer_answer, answering="Offer")
+
+
+async def on_add(ctx: InboxContext) -> None:
+    """Allocate a post to a calendar: the post must be the sender's, the target one of our calendars."""
+    services: Services = ctx.services
+    add = ctx.activity
+    try:
+        post, calendar = add.object_id, add.target_id
+    except ActivityError as exc:
+        raise Malformed(exc.reason) from None
+    async with services.store.read() as session:
+        if await calendar_data(session, services, calendar) is None:
+            raise Unprocessable("the target is not a calendar of this peer")
+    check_same_origin(add, post)
+    try:
+        doc = await services.fetcher.get_json(post)
+    except FetchError as exc:
+        raise Unprocessable(f"cannot fetch the post: {exc.reason}") from None
+    if doc.get("id") != post or doc.get("type") not in POST_TYPES:
+        raise Unprocessable("the object is not a post")
+    check_attribution(add, doc.get("attributedTo"))
+    try:
+        name = plain(doc.get("name") or doc.get("summary") or post, "name", 300)
+    except ActivityError:
+        name = post
+    data = {
+        "name": name[:200],
+        "url": doc.get("url") if isinstance(doc.get("url"), str) else post,
+        "author": add.actor,
+        "add": add.id,
+        "published": str(doc.get("published", ""))[:64],
+    }
+    async with ctx.transaction() as session:
+        if await collections.contains(session, allocated_of(calendar), post):
+            ctx.state = "processed"
+            await allocate_post(session, services, calendar, post, data, add.id, add.actor)
+        elif add.actor in services.trusted:
+            await allocate_post(session, services, calendar, post, data, add.id, add.actor)
+        else:
+            await collections.add(session, pending_of(calendar), add.id, ctx.now, {**data, "post": post})
+
+
+async def on_offer_answer(ctx: InboxContext) -> None:
+    services: Services = ctx.services
+    offer = ctx.answered
+    assert offer is not None
+    answer = ctx.activity
+    async with services.store.read() as session:
+        purchase = await purchase_for_offer(session, services, offer["id"])
+    if purchase is None:
+        raise Unprocessable("no purchase waits for that offer")
+    if answer.type == "Reject":
+        async with ctx.transaction() as session:
+            row = await purchase_for_offer(session, services, offer["id"])
+            if row is not None and row.data.get("state") == "pending":
+                reason = plain(answer.summary or "the shop refused the order", "reason", 300)
+                update_purchase(row, ctx.now, state="rejected", reason=reason)
+        return
+    order = answer.result if isinstance(answer.result, dict) else None
+    if order is None or order.get("type") != "Order":
+        raise Malformed("an Accept of an offer carries the Order as its result")
+    order_id = id_of(order, "result")
+    if not same_origin(order_id, answer.actor):
+        raise Forbidden("the order is not on the shop's host")
+    wanted = offer["object"]
+    if order.get("orderedItem") != wanted.get("orderedItem") or order.get("quantity") != wanted.get("quantity"):
+        raise Unprocessable("the order does not match the offer")
+    async with ctx.transaction() as session:
+        row = await purchase_for_offer(session, services, offer["id"])
+        if row is None or row.data.get("state") == "confirmed":
+            return
+        await record_sale(session, services, row.data["event"], order_id, int(wanted["quantity"]))
+        update_purchase(
+            row,
+            ctx.now,
+            state="confirmed",
+            order=order_id,
+            orderNumber=str(order.get("orderNumber", ""))[:32],
+            price=str(order.get("price", ""))[:16],
+            priceCurrency=str(order.get("priceCurrency", ""))[:8],
+            orderUrl=order.get("url") if isinstance(order.get("url"), str) else order_id,
+        )

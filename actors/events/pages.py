@@ -1,0 +1,243 @@
+"""The calendar's pages: /calendars with its forms, an event's page, the buyer's ticket page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from activities.errors import ActivityError
+from activities.event import featured_post, parse_event_input
+from activities.order import parse_customer, parse_quantity
+from actors.context import Services
+from actors.events.calendars import (
+    all_calendars,
+    allocate_post,
+    allocated_of,
+    create_calendar,
+    pending_of,
+    refuse_allocation,
+)
+from actors.events.schedule import cancel, reschedule, schedule, sold_of
+from actors.events.tickets import buy, purchase_id
+from actors.web import checked_form, is_admin, redirect, render, require_admin
+from store import collections, objects
+
+COMMON_ZONES = ["Europe/London", "Europe/Dublin", "Europe/Paris", "Europe/Berlin", "America/New_York", "UTC"]
+
+
+async def sold_counts(services: Services, events: list[dict[str, Any]]) -> dict[str, int]:
+    async with services.store.read() as session:
+        return {e["id"]: await collections.count(session, sold_of(e["id"])) for e in events}
+
+
+async def calendars_view(services: Services, with_pending: bool) -> list[dict[str, Any]]:
+    views = []
+    async with services.store.read() as session:
+        for calendar in await all_calendars(session, services):
+            cid = calendar["id"]
+            allocated = [
+                {"id": i.item, **(i.data or {})} for i in await collections.all_items(session, allocated_of(cid))
+            ]
+            event_ids = [i.item for i in await collections.all_items(session, cid, newest_first=False)]
+            events = [row.data for eid in event_ids if (row := await objects.get(session, eid)) and not row.deleted_at]
+            events.sort(key=lambda e: e.get("startTime", ""))
+            pending = (
+                [{"id": i.item, **(i.data or {})} for i in await collections.all_items(session, pending_of(cid))]
+                if with_pending
+                else []
+            )
+            views.append({**calendar, "allocated": allocated, "events": events, "pending": pending})
+    return views
+
+
+def event_slug(event: str) -> str:
+    return event.rsplit("/", 1)[-1]
+
+
+def routes(services: Services) -> list[Route]:
+    async def calendars_page(request: Request, error: str | None = None, status: int = 200) -> Response:
+        views = await calendars_view(services, is_admin(request, services))
+        sold = await sold_counts(services, [e for v in views for e in v["events"]])
+        names = {a["id"]: a.get("name", a["id"]) for v in views for a in v["allocated"]}
+        return render(
+            request,
+            services,
+            "events/calendars.html",
+            {
+                "calendars": views,
+                "sold": sold,
+                "post_names": names,
+                "featured": featured_post,
+                "error": error,
+                "zones": COMMON_ZONES,
+                "slug": event_slug,
+            },
+            status,
+        )
+
+    async def live(request: Request) -> Response:
+        views = await calendars_view(services, False)
+        events = [e for v in views for e in v["events"]]
+        sold = await sold_counts(services, events)
+        fields: dict[str, Any] = {}
+        widths: dict[str, float] = {}
+        for e in events:
+            capacity = int(e.get("maximumAttendeeCapacity", 0)) or 1
+            fields[f"sold:{e['id']}"] = sold[e["id"]]
+            fields[f"remaining:{e['id']}"] = max(0, capacity - sold[e["id"]])
+            widths[f"sold:{e['id']}"] = round(100 * sold[e["id"]] / capacity, 1)
+        return JSONResponse({"fields": fields, "widths": widths})
+
+    async def schedule_event(request: Request) -> Response:
+        require_admin(request, services)
+        form = await checked_form(request, services)
+        try:
+            data = parse_event_input(dict(form))
+            post = str(form.get("featured") or "") or None
+            async with services.store.write() as session:
+                doc = await schedule(session, services, str(form.get("calendar", "")), data, post)
+        except ActivityError as exc:
+            return await calendars_page(request, exc.reason, 400)
+        return redirect(request, services, f"/calendars#{event_slug(doc['id'])}")
+
+    async def new_calendar(request: Request) -> Response:
+        require_admin(request, services)
+        form = await checked_form(request, services)
+        try:
+            async with services.store.write() as session:
+                await create_calendar(session, services, str(form.get("name", "")), str(form.get("summary", "")))
+        except ActivityError as exc:
+            return await calendars_page(request, exc.reason, 400)
+        return redirect(request, services, "/calendars")
+
+    async def decide(request: Request) -> Response:
+        require_admin(request, services)
+        form = await checked_form(request, services)
+        calendar, add = str(form.get("calendar", "")), str(form.get("add", ""))
+        async with services.store.write() as session:
+            item = await collections.get(session, pending_of(calendar), add)
+            if item is None:
+                raise HTTPException(404, "That allocation is no longer waiting.")
+            data = dict(item.data or {})
+            await collections.remove(session, pending_of(calendar), add)
+            if form.get("decision") == "accept":
+                await allocate_post(session, services, calendar, data.pop("post"), data, add, data["author"])
+            else:
+                await refuse_allocation(session, services, add, data["author"], "the calendar admin declined")
+        return redirect(request, services, "/calendars")
+
+    async def _event(slug: str) -> Any:
+        async with services.store.read() as session:
+            row = await objects.get(session, services.actor.url(f"events/{slug}"))
+        if row is None or row.type not in ("Event", "Tombstone"):
+            raise HTTPException(404, "There is no such event.")
+        return row
+
+    async def edit_event(request: Request) -> Response:
+        require_admin(request, services)
+        row = await _event(request.path_params["slug"])
+        if row.deleted_at is not None:
+            raise HTTPException(410, "This event was cancelled.")
+        if request.method == "GET":
+            return render(
+                request, services, "events/edit.html", {"event": row.data, "error": None, "zones": COMMON_ZONES}
+            )
+        form = await checked_form(request, services)
+        try:
+            async with services.store.write() as session:
+                fresh = await objects.get(session, row.id)
+                assert fresh is not None
+                await reschedule(session, services, fresh, parse_event_input(dict(form)))
+        except ActivityError as exc:
+            return render(
+                request,
+                services,
+                "events/edit.html",
+                {"event": row.data, "error": exc.reason, "zones": COMMON_ZONES},
+                400,
+            )
+        return redirect(request, services, f"/events/{request.path_params['slug']}")
+
+    async def cancel_event(request: Request) -> Response:
+        require_admin(request, services)
+        await checked_form(request, services)
+        row = await _event(request.path_params["slug"])
+        async with services.store.write() as session:
+            fresh = await objects.get(session, row.id)
+            assert fresh is not None
+            if fresh.deleted_at is None:
+                await cancel(session, services, fresh)
+        return redirect(request, services, "/calendars")
+
+    async def buy_ticket(request: Request) -> Response:
+        form = await checked_form(request, services)
+        row = await _event(request.path_params["slug"])
+        try:
+            customer = parse_customer(form.get("name"), form.get("email"))
+            quantity = parse_quantity(form.get("quantity", "1"))
+            async with services.store.write() as session:
+                fresh = await objects.get(session, row.id)
+                assert fresh is not None
+                token = await buy(session, services, fresh, quantity, customer)
+        except ActivityError as exc:
+            return await event_page(request, services, row.data, error=exc.reason, status=400)
+        return redirect(request, services, f"/tickets/{token}")
+
+    async def _purchase(token: str) -> dict[str, Any]:
+        async with services.store.read() as session:
+            row = await objects.get(session, purchase_id(services, token))
+        if row is None:
+            raise HTTPException(404, "There is no such ticket purchase.")
+        return row.data
+
+    async def ticket_page(request: Request) -> Response:
+        purchase = await _purchase(request.path_params["token"])
+        return render(
+            request, services, "events/ticket.html", {"purchase": purchase, "token": request.path_params["token"]}
+        )
+
+    async def ticket_status(request: Request) -> Response:
+        purchase = await _purchase(request.path_params["token"])
+        return JSONResponse(
+            {
+                "fields": {
+                    "state": purchase["state"],
+                    "orderNumber": purchase.get("orderNumber", ""),
+                    "reason": purchase.get("reason", ""),
+                }
+            }
+        )
+
+    async def home(_request: Request) -> Response:
+        return RedirectResponse("/calendars", status_code=303)
+
+    return [
+        Route("/", home),
+        Route("/calendars/live", live),
+        Route("/calendars/schedule", schedule_event, methods=["POST"]),
+        Route("/calendars/new", new_calendar, methods=["POST"]),
+        Route("/calendars/decide", decide, methods=["POST"]),
+        Route("/events/{slug}/edit", edit_event, methods=["GET", "POST"]),
+        Route("/events/{slug}/cancel", cancel_event, methods=["POST"]),
+        Route("/events/{slug}/buy", buy_ticket, methods=["POST"]),
+        Route("/tickets/{token}", ticket_page),
+        Route("/tickets/{token}/status", ticket_status),
+    ], calendars_page
+
+
+async def event_page(
+    request: Request, services: Services, event: dict[str, Any], error: str | None = None, status: int = 200
+) -> Response:
+    sold = (await sold_counts(services, [event]))[event["id"]]
+    post = featured_post(event)
+    return render(
+        request,
+        services,
+        "events/event.html",
+        {"event": event, "sold": sold, "post": post, "error": error, "slug": event_slug(event["id"])},
+        status,
+    )

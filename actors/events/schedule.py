@@ -1,0 +1,129 @@
+"""Scheduling, rescheduling and cancelling events; each change sent to Public, followers and the author
+of the featured post."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from activities.build import activity, iso, tombstone
+from activities.errors import ActivityError
+from activities.event import EventInput, event_document, featured_post
+from activities.text import slugify
+from activities.vocab import PUBLIC
+from actors.context import Services
+from actors.events.calendars import allocated_of, calendar_data
+from store import collections, objects
+from store.models import StoredObject
+
+
+def events_id(services: Services) -> str:
+    return services.actor.url("events")
+
+
+def sold_of(event: str) -> str:
+    return f"{event}/sold"
+
+
+async def _free_id(session: AsyncSession, services: Services, name: str) -> str:
+    base = services.actor.url(f"events/{slugify(name)}")
+    event, n = base, 1
+    while await objects.get(session, event) is not None:
+        n += 1
+        event = f"{base}-{n}"
+    return event
+
+
+async def _featured_author(session: AsyncSession, calendar: str, post: str | None) -> list[str]:
+    if not post:
+        return []
+    item = await collections.get(session, allocated_of(calendar), post)
+    if item is None:
+        raise ActivityError("the featured post must be one allocated to this calendar")
+    author = (item.data or {}).get("author")
+    return [author] if isinstance(author, str) else []
+
+
+async def schedule(
+    session: AsyncSession, services: Services, calendar: str, data: EventInput, post: str | None
+) -> dict[str, Any]:
+    if await calendar_data(session, services, calendar) is None:
+        raise ActivityError("no such calendar")
+    now = services.clock()
+    event = await _free_id(session, services, data.name)
+    doc = event_document(
+        event_id=event,
+        organizer=services.actor.id,
+        calendar=calendar,
+        data=data,
+        featured_post=post,
+        sold=0,
+        public=PUBLIC,
+        followers=services.actor.followers,
+        extra_cc=await _featured_author(session, calendar, post),
+        currency=services.currency,
+        published=iso(now),
+    )
+    await objects.put(session, doc, actor=services.actor.name, now=now)
+    await collections.add(session, calendar, event, now)
+    await collections.add(session, events_id(services), event, now)
+    await services.emit(session, _wrap(services, "Create", doc))
+    return doc
+
+
+async def reschedule(session: AsyncSession, services: Services, row: StoredObject, data: EventInput) -> dict[str, Any]:
+    now = services.clock()
+    old = row.data
+    sold = await collections.count(session, sold_of(row.id))
+    if data.capacity < sold:
+        raise ActivityError(f"{sold} tickets are sold already; capacity cannot go below that")
+    post = featured_post(old)
+    doc = event_document(
+        event_id=row.id,
+        organizer=services.actor.id,
+        calendar=old["context"],
+        data=data,
+        featured_post=post,
+        sold=sold,
+        public=PUBLIC,
+        followers=services.actor.followers,
+        extra_cc=await _featured_author(session, old["context"], post),
+        currency=services.currency,
+        published=old["published"],
+        updated=iso(now),
+    )
+    await objects.put(session, doc, actor=services.actor.name, now=now)
+    await services.emit(session, _wrap(services, "Update", doc))
+    return doc
+
+
+async def cancel(session: AsyncSession, services: Services, row: StoredObject) -> None:
+    now = services.clock()
+    cc = [c for c in row.data.get("cc", []) if isinstance(c, str)]
+    gone = tombstone(row.id, "Event", iso(now))
+    gone.pop("@context")
+    row.data, row.type, row.deleted_at, row.updated_at = gone, "Tombstone", now, now
+    await collections.remove(session, events_id(services), row.id)
+    await services.emit(
+        session,
+        activity("Delete", services.actor.new_activity_id(), services.actor.id, gone, to=[PUBLIC], cc=cc),
+    )
+
+
+async def record_sale(session: AsyncSession, services: Services, event: str, order: str, quantity: int) -> int:
+    """Add the order's tickets to the sold collection and keep the event's remaining capacity current."""
+    now = services.clock()
+    for n in range(1, quantity + 1):
+        await collections.add(session, sold_of(event), f"{order}#ticket-{n}", now, {"order": order})
+    sold = await collections.count(session, sold_of(event))
+    row = await objects.get(session, event)
+    if row is not None and row.deleted_at is None:
+        data = dict(row.data)
+        data["remainingAttendeeCapacity"] = max(0, int(data.get("maximumAttendeeCapacity", 0)) - sold)
+        row.data, row.updated_at = data, now
+    return sold
+
+
+def _wrap(services: Services, kind: str, doc: dict[str, Any]) -> dict[str, Any]:
+    return activity(kind, services.actor.new_activity_id(), services.actor.id, doc, to=doc.get("to"), cc=doc.get("cc"))
