@@ -16,7 +16,6 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from actors.context import Services
 
-COOKIE = "rose_ash_session"
 MAX_FORM_FIELD = 100_000
 
 
@@ -24,8 +23,14 @@ def _sign(secret: bytes, payload: bytes) -> str:
     return base64.urlsafe_b64encode(hmac.new(secret, payload, hashlib.sha256).digest()).decode().rstrip("=")
 
 
-def read_session(request: Request, secret: bytes) -> dict[str, Any]:
-    raw = request.cookies.get(COOKIE, "")
+def cookie_name(services: Services) -> str:
+    """One cookie per peer: browsers share cookies across ports of one host."""
+    return f"rose_ash_{services.actor.name}"
+
+
+def read_session(request: Request, services: Services) -> dict[str, Any]:
+    secret = services.secret
+    raw = request.cookies.get(cookie_name(services), "")
     body, _, mac = raw.rpartition(".")
     if not body or not hmac.compare_digest(_sign(secret, body.encode()), mac):
         return {}
@@ -36,14 +41,14 @@ def read_session(request: Request, secret: bytes) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def write_session(response: Response, secret: bytes, data: dict[str, Any], secure: bool) -> None:
+def write_session(response: Response, services: Services, data: dict[str, Any]) -> None:
     body = base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
     response.set_cookie(
-        COOKIE,
-        f"{body}.{_sign(secret, body.encode())}",
+        cookie_name(services),
+        f"{body}.{_sign(services.secret, body.encode())}",
         httponly=True,
         samesite="lax",
-        secure=secure,
+        secure=services.actor.base_url.startswith("https://"),
         max_age=30 * 24 * 3600,
     )
 
@@ -52,7 +57,7 @@ def session(request: Request, services: Services) -> dict[str, Any]:
     """The request's session, created (with a fresh id) on first use; saved by `render`/`redirect`."""
     cached = request.scope.get("rose_ash.session")
     if cached is None:
-        cached = read_session(request, services.secret)
+        cached = read_session(request, services)
         if "sid" not in cached:
             cached = {"sid": secrets.token_urlsafe(16)}
             request.scope["rose_ash.session.new"] = True
@@ -77,7 +82,7 @@ async def checked_form(request: Request, services: Services) -> FormData:
     """The posted form, after its CSRF token is checked against the session."""
     form = await request.form(max_files=0, max_fields=100)
     token = form.get("csrf")
-    saved = read_session(request, services.secret)
+    saved = read_session(request, services)
     if (
         not isinstance(token, str)
         or "sid" not in saved
@@ -93,7 +98,7 @@ async def checked_form(request: Request, services: Services) -> FormData:
 def _save(request: Request, response: Response, services: Services) -> Response:
     data = request.scope.get("rose_ash.session")
     if data is not None and (request.scope.get("rose_ash.session.new") or request.scope.get("rose_ash.session.dirty")):
-        write_session(response, services.secret, data, services.actor.base_url.startswith("https://"))
+        write_session(response, services, data)
     return response
 
 
