@@ -29,7 +29,7 @@ def outbox_post_route(services: Services, setup: KindSetup) -> Route:
             return error(400, exc.reason)
         kind = doc.get("type")
         obj = doc.get("object")
-        key = f"{kind}:{obj.get('type')}" if kind == "Create" and isinstance(obj, dict) else str(kind)
+        key = f"{kind}:{obj.get('type')}" if kind in ("Create", "Update") and isinstance(obj, dict) else str(kind)
         handler = setup.c2s.get(key)
         if handler is None:
             return error(422, f"this outbox does not take {key}")

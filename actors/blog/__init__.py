@@ -9,7 +9,7 @@ from starlette.requests import Request
 from activities.errors import ActivityError
 from activities.parse import check_url, id_of
 from actors.blog import listeners, pages
-from actors.blog.posts import allocate, create_post
+from actors.blog.posts import allocate, create_post, delete_post, update_post
 from actors.context import Services
 from actors.kind import CollectionSpec, Kind, KindSetup
 from inbox.errors import Malformed, Unprocessable
@@ -55,6 +55,41 @@ async def c2s_add(request: Request, services: Services, doc: dict[str, Any]) -> 
         raise Unprocessable(exc.reason) from None
 
 
+async def _own_post(services: Services, doc: dict[str, Any]) -> str:
+    try:
+        post = id_of(doc.get("object"), "object")
+    except ActivityError as exc:
+        raise Malformed(exc.reason) from None
+    async with services.store.read() as session:
+        row = await objects.get(session, post)
+    if row is None or row.type != "Article" or row.deleted_at is not None:
+        raise Unprocessable("no such post here")
+    return post
+
+
+async def c2s_update_article(request: Request, services: Services, doc: dict[str, Any]) -> str:
+    post = await _own_post(services, doc)
+    obj = doc["object"]
+    try:
+        async with services.store.write() as session:
+            row = await objects.get(session, post)
+            assert row is not None
+            title = obj.get("name", row.data.get("name"))
+            await update_post(session, services, row, str(title), str(obj.get("content", row.data.get("content"))))
+    except ActivityError as exc:
+        raise Malformed(exc.reason) from None
+    return post
+
+
+async def c2s_delete(request: Request, services: Services, doc: dict[str, Any]) -> str:
+    post = await _own_post(services, doc)
+    async with services.store.write() as session:
+        row = await objects.get(session, post)
+        assert row is not None
+        await delete_post(session, services, row)
+    return post
+
+
 def register(setup: KindSetup) -> None:
     services = setup.services
     listeners.register(setup.listeners)
@@ -63,6 +98,8 @@ def register(setup: KindSetup) -> None:
     setup.collections.append(CollectionSpec("/posts", embed=objects.embed_public))
     setup.c2s["Create:Article"] = c2s_create_article
     setup.c2s["Add"] = c2s_add
+    setup.c2s["Update:Article"] = c2s_update_article
+    setup.c2s["Delete"] = c2s_delete
     setup.on_start.append(seed)
     setup.nav += [("Posts", "/")]
 

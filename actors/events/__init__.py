@@ -10,10 +10,11 @@ from starlette.requests import Request
 
 from activities.errors import ActivityError
 from activities.event import featured_post, parse_event_input
+from activities.parse import id_of
 from actors.context import Services
 from actors.events import listeners, pages
 from actors.events.calendars import all_calendars, calendar_data, create_calendar
-from actors.events.schedule import events_id, schedule
+from actors.events.schedule import cancel, events_id, reschedule, schedule
 from actors.kind import CollectionSpec, Kind, KindSetup
 from inbox.errors import Malformed, Unprocessable
 from store import objects
@@ -25,11 +26,10 @@ async def seed(services: Services) -> None:
             await create_calendar(session, services, "Main", "The cooperative's main calendar")
 
 
-async def c2s_create_event(request: Request, services: Services, doc: dict[str, Any]) -> str:
-    """`Create{Event}` from the admin's client: the same checks as the schedule form."""
-    event = doc["object"]
+def _form_of(event: dict[str, Any]) -> dict[str, Any]:
+    """An Event object read as the schedule form's fields, so both go through the same checks."""
     location = event.get("location")
-    form = {
+    return {
         "name": event.get("name"),
         "start": event.get("startTime"),
         "end": event.get("endTime"),
@@ -40,6 +40,12 @@ async def c2s_create_event(request: Request, services: Services, doc: dict[str, 
         "price": event.get("price", "0"),
         "description": event.get("content") or "",
     }
+
+
+async def c2s_create_event(request: Request, services: Services, doc: dict[str, Any]) -> str:
+    """`Create{Event}` from the admin's client: the same checks as the schedule form."""
+    event = doc["object"]
+    form = _form_of(event)
     calendar = event.get("context")
     try:
         data = parse_event_input(form)
@@ -53,6 +59,36 @@ async def c2s_create_event(request: Request, services: Services, doc: dict[str, 
             Unprocessable(exc.reason) if "calendar" in exc.reason or "featured" in exc.reason else Malformed(exc.reason)
         ) from None
     return created["id"]
+
+
+async def _own_event(session: AsyncSession, doc: dict[str, Any]) -> Any:
+    try:
+        event = id_of(doc.get("object"), "object")
+    except ActivityError as exc:
+        raise Malformed(exc.reason) from None
+    row = await objects.get(session, event)
+    if row is None or row.type != "Event" or row.deleted_at is not None:
+        raise Unprocessable("no such event here")
+    return row
+
+
+async def c2s_update_event(request: Request, services: Services, doc: dict[str, Any]) -> str:
+    """Reschedule: fields not given keep their values."""
+    async with services.store.write() as session:
+        row = await _own_event(session, doc)
+        merged = {**_form_of(row.data), **{k: v for k, v in _form_of(doc["object"]).items() if v not in (None, "")}}
+        try:
+            await reschedule(session, services, row, parse_event_input(merged))
+        except ActivityError as exc:
+            raise Malformed(exc.reason) from None
+        return str(row.id)
+
+
+async def c2s_delete_event(request: Request, services: Services, doc: dict[str, Any]) -> str:
+    async with services.store.write() as session:
+        row = await _own_event(session, doc)
+        await cancel(session, services, row)
+        return str(row.id)
 
 
 def register(setup: KindSetup) -> None:
@@ -89,6 +125,8 @@ def register(setup: KindSetup) -> None:
     ]
     setup.actor_fields["upcomingEvents"] = events_id(services)
     setup.c2s["Create:Event"] = c2s_create_event
+    setup.c2s["Update:Event"] = c2s_update_event
+    setup.c2s["Delete"] = c2s_delete_event
     setup.on_start.append(seed)
     setup.nav += [("Calendars", "/calendars")]
 
