@@ -18,7 +18,7 @@ from inbox.directory import Directory
 from inbox.dispatch import DuplicateActivity, InboxContext, Listeners, Outcome, record
 from inbox.errors import InboxError, Malformed, TooLarge, WrongMediaType
 from inbox.signatures import SignedRequest, Verified, verify
-from inbox.trust import check_sender
+from inbox.trust import check_object_owner, check_sender
 from store.db import Store
 from store.models import InboxActivity
 
@@ -65,6 +65,7 @@ class Inbox:
         except ActivityError as exc:
             raise Malformed(exc.reason) from None
         check_sender(activity, verified)
+        check_object_owner(activity)
         return Received(await self.dispatch(activity, verified, recipient, now), activity, verified)
 
     async def dispatch(self, activity: Activity, verified: Verified, recipient: str | None, now: float) -> Outcome:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from activities.errors import ActivityError
 from activities.parse import Activity, same_origin
-from inbox.errors import Forbidden
+from inbox.errors import Forbidden, Malformed
 from inbox.signatures import Verified
 
 
@@ -12,6 +13,23 @@ def check_sender(activity: Activity, verified: Verified) -> None:
         raise Forbidden("the signing key's owner is not the activity's actor")
     if not same_origin(activity.id, activity.actor):
         raise Forbidden("the activity id is not on the actor's host")
+
+
+OWNED_CHANGES = frozenset({"Create", "Update", "Delete"})
+
+
+def check_object_owner(activity: Activity) -> None:
+    """Create/Update/Delete touch only the actor's own objects: same host, and attributed to it."""
+    if activity.type not in OWNED_CHANGES or activity.object is None:
+        return
+    try:
+        object_id = activity.object_id
+    except ActivityError as exc:
+        raise Malformed(exc.reason) from None
+    check_same_origin(activity, object_id)
+    doc = activity.object_doc
+    if doc is not None and doc.get("type") != "Tombstone" and "attributedTo" in doc:
+        check_attribution(activity, doc["attributedTo"])
 
 
 def check_attribution(activity: Activity, attributed_to: object) -> None:
