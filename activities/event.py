@@ -129,6 +129,8 @@ def event_document(
         "to": [public],
         "cc": [followers, *extra_cc],
     }
+    if data.description:
+        doc["source"] = {"content": data.description, "mediaType": "text/plain"}
     if featured_post:
         doc["attachment"] = [{"type": "Link", "rel": "featured", "href": featured_post}]
     if updated:

@@ -46,8 +46,20 @@ def parse_quantity(value: object) -> int:
     return quantity
 
 
+# Typed with Object too: Fedify (and other strict vocabularies) refuse an object whose only type they don't
+# know, and schema.org's Order is not in ActivityStreams.
+ORDER_TYPE = ["Object", "Order"]
+
+
+def is_order(obj: object) -> bool:
+    if not isinstance(obj, dict):
+        return False
+    kind = obj.get("type")
+    return kind == "Order" or (isinstance(kind, list) and "Order" in kind)
+
+
 def parse_order(obj: object) -> OrderRequest:
-    if not isinstance(obj, dict) or obj.get("type") != "Order":
+    if not isinstance(obj, dict) or not is_order(obj):
         raise ActivityError("the offer's object must be an Order")
     customer = obj.get("customer")
     if not isinstance(customer, dict):

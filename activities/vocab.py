@@ -12,6 +12,10 @@ SCHEMA_TERMS = {
     "orderStatus": "schema:orderStatus",
     "orderedItem": {"@id": "schema:orderedItem", "@type": "@id"},
     "customer": "schema:customer",
+    "seller": {"@id": "schema:seller", "@type": "@id"},
+    "broker": {"@id": "schema:broker", "@type": "@id"},
+    "acceptedOffer": {"@id": "schema:acceptedOffer", "@type": "@id"},
+    "orderDate": "schema:orderDate",
     "email": "schema:email",
     "price": "schema:price",
     "priceCurrency": "schema:priceCurrency",
@@ -22,6 +26,11 @@ SCHEMA_TERMS = {
     "sold": {"@id": "https://rose-ash.org/ns#sold", "@type": "@id"},
     "upcomingEvents": {"@id": "https://rose-ash.org/ns#upcomingEvents", "@type": "@id"},
     "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
+    "address": "schema:address",
+    "allocated": {"@id": "https://rose-ash.org/ns#allocated", "@type": "@id"},
+    "formerType": {"@id": "as:formerType", "@type": "@vocab"},  # "Event" is the AS2 type, not a relative URL
+    "toot": "http://joinmastodon.org/ns#",
+    "discoverable": "toot:discoverable",
 }
 
 CONTEXT: list[object] = [AS_CONTEXT, SECURITY_CONTEXT, SCHEMA_TERMS]

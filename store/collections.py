@@ -90,17 +90,21 @@ async def page(
     if not rows:
         return Page([], None, None)
     newest, oldest = rows[0].seq, rows[-1].seq
-    has_older = more if after is None else await _exists(session, collection, CollectionItem.seq < oldest)
+    has_older = more if after is None else await _exists(session, collection, older_than=oldest)
     has_newer = (
-        more
-        if after is not None
-        else before is not None and await _exists(session, collection, CollectionItem.seq > newest)
+        more if after is not None else before is not None and await _exists(session, collection, newer_than=newest)
     )
     return Page(rows, oldest if has_older else None, newest if has_newer else None)
 
 
-async def _exists(session: AsyncSession, collection: str, condition: Any) -> bool:
-    found = await session.scalar(
-        select(CollectionItem.seq).where(CollectionItem.collection == collection, condition).limit(1)
-    )
-    return found is not None
+async def _exists(
+    session: AsyncSession, collection: str, *, older_than: int | None = None, newer_than: int | None = None
+) -> bool:
+    """One index probe. The ORDER BY matters: without it PostgreSQL may pick a sequential scan that reads
+    every row before the first match, making deep pages cost in proportion to their depth."""
+    query = select(CollectionItem.seq).where(CollectionItem.collection == collection)
+    if older_than is not None:
+        query = query.where(CollectionItem.seq < older_than).order_by(CollectionItem.seq.desc())
+    else:
+        query = query.where(CollectionItem.seq > newer_than).order_by(CollectionItem.seq.asc())
+    return await session.scalar(query.limit(1)) is not None

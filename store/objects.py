@@ -10,6 +10,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from store.models import StoredObject
 
 
+def primary_type(data: dict[str, Any]) -> str:
+    """The type a document is filed under: its own type, not the generic `Object` it may also carry."""
+    kind = data["type"]
+    if isinstance(kind, list):
+        specific = [k for k in kind if k != "Object"]
+        kind = specific[0] if specific else "Object"
+    return str(kind)
+
+
 async def get(session: AsyncSession, object_id: str) -> StoredObject | None:
     return await session.get(StoredObject, object_id)
 
@@ -30,7 +39,7 @@ async def put(
         row = StoredObject(
             id=data["id"],
             actor=actor,
-            type=data["type"],
+            type=primary_type(data),
             data=data,
             public=public,
             readers=readers,
@@ -41,7 +50,7 @@ async def put(
         )
         session.add(row)
     else:
-        row.type, row.data, row.public, row.readers, row.updated_at = data["type"], data, public, readers, now
+        row.type, row.data, row.public, row.readers, row.updated_at = primary_type(data), data, public, readers, now
         if capability is not None:
             row.capability = capability
     await session.flush()

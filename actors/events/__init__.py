@@ -26,20 +26,29 @@ async def seed(services: Services) -> None:
             await create_calendar(session, services, "Main", "The cooperative's main calendar")
 
 
-def _form_of(event: dict[str, Any]) -> dict[str, Any]:
-    """An Event object read as the schedule form's fields, so both go through the same checks."""
+def _form_of(event: dict[str, Any], defaults: bool = True) -> dict[str, Any]:
+    """An Event object read as the schedule form's fields, so both go through the same checks. Without
+    `defaults` (an Update), a field the object leaves out stays None: it keeps its value."""
     location = event.get("location")
     return {
         "name": event.get("name"),
         "start": event.get("startTime"),
         "end": event.get("endTime"),
-        "timezone": event.get("timezone") or "UTC",
+        "timezone": event.get("timezone") or ("UTC" if defaults else None),
         "location": location.get("name") if isinstance(location, dict) else location,
         "address": location.get("address") if isinstance(location, dict) else "",
         "capacity": event.get("maximumAttendeeCapacity"),
-        "price": event.get("price", "0"),
-        "description": event.get("content") or "",
+        "price": event.get("price", "0" if defaults else None),
+        "description": _description(event),
     }
+
+
+def _description(event: dict[str, Any]) -> str:
+    """What the organiser typed: `source` when we wrote the event, else the content after its date line."""
+    source = event.get("source")
+    if isinstance(source, dict) and isinstance(source.get("content"), str):
+        return source["content"]
+    return str(event.get("content") or "").removeprefix(str(event.get("summary") or ""))
 
 
 async def c2s_create_event(request: Request, services: Services, doc: dict[str, Any]) -> str:
@@ -76,7 +85,8 @@ async def c2s_update_event(request: Request, services: Services, doc: dict[str, 
     """Reschedule: fields not given keep their values."""
     async with services.store.write() as session:
         row = await _own_event(session, doc)
-        merged = {**_form_of(row.data), **{k: v for k, v in _form_of(doc["object"]).items() if v not in (None, "")}}
+        changes = _form_of(doc["object"], defaults=False)
+        merged = {**_form_of(row.data), **{k: v for k, v in changes.items() if v not in (None, "")}}
         try:
             await reschedule(session, services, row, parse_event_input(merged))
         except ActivityError as exc:

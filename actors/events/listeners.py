@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from activities.errors import ActivityError
+from activities.order import is_order
 from activities.parse import id_of, same_origin
 from activities.text import plain
 from actors.context import Services
@@ -80,7 +81,7 @@ async def on_offer_answer(ctx: InboxContext) -> None:
                 update_purchase(row, ctx.now, state="rejected", reason=reason)
         return
     order = answer.result if isinstance(answer.result, dict) else None
-    if order is None or order.get("type") != "Order":
+    if order is None or not is_order(order):
         raise Malformed("an Accept of an offer carries the Order as its result")
     order_id = id_of(order, "result")
     if not same_origin(order_id, answer.actor):

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activities.build import activity, iso
-from activities.order import OrderRequest
+from activities.order import ORDER_TYPE, OrderRequest
 from actors.context import Services
 from store import collections, counters, objects
 
@@ -76,7 +76,7 @@ async def place_order(
     token = secrets.token_urlsafe(18)
     order = {
         "id": order_id,
-        "type": "Order",
+        "type": ORDER_TYPE,
         "orderNumber": number,
         "orderStatus": "confirmed",
         "orderedItem": request.event,

@@ -224,6 +224,13 @@ class FedifyPeer:
                 parts.append(f"--- {name}\n{path.read_text(errors='replace')}")
         return "\n".join(parts)
 
+    @property
+    def log_paths(self) -> list[Path]:
+        """The peer's stdout and stderr log files (while it runs)."""
+        if self._logdir is None:
+            return []
+        return [Path(self._logdir.name) / name for name in ("stdout.log", "stderr.log")]
+
     def logs(self) -> str:
         """The peer's stdout and stderr so far (Fedify logs go to stderr)."""
         return self._read_logs()
@@ -289,14 +296,16 @@ class FedifyPeer:
         parsed view: type, id, name, content, startTime, endTime, location
         {type,id,name}, deleted, ...), object_error, embedded_object,
         inbox_path, recipient, signature_spec, json_ld, received (raw body),
-        reply (our Accept/Reject for a Follow), follow_id (for Accept/Reject).
+        dropped (terms of the raw body a JSON-LD processor drops), reply (our
+        Accept/Reject for a Follow), follow_id (for Accept/Reject).
         """
         result: list[Json] = self._get("/control/inbox")
         return result
 
     def deliveries(self) -> list[Json]:
         """Every POST to an inbox path: id, type, actor, path, signature_spec,
-        status (Fedify's response), unverified_reason."""
+        headers (the signature-related request headers), status (Fedify's
+        response), unverified_reason, and body when Fedify refused it."""
         result: list[Json] = self._get("/control/deliveries")
         return result
 
@@ -304,6 +313,24 @@ class FedifyPeer:
         """Exceptions raised inside the peer's inbox listeners."""
         result: list[Json] = self._get("/control/errors")
         return result
+
+    def requests(self) -> list[Json]:
+        """Every signed GET/HEAD the peer served (outside /control), with Fedify's verdict:
+        method, path, url, signature_spec, headers, verified, key_id, key_owner, reason."""
+        result: list[Json] = self._get("/control/requests")
+        return result
+
+    def parse(self, document: Json, base_url: str | None = None, *, as_object: bool = False) -> Json:
+        """Parse ``document`` with Fedify's vocabulary (as lookup() does for a fetched one):
+        {ok, type, id, ..., dropped, json_ld} or {ok: False, error}."""
+        body: Json = {"document": document, "as_object": as_object}
+        if base_url is not None:
+            body["base_url"] = base_url
+        return self._post("/control/parse", body)
+
+    def publish(self, path: str, document: Json) -> str:
+        """Serve ``document`` at ``origin + path`` (unsigned GETs get it as AS2 JSON); returns the URL."""
+        return str(self._post("/control/publish", {"path": path, "document": document})["url"])
 
     def followers(self) -> list[str]:
         """Actor ids that follow this peer's actor (Follows it accepted)."""
@@ -332,14 +359,18 @@ class FedifyPeer:
         signed: bool = True,
         spec: Spec | None = None,
         handle: str | None = None,
+        as_object: bool = False,
     ) -> Json:
         """Fetch ``url`` (or the actor of ``handle``) and parse it with Fedify.
 
         signed=True uses alice's authenticated document loader (Fedify's
         double knock, first spec = first_knock); with ``spec`` it is a single
         signed GET with exactly that spec.  signed=False is an unsigned fetch.
-        Returns {ok: True, type, id, name, content, startTime, ..., json_ld,
-        raw} or {ok: False, error, status}.
+        as_object=True parses a type Fedify has no class for (schema:Order)
+        as a plain Object: as:Object is added to the document's types.
+        Returns {ok: True, type, id, name, content, startTime, ..., items
+        (collection item ids), dropped (terms a JSON-LD processor drops),
+        json_ld, raw} or {ok: False, error, status}.
         """
         body: Json = {"signed": signed}
         if url is not None:
@@ -348,6 +379,8 @@ class FedifyPeer:
             body["handle"] = handle
         if spec is not None:
             body["spec"] = spec
+        if as_object:
+            body["as_object"] = True
         return self._post("/control/lookup", body)
 
     def send(

@@ -25,6 +25,7 @@ import {
   getDocumentLoader,
   MemoryKvStore,
   signRequest,
+  verifyRequestDetailed,
 } from "@fedify/fedify";
 import {
   Accept,
@@ -38,6 +39,8 @@ import {
   Reject,
   Undo,
 } from "@fedify/fedify/vocab";
+// Fedify's own JSON-LD processor (a dependency of @fedify/fedify, pinned by package-lock.json).
+import jsonld from "jsonld";
 
 const SPECS = ["rfc9421", "draft-cavage-http-signatures-12"];
 const SPEC_ALIASES = {
@@ -108,6 +111,7 @@ let keyPair = null; // RSASSA-PKCS1-v1_5, generated at start
 const state = {
   inbox: [], // verified activities received (in order)
   deliveries: [], // every POST to an inbox path, verified or not
+  requests: [], // every signed GET/HEAD outside /control, with Fedify's verdict on its signature
   errors: [], // inbox listener errors
   followers: new Map(), // actor id -> { id, inboxId, sharedInbox, followId }
   following: new Map(), // our Follow id -> { ... state ... }
@@ -116,6 +120,27 @@ const state = {
   followPolicy: "accept", // accept | reject | ignore
   seq: 0,
 };
+
+const RECORDED_HEADERS = [
+  "accept",
+  "content-digest",
+  "content-type",
+  "date",
+  "digest",
+  "host",
+  "signature",
+  "signature-input",
+  "user-agent",
+];
+
+function pickHeaders(headers) {
+  const out = {};
+  for (const name of RECORDED_HEADERS) {
+    const v = headers.get(name);
+    if (v != null) out[name] = v;
+  }
+  return out;
+}
 
 let ORIGIN = null; // set once the server listens
 let federation = null;
@@ -164,7 +189,11 @@ async function summarize(obj, loaders = {}) {
     if (v !== undefined) s[name] = v == null ? null : v.toString();
   }
   const ft = get("formerType");
-  if (ft !== undefined) s.formerType = ft == null ? null : typeName(ft) ?? str(ft);
+  if (ft !== undefined) {
+    // A vocabulary class (Fedify resolved the type) or whatever else it kept.
+    const name = typeof ft === "function" ? ft.typeId?.href ?? ft.name : typeName(ft) ?? str(ft);
+    s.formerType = name == null ? null : name.replace(/^.*[#/]/, "");
+  }
   for (const name of [
     "attributionId",
     "inReplyToId",
@@ -175,6 +204,13 @@ async function summarize(obj, loaders = {}) {
     "actorId",
     "objectId",
     "targetId",
+    "resultId",
+    "firstId",
+    "lastId",
+    "nextId",
+    "prevId",
+    "partOfId",
+    "currentId",
   ]) {
     const v = get(name);
     if (v !== undefined) s[name.replace(/Id$/, "")] = href(v);
@@ -187,11 +223,17 @@ async function summarize(obj, loaders = {}) {
   }
   const total = get("totalItems");
   if (total !== undefined) s.totalItems = total;
+  const itemIds = get("itemIds");
+  if (Array.isArray(itemIds)) s.items = itemIds.map(href);
   const endpoints = get("endpoints");
   if (endpoints !== undefined) s.sharedInbox = href(endpoints?.sharedInbox ?? null);
   if (typeof obj.getPublicKey === "function") {
     const key = await safe(() => obj.getPublicKey(loaders));
     s.publicKeyId = href(key?.id ?? null);
+  }
+  if (typeof obj.getResult === "function" && get("resultId") != null) {
+    const res = await safe(() => obj.getResult(loaders));
+    if (res != null && !(res instanceof URL)) s.result_object = await summarize(res, loaders);
   }
   if (typeof obj.getLocation === "function") {
     const locId = get("locationId");
@@ -207,6 +249,59 @@ async function summarize(obj, loaders = {}) {
     }
   }
   return s;
+}
+
+// Terms of `document` that its @context does not define.  The ActivityStreams context maps unknown
+// terms to blank-node IRIs ("@vocab": "_:"), which JSON-LD consumers (Fedify among them) ignore:
+// such a term is lost on the way.  Also references left relative (a bare "Event" where the term wants
+// an IRI), and any expansion warning or error.
+async function droppedTerms(document, contextLoader) {
+  const found = [];
+  if (document == null || typeof document !== "object") return found;
+  const walk = (node, path) => {
+    if (Array.isArray(node)) {
+      node.forEach((n) => walk(n, path));
+      return;
+    }
+    if (node == null || typeof node !== "object") return;
+    for (const [key, value] of Object.entries(node)) {
+      if (key.startsWith("_:")) found.push({ code: "undefined term", property: key.slice(2), path });
+      if (key === "@id" && typeof value === "string" && !/^([a-z][a-z0-9+.-]*:|_:)/i.test(value)) {
+        // Expanded with no base: a reference left relative is one a consumer cannot resolve.
+        found.push({ code: "relative IRI", value, path });
+      }
+      if (key === "@type") {
+        for (const t of [].concat(value)) {
+          if (typeof t === "string" && t.startsWith("_:")) found.push({ code: "undefined type", type: t.slice(2), path });
+        }
+      }
+      const term = key.replace(/^.*[#/:]/, "");
+      if (!key.startsWith("@")) walk(value, path === "" ? term : `${path}/${term}`);
+      else if (key === "@list" || key === "@set" || key === "@graph") walk(value, path);
+    }
+  };
+  try {
+    const expanded = await jsonld.expand(structuredClone(document), {
+      documentLoader: contextLoader,
+      eventHandler: ({ event, next }) => {
+        found.push({ code: event.code, ...JSON.parse(JSON.stringify(event.details ?? {})) });
+        if (next != null) next();
+      },
+    });
+    walk(expanded, "");
+  } catch (e) {
+    found.push({ code: "expansion error", error: String(e?.message ?? e) });
+  }
+  return found;
+}
+
+// Fedify throws "Invalid type" for a type outside its vocabulary (e.g. schema:Order).  With
+// as_object, the document's own type is kept and as:Object added, so Fedify reads it as a plain
+// Object: every property still goes through Fedify's vocabulary.
+function asObject(document, enabled) {
+  if (!enabled || document == null || typeof document !== "object") return document;
+  const types = [].concat(document.type ?? []);
+  return { ...document, type: ["Object", ...types.filter((t) => t !== "Object")] };
 }
 
 async function toJsonLd(obj) {
@@ -392,6 +487,7 @@ async function onActivity(ctx, activity) {
     signature_spec: delivery?.signature_spec ?? null,
     json_ld: await toJsonLd(activity),
     received: delivery?.body_json ?? null,
+    dropped: await droppedTerms(delivery?.body_json ?? null, ctx.contextLoader),
     reply: null,
   };
   state.inbox.push(record);
@@ -577,11 +673,15 @@ async function controlLookup(body) {
       documentLoader: signed ? await signedLoader(ctx) : unsignedLoader(),
       contextLoader: ctx.contextLoader,
     };
-    const obj = await APObject.fromJsonLd(document, { ...loaders, baseUrl: new URL(documentUrl) });
+    const obj = await APObject.fromJsonLd(asObject(document, body.as_object), {
+      ...loaders,
+      baseUrl: new URL(documentUrl),
+    });
     const summary = await summarize(obj, loaders);
     return json({
       ok: true,
       ...summary,
+      dropped: await droppedTerms(document, ctx.contextLoader),
       status,
       signed,
       spec: signed ? spec ?? `double-knock(first=${FIRST_KNOCK})` : null,
@@ -674,9 +774,43 @@ async function controlSend(body) {
   }
 }
 
+// Parse a document the test got by other means (e.g. a 410's Tombstone) with Fedify's vocabulary.
+async function controlParse(body) {
+  const ctx = federation.createContext(new URL(ORIGIN));
+  const document = body.document;
+  if (document == null || typeof document !== "object") return json({ ok: false, error: "need 'document'" }, 400);
+  const loaders = { documentLoader: unsignedLoader(), contextLoader: ctx.contextLoader };
+  try {
+    const baseUrl = body.base_url != null ? new URL(body.base_url) : undefined;
+    const obj = await APObject.fromJsonLd(asObject(document, body.as_object), { ...loaders, baseUrl });
+    return json({
+      ok: true,
+      ...(await summarize(obj, loaders)),
+      dropped: await droppedTerms(document, ctx.contextLoader),
+      json_ld: await toJsonLd(obj),
+    });
+  } catch (e) {
+    return json({ ok: false, error: String(e?.message ?? e) });
+  }
+}
+
+// Serve `document` (any JSON-LD) at ORIGIN + path, e.g. an Event organized by alice.
+function controlPublish(body) {
+  if (typeof body.path !== "string" || !body.path.startsWith("/") || body.path.startsWith("/control")) {
+    return json({ ok: false, error: "need 'path' starting with / (not /control)" }, 400);
+  }
+  if (body.document == null || typeof body.document !== "object") {
+    return json({ ok: false, error: "need 'document'" }, 400);
+  }
+  const url = new URL(body.path, ORIGIN).href;
+  state.served.set(url, body.document);
+  return json({ ok: true, url });
+}
+
 async function controlReset() {
   state.inbox.length = 0;
   state.deliveries.length = 0;
+  state.requests.length = 0;
   state.errors.length = 0;
   state.followers.clear();
   state.following.clear();
@@ -694,6 +828,9 @@ async function handleControl(request, url) {
     if (method === "GET" && path === "/control/inbox") return json(state.inbox);
     if (method === "GET" && path === "/control/deliveries") return json(state.deliveries);
     if (method === "GET" && path === "/control/errors") return json(state.errors);
+    if (method === "GET" && path === "/control/requests") return json(state.requests);
+    if (method === "POST" && path === "/control/parse") return await controlParse(await readJson(request));
+    if (method === "POST" && path === "/control/publish") return controlPublish(await readJson(request));
     if (method === "GET" && path === "/control/followers") {
       return json([...state.followers.values()].map((f) => f.id));
     }
@@ -726,6 +863,9 @@ async function handle(request) {
   if (url.pathname === "/control" || url.pathname.startsWith("/control/")) {
     return await handleControl(request, url);
   }
+  if ((request.method === "GET" || request.method === "HEAD") && signatureSpecOf(request.headers) != null) {
+    await recordSignedGet(request, url);
+  }
   // Activities we sent, dereferenceable by id (Follow, Accept, /control/send).
   if (request.method === "GET" && state.served.has(url.href)) {
     return new Response(JSON.stringify(state.served.get(url.href)), {
@@ -748,6 +888,7 @@ async function handle(request) {
       type: parsed?.type ?? null,
       actor: typeof parsed?.actor === "string" ? parsed.actor : parsed?.actor?.id ?? null,
       signature_spec: signatureSpecOf(request.headers),
+      headers: pickHeaders(request.headers),
       status: null,
       unverified_reason: null,
       body_json: parsed,
@@ -761,10 +902,48 @@ async function handle(request) {
   });
   if (delivery != null) {
     delivery.status = response.status;
-    const { body_json: _b, ...rest } = delivery;
-    state.deliveries.push(rest);
+    const { body_json: body, ...rest } = delivery;
+    // Keep the body of a refused delivery, for the tests' diagnostics.
+    state.deliveries.push(response.status >= 400 ? { ...rest, body } : rest);
   }
   return response;
+}
+
+// Check a signed GET the way a Fedify server would (verifyRequestDetailed: key fetched from the
+// signer's actor, clock window one hour) and keep the verdict for the tests.
+async function recordSignedGet(request, url) {
+  const spec = signatureSpecOf(request.headers);
+  const entry = {
+    at: new Date().toISOString(),
+    method: request.method,
+    path: url.pathname,
+    url: url.href,
+    signature_spec: spec,
+    headers: pickHeaders(request.headers),
+    verified: false,
+    key_id: null,
+    key_owner: null,
+    reason: null,
+  };
+  try {
+    const ctx = federation.createContext(new URL(ORIGIN));
+    const result = await verifyRequestDetailed(request.clone(), {
+      documentLoader: unsignedLoader(),
+      contextLoader: ctx.contextLoader,
+      spec,
+    });
+    if (result.verified) {
+      entry.verified = true;
+      entry.key_id = href(result.key.id);
+      entry.key_owner = href(result.key.ownerId);
+    } else {
+      entry.reason = result.reason.type;
+      if (result.reason.keyId != null) entry.key_id = href(result.reason.keyId);
+    }
+  } catch (e) {
+    entry.reason = String(e?.message ?? e);
+  }
+  state.requests.push(entry);
 }
 
 function toRequest(req, body) {

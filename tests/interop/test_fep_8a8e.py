@@ -1,0 +1,84 @@
+"""Event objects as FEP-8a8e (a common approach to the Event type) has them, where it applies: name,
+startTime and endTime with their offset, the IANA timezone they were set in, location as a Place,
+maximumAttendeeCapacity (and what remains), the sold collection any reader may count (totalItems public,
+buyers never shown), and the events actor's upcomingEvents collection. Read as anyone reads them: an
+unsigned GET."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tests.interop.conftest import Rose, World
+
+pytestmark = pytest.mark.interop
+
+
+def test_an_event_has_the_fep_8a8e_fields(rose: Rose, world: World) -> None:
+    event = rose.document(world.event)
+    assert (event["type"], event["id"], event["name"]) == ("Event", world.event, "Interop Night")
+    start, end = datetime.fromisoformat(event["startTime"]), datetime.fromisoformat(event["endTime"])
+    assert start.tzinfo is not None and end.tzinfo is not None, "times carry their UTC offset"
+    assert start < end
+    zone = ZoneInfo(event["timezone"])  # an IANA name
+    assert event["timezone"] == "Europe/London"
+    local = start.astimezone(zone)
+    assert start.utcoffset() == local.utcoffset(), "the offset is the time zone's at that moment"
+    assert (local.hour, local.minute) == (19, 0)
+    assert event["location"] == {"type": "Place", "name": "The Hall", "address": "1 High Street"}
+    assert event["maximumAttendeeCapacity"] == 50
+    assert isinstance(event["remainingAttendeeCapacity"], int)
+    assert event["attributedTo"] == rose.events.actor_id
+    assert event["context"] == world.calendar
+
+
+def test_the_sold_collection_is_public_counts_tickets_and_hides_buyers(rose: Rose, world: World) -> None:
+    sold_url = rose.document(world.event)["sold"]
+    assert sold_url == f"{world.event}/sold"
+    before = rose.document(sold_url)
+    assert before["type"] == "OrderedCollection" and isinstance(before["totalItems"], int)
+    assert before["totalItems"] >= 1  # the world's purchase
+
+    name, email = f"Grace {secrets.token_hex(2)}", f"grace-{secrets.token_hex(3)}@example.org"
+    assert rose.buy_ticket(world.event, name=name, email=email, quantity=2)["state"] == "confirmed"
+    after = rose.document(sold_url)
+    assert after["totalItems"] == before["totalItems"] + 2
+    event = rose.document(world.event)
+    assert event["remainingAttendeeCapacity"] == event["maximumAttendeeCapacity"] - after["totalItems"]
+
+    page = rose.get(f"{sold_url}?page=true").text
+    for private in (name, email, "ada@example.org"):
+        assert private not in page
+
+
+def test_the_events_actor_lists_upcoming_events(rose: Rose, world: World) -> None:
+    upcoming = rose.document(rose.events.actor_id)["upcomingEvents"]
+    collection = rose.document(upcoming)
+    assert collection["type"] == "OrderedCollection" and collection["totalItems"] >= 1
+    assert world.event in rose.item_ids(upcoming)
+
+    soon = rose.c2s(
+        "events",
+        {
+            "type": "Create",
+            "object": {
+                "type": "Event",
+                "name": f"Pop-up {secrets.token_hex(3)}",
+                "startTime": "2027-09-01T18:00",
+                "endTime": "2027-09-01T20:00",
+                "timezone": "Europe/Paris",
+                "location": {"type": "Place", "name": "The Yard"},
+                "maximumAttendeeCapacity": 10,
+            },
+        },
+    )
+    assert soon in rose.item_ids(upcoming)
+    assert rose.document(soon)["timezone"] == "Europe/Paris"
+    assert datetime.fromisoformat(rose.document(soon)["startTime"]).utcoffset() == ZoneInfo("Europe/Paris").utcoffset(
+        datetime(2027, 9, 1, 18)
+    )
+    rose.c2s("events", {"type": "Delete", "object": soon})
+    assert soon not in rose.item_ids(upcoming)
