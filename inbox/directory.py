@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urldefrag
 
 from cryptography.hazmat.primitives.asymmetric import rsa
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activities.errors import ActivityError
@@ -17,6 +18,7 @@ from inbox.errors import FetchError
 from inbox.remote import RemoteFetcher
 from store.db import Store
 from store.models import RemoteActor, RemoteKey
+from store.upsert import insert_ignore
 
 MEMORY_KEYS = 10_000
 
@@ -56,12 +58,10 @@ class Directory:
             key = PublicKey(key_id, owner, load_public_key(pem))
         except ValueError as exc:
             raise FetchError(key_id, f"unusable public key: {exc}") from None
-        async with self.store.write() as session:
-            row = await session.get(RemoteKey, key_id)
-            if row is None:
-                session.add(RemoteKey(key_id=key_id, owner=owner, public_pem=pem, fetched_at=self.store.clock()))
-            else:
-                row.owner, row.public_pem, row.fetched_at = owner, pem, self.store.clock()
+        values = {"owner": owner, "public_pem": pem, "fetched_at": self.store.clock()}
+        async with self.store.write() as session:  # an upsert: concurrent first sightings must not collide
+            if not await insert_ignore(session, RemoteKey, {"key_id": key_id, **values}, ("key_id",)):
+                await session.execute(update(RemoteKey).where(RemoteKey.key_id == key_id).values(**values))
         return self._remember(key)
 
     def _remember(self, key: PublicKey) -> PublicKey:
@@ -117,13 +117,10 @@ class Directory:
         shared = shared if isinstance(shared, str) and shared.startswith(("http://", "https://")) else None
         if not same_origin(inbox, actor_id) or (shared and not same_origin(shared, actor_id)):
             raise FetchError(actor_id, "inbox is not on the actor's host")
-        async with self.store.write() as session:
-            row = await session.get(RemoteActor, actor_id)
-            now = self.store.clock()
-            if row is None:
-                session.add(RemoteActor(id=actor_id, inbox=inbox, shared_inbox=shared, data=doc, fetched_at=now))
-            else:
-                row.inbox, row.shared_inbox, row.data, row.fetched_at = inbox, shared, doc, now
+        values = {"inbox": inbox, "shared_inbox": shared, "data": doc, "fetched_at": self.store.clock()}
+        async with self.store.write() as session:  # an upsert: concurrent first sightings must not collide
+            if not await insert_ignore(session, RemoteActor, {"id": actor_id, **values}, ("id",)):
+                await session.execute(update(RemoteActor).where(RemoteActor.id == actor_id).values(**values))
         return ActorInfo(actor_id, inbox, shared, doc)
 
 

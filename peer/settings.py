@@ -7,6 +7,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 KINDS = ("blog", "events", "shop")
 
@@ -20,6 +21,13 @@ def parse_peers(value: str) -> dict[str, str]:
             raise ValueError(f"peer {part!r} is not NAME=URL")
         peers[name.strip()] = url.strip().rstrip("/")
     return peers
+
+
+def trusted_actor(value: str) -> str:
+    """A peer's base URL stands for its `/actor`; a URL with a path is an actor id as given (a Fedify or
+    Mastodon actor lives at /users/NAME)."""
+    url = value.strip().rstrip("/")
+    return url if urlsplit(url).path else f"{url}/actor"
 
 
 def _flag(value: str | None) -> bool:
@@ -72,11 +80,7 @@ class Settings:
             "database_url": env.get("DATABASE_URL") or f"sqlite:///{data_dir / (kind + '.db')}",
             "admin_token": env.get("ROSE_ASH_ADMIN_TOKEN", ""),
             "peers": parse_peers(env.get("ROSE_ASH_PEERS", "")),
-            "trusted": frozenset(
-                t.strip().rstrip("/") + ("" if t.strip().endswith("/actor") else "/actor")
-                for t in env.get("ROSE_ASH_TRUSTED", "").split(",")
-                if t.strip()
-            ),
+            "trusted": frozenset(trusted_actor(t) for t in env.get("ROSE_ASH_TRUSTED", "").split(",") if t.strip()),
             "allow_private": _flag(env.get("ROSE_ASH_ALLOW_PRIVATE")),
             "allowed_hosts": frozenset(
                 h.strip().lower() for h in env.get("ROSE_ASH_ALLOWED_HOSTS", "").split(",") if h.strip()
