@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
@@ -39,12 +40,20 @@ class ActorInfo:
 
 
 class Directory:
-    def __init__(self, store: Store, fetcher: RemoteFetcher) -> None:
+    """`refetch_interval`: a failing signature re-fetches its key at most this often, so a stream of bad
+    signatures cannot make the peer fetch a remote key for each request."""
+
+    def __init__(self, store: Store, fetcher: RemoteFetcher, refetch_interval: float = 10.0) -> None:
         self.store = store
         self.fetcher = fetcher
+        self.refetch_interval = refetch_interval
         self._keys: OrderedDict[str, PublicKey] = OrderedDict()
+        self._fetched_at: dict[str, float] = {}
 
     async def key(self, key_id: str, *, refresh: bool = False) -> PublicKey:
+        if refresh and key_id in self._keys:
+            if time.monotonic() - self._fetched_at.get(key_id, 0.0) < self.refetch_interval:
+                return self._keys[key_id]
         if not refresh:
             cached = self._keys.get(key_id)
             if cached:
@@ -54,6 +63,7 @@ class Directory:
             if row is not None:
                 return self._remember(PublicKey(row.key_id, row.owner, load_public_key(row.public_pem)))
         owner, pem = await self._fetch_key(key_id)
+        self._fetched_at[key_id] = time.monotonic()
         try:
             key = PublicKey(key_id, owner, load_public_key(pem))
         except ValueError as exc:
@@ -68,7 +78,8 @@ class Directory:
         self._keys[key.key_id] = key
         self._keys.move_to_end(key.key_id)
         while len(self._keys) > MEMORY_KEYS:
-            self._keys.popitem(last=False)
+            gone, _ = self._keys.popitem(last=False)
+            self._fetched_at.pop(gone, None)
         return key
 
     async def _fetch_key(self, key_id: str) -> tuple[str, str]:

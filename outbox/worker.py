@@ -200,7 +200,9 @@ class DeliveryWorker:
         if len(kept) < len(claimed):
             released = [d.id for d in claimed if d not in kept]
             async with self.store.write() as session:
-                await session.execute(update(Delivery).where(Delivery.id.in_(released)).values(locked_until=0.0))
+                await session.execute(
+                    update(Delivery).where(Delivery.id.in_(released)).values(locked_until=0.0, locked_by=None)
+                )
         return kept
 
     async def _body(self, activity_id: str) -> bytes:
@@ -224,13 +226,19 @@ class DeliveryWorker:
         try:
             body = await self._body(delivery.activity_id)
             headers = self.signers[delivery.actor].headers_for("POST", delivery.inbox, body, started)
-            response = await self.client.post(delivery.inbox, content=body, headers=headers)
+            # The whole POST must end well inside the lease: once the lease lapses another worker may claim
+            # the delivery and send it again (httpx's timeouts bound each read, not the whole request).
+            response = await asyncio.wait_for(
+                self.client.post(delivery.inbox, content=body, headers=headers), timeout=self.lease / 2
+            )
             status = response.status_code
             if status >= 300:
                 error = response.text[:500]
             retry_after = parse_retry_after(response.headers.get("retry-after"), self.clock())
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}"[:500]
+        except TimeoutError:
+            error = f"no answer within {self.lease / 2:g} s"
         except Exception as exc:  # a bug must not leave the delivery leased forever
             log.exception("delivery %s failed", delivery.id)
             error = f"{type(exc).__name__}: {exc}"[:500]

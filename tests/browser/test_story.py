@@ -47,7 +47,7 @@ def free_base_port() -> int:
 @pytest.fixture
 def peers(tmp_path: Path) -> Iterator[dict[str, str]]:
     base = free_base_port()
-    log = open(tmp_path / "up.log", "wb")  # noqa: SIM115
+    log = open(tmp_path / "up.log", "wb")
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "peer.cli", "up", "--base-port", str(base), "--data-dir", str(tmp_path / "data")],
@@ -88,8 +88,13 @@ def test_the_whole_story_in_a_browser(peers: dict[str, str]) -> None:
         browser = pw.chromium.launch(
             executable_path=CHROMIUM,
             args=[
-                "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
-                "--disable-background-networking", "--disable-component-update",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-sync",
+                "--disable-background-networking",
+                "--disable-component-update",
             ],
         )
         context = browser.new_context(viewport={"width": 1100, "height": 900})
