@@ -94,7 +94,14 @@ def routes(services: Services) -> list[Route]:
 
         return redirect(request, services, f"/admin/followers?m={quote(message)}")
 
+    async def unfollow(request: Request) -> Response:
+        require_admin(request, services)
+        form = await checked_form(request, services)
+        await follows.unfollow(services, str(form.get("unfollow", "")))
+        return redirect(request, services, "/admin/followers")
+
     return [
+        Route("/admin/unfollow", unfollow, methods=["POST"]),
         Route("/login", login, methods=["GET", "POST"]),
         Route("/logout", logout, methods=["POST"]),
         Route("/admin/deliveries", deliveries),

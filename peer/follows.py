@@ -146,3 +146,20 @@ async def follow(services: Services, target: str) -> str:
 
 def _as_list(value: object) -> list[Any]:
     return value if isinstance(value, list) else [value] if value else []
+
+
+async def unfollow(services: Services, follow_id: str) -> bool:
+    """Undo one of our follows: `Undo{Follow}` to the followee, and it leaves our following collection."""
+    now = services.clock()
+    async with services.store.write() as session:
+        row = await session.get(Follow, follow_id)
+        if row is None or row.direction != "out" or row.state not in ("pending", "accepted"):
+            return False
+        row.state, row.updated_at = "undone", now
+        await collections.remove(session, services.actor.following, row.remote_actor)
+        follow_doc = {"id": row.id, "type": "Follow", "actor": services.actor.id, "object": row.remote_actor}
+        await services.emit(
+            session,
+            activity("Undo", services.actor.new_activity_id(), services.actor.id, follow_doc, to=[row.remote_actor]),
+        )
+    return True

@@ -12,9 +12,6 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from activities.build import activity
-from activities.identity import LocalActor
-from outbox.record import emit
 from store import Store
 from store.models import Delivery, Follow, InboxActivity
 from tests.support.actors import RemoteActor
@@ -151,17 +148,15 @@ def test_two_peers_follow_each_other_with_approval_and_undo(
         unsigned_is_refused(peer, other.actor_id)
     assert members(events, "/actor/followers") == [blog.actor_id]  # the forged follows changed nothing
 
-    # 6. Undo{Follow}: blog emits it through its outbox (the real path: recorded in a transaction, then its
-    #    worker signs and sends it).
-    async def emit_undo(store: Store) -> None:
-        me = LocalActor("blog", blog.url)
-        async with store.write() as session:
+    # 6. Undo{Follow}: the blog's admin unfollows; blog signs and sends Undo{Follow} through its outbox.
+    async def our_follow(store: Store) -> str:
+        async with store.read() as session:
             row = await session.scalar(select(Follow).where(Follow.direction == "out"))
             assert row is not None and row.state == "accepted"
-            undone = {"id": row.id, "type": "Follow", "actor": me.id, "object": events.actor_id}
-            await emit(session, me, activity("Undo", me.new_activity_id(), me.id, undone, to=[events.actor_id]), 0.0)
+            return row.id
 
-    query(blog.database_url, emit_undo)
+    blog_admin.unfollow(query(blog.database_url, our_follow))
+    assert members(blog, "/actor/following") == []
     eventually(lambda: members(events, "/actor/followers") == [], what="the undone follow to leave")
     assert members(blog, "/actor/followers") == [events.actor_id]  # the other direction stands
     assert ("Undo", blog.actor_id, "processed") in inbox_rows(events)

@@ -65,6 +65,12 @@ class Admin:
         assert message.startswith("Follow sent to"), message
         return message
 
+    def unfollow(self, follow_id: str) -> None:
+        answer = self.client.post(
+            "/admin/unfollow", data={"csrf": self.csrf("/admin/followers"), "unfollow": follow_id}
+        )
+        assert answer.status_code == 303, answer.text[:500]
+
     def pending_follows(self) -> list[str]:
         return _PENDING.findall(self.client.get("/admin/followers").text)
 
