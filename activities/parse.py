@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -12,6 +13,7 @@ from activities.errors import ActivityError
 MAX_DEPTH = 32
 MAX_STRING = 200_000
 MAX_ID_LENGTH = 2048
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # never in a URL or a type; PostgreSQL text cannot even hold NUL
 
 
 def load_json(body: bytes, max_depth: int = MAX_DEPTH) -> dict[str, Any]:
@@ -19,12 +21,17 @@ def load_json(body: bytes, max_depth: int = MAX_DEPTH) -> dict[str, Any]:
     if _bracket_depth(body) > max_depth:
         raise ActivityError(f"JSON nested deeper than {max_depth} levels")
     try:
-        doc = json.loads(body)
+        doc = json.loads(body, parse_constant=_not_json)
     except (ValueError, RecursionError) as exc:
         raise ActivityError(f"malformed JSON: {exc}") from None
     if not isinstance(doc, dict):
         raise ActivityError("the body must be a JSON object")
     return doc
+
+
+def _not_json(constant: str) -> None:
+    """NaN and ±Infinity are Python's extension, not JSON (PostgreSQL's json type refuses them)."""
+    raise ValueError(f"{constant} is not a JSON value")
 
 
 def _bracket_depth(body: bytes) -> int:
@@ -54,8 +61,12 @@ def check_url(value: object, what: str) -> str:
         raise ActivityError(f"{what} must be a URL string")
     if len(value) > MAX_ID_LENGTH:
         raise ActivityError(f"{what} is longer than {MAX_ID_LENGTH} characters")
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises on a port that is not a number in range
+    except ValueError:
+        raise ActivityError(f"{what} must be an http(s) URL") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or _CONTROL.search(value):
         raise ActivityError(f"{what} must be an http(s) URL")
     return value
 
@@ -89,7 +100,7 @@ def address_list(doc: dict[str, Any], key: str) -> tuple[str, ...]:
     for item in items:
         if isinstance(item, dict):
             item = item.get("id")
-        if not isinstance(item, str) or len(item) > MAX_ID_LENGTH:
+        if not isinstance(item, str) or len(item) > MAX_ID_LENGTH or _CONTROL.search(item):
             raise ActivityError(f"{key} must hold URL strings")
         out.append(item)
     return tuple(out)
@@ -132,7 +143,7 @@ def parse_activity(doc: dict[str, Any]) -> Activity:
     kind = doc.get("type")
     if isinstance(kind, list) and kind and all(isinstance(k, str) for k in kind):
         kind = kind[0]
-    if not isinstance(kind, str) or not kind or len(kind) > 64:
+    if not isinstance(kind, str) or not kind or len(kind) > 64 or _CONTROL.search(kind):
         raise ActivityError("type must be a short string")
     activity_id = check_url(doc.get("id"), "id")
     actor = id_of(doc.get("actor"), "actor")
@@ -157,6 +168,8 @@ def _reference(value: object, what: str) -> object:
     if value is None or isinstance(value, (str, dict)):
         if isinstance(value, str) and len(value) > MAX_ID_LENGTH:
             raise ActivityError(f"{what} is longer than {MAX_ID_LENGTH} characters")
+        if isinstance(value, str) and _CONTROL.search(value):
+            raise ActivityError(f"{what} must be a URL or an object")
         return value
     if isinstance(value, list) and len(value) == 1 and isinstance(value[0], (str, dict)):
         return value[0]

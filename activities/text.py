@@ -41,13 +41,25 @@ def plain(value: object, what: str, limit: int, *, required: bool = True) -> str
         raise ActivityError(f"{what} must be text")
     if len(value) > limit * 4:
         raise ActivityError(f"{what} is longer than {limit} characters")
-    text = html.unescape(nh3.clean(_CONTROL.sub("", value), tags=set()))
+    text = _strip_markup(value)
     text = " ".join(text.split())
     if len(text) > limit:
         raise ActivityError(f"{what} is longer than {limit} characters")
     if required and not text:
         raise ActivityError(f"{what} is required")
     return text
+
+
+def _strip_markup(value: str, rounds: int = 4) -> str:
+    """Tags removed and entities decoded, repeated until nothing changes: decoding `&lt;img …&gt;` must not
+    hand markup to whoever shows the text (a fediverse server rendering `name` as HTML)."""
+    text = _CONTROL.sub("", value)
+    for _ in range(rounds):
+        cleaned = html.unescape(nh3.clean(text, tags=set()))
+        if cleaned == text:
+            return text
+        text = cleaned
+    return text.replace("<", "").replace(">", "")
 
 
 def text_to_html(value: str) -> str:

@@ -83,7 +83,11 @@ class Directory:
         return key
 
     async def _fetch_key(self, key_id: str) -> tuple[str, str]:
-        doc = await self.fetcher.get_json(urldefrag(key_id).url)
+        try:
+            url = urldefrag(key_id).url
+        except ValueError:
+            raise FetchError(key_id, "malformed key id") from None
+        doc = await self.fetcher.get_json(url)
         found = _key_in(doc, key_id)
         if found is not None:
             owner = doc.get("id")

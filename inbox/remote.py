@@ -29,7 +29,11 @@ class AddressGuard:
     allowed_hosts: frozenset[str] = frozenset()
 
     async def check(self, url: str) -> None:
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+        except ValueError:
+            raise BlockedAddress(url, "malformed URL") from None
         if parts.scheme not in ("http", "https"):
             raise BlockedAddress(url, f"scheme {parts.scheme or '(none)'} is not allowed")
         host = parts.hostname
@@ -37,7 +41,7 @@ class AddressGuard:
             raise BlockedAddress(url, "no host")
         if self.allow_private or host.lower() in self.allowed_hosts:
             return
-        for address in await _addresses(host, parts.port or (443 if parts.scheme == "https" else 80)):
+        for address in await _addresses(host, port or (443 if parts.scheme == "https" else 80)):
             if not address.is_global or address.is_multicast:
                 raise BlockedAddress(url, f"{host} resolves to a non-public address {address}")
 

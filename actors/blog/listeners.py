@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from activities.errors import ActivityError
 from activities.event import featured_post
 from activities.parse import id_of
+from activities.text import plain
 from actors.blog.posts import allocations_of, events_of
 from actors.context import Services
 from inbox.dispatch import InboxContext, Listeners
-from inbox.errors import Unprocessable
+from inbox.errors import Forbidden, Unprocessable
 from inbox.trust import check_attribution, check_same_origin
 from store import collections, objects
 
@@ -47,19 +51,34 @@ async def on_event(ctx: InboxContext) -> None:
         ctx.state = "ignored"
         return
     summary = {
-        "name": str(event.get("name", ""))[:200],
+        "name": _text(event.get("name"), 200),
         "startTime": str(event.get("startTime", ""))[:64],
-        "location": str((event.get("location") or {}).get("name", ""))[:200]
-        if isinstance(event.get("location"), dict)
-        else "",
-        "url": event.get("url") if isinstance(event.get("url"), str) else event_id,
+        "location": _text(event["location"].get("name"), 200) if isinstance(event.get("location"), dict) else "",
+        "url": url if isinstance(url := event.get("url"), str) and url.startswith(("http://", "https://")) else event_id,
+        "actor": ctx.activity.actor,
     }
     async with ctx.transaction() as session:
         row = await objects.get(session, post)
         if row is None or row.deleted_at is not None:
             raise Unprocessable("the featured post does not exist here")
         if not await collections.add(session, events_of(post), event_id, ctx.now, summary):
+            await _check_owner(session, events_of(post), event_id, ctx.activity.actor)
             await collections.set_data(session, events_of(post), event_id, summary)
+
+
+def _text(value: object, limit: int) -> str:
+    """A remote plain-text field as the blog keeps it: markup removed, bounded."""
+    try:
+        return plain(value, "text", limit * 4, required=False)[:limit]
+    except ActivityError:
+        return ""
+
+
+async def _check_owner(session: AsyncSession, collection: str, event_id: str, actor: str) -> None:
+    """Only the actor that announced an event may change or withdraw it (others on its host may not)."""
+    item = await collections.get(session, collection, event_id)
+    if item is not None and (item.data or {}).get("actor", actor) != actor:
+        raise Forbidden("the event belongs to another actor")
 
 
 async def on_event_deleted(ctx: InboxContext) -> None:
@@ -68,4 +87,5 @@ async def on_event_deleted(ctx: InboxContext) -> None:
     check_same_origin(ctx.activity, event_id)
     async with ctx.transaction() as session:
         for post in await objects.of_type(session, services.actor.name, "Article"):
+            await _check_owner(session, events_of(post.id), event_id, ctx.activity.actor)
             await collections.remove(session, events_of(post.id), event_id)

@@ -49,7 +49,7 @@ async def on_add(ctx: InboxContext) -> None:
         name = post
     data = {
         "name": name[:200],
-        "url": doc.get("url") if isinstance(doc.get("url"), str) else post,
+        "url": url if isinstance(url := doc.get("url"), str) and url.startswith(("http://", "https://")) else post,
         "author": add.actor,
         "add": add.id,
         "published": str(doc.get("published", ""))[:64],
@@ -75,7 +75,7 @@ async def on_offer_answer(ctx: InboxContext) -> None:
         raise Unprocessable("no purchase waits for that offer")
     if answer.type == "Reject":
         async with ctx.transaction() as session:
-            row = await purchase_for_offer(session, services, offer["id"])
+            row = await purchase_for_offer(session, services, offer["id"], lock=True)
             if row is not None and row.data.get("state") == "pending":
                 reason = plain(answer.summary or "the shop refused the order", "reason", 300)
                 update_purchase(row, ctx.now, state="rejected", reason=reason)
@@ -90,7 +90,7 @@ async def on_offer_answer(ctx: InboxContext) -> None:
     if order.get("orderedItem") != wanted.get("orderedItem") or order.get("quantity") != wanted.get("quantity"):
         raise Unprocessable("the order does not match the offer")
     async with ctx.transaction() as session:
-        row = await purchase_for_offer(session, services, offer["id"])
+        row = await purchase_for_offer(session, services, offer["id"], lock=True)
         if row is None or row.data.get("state") == "confirmed":
             return
         await record_sale(session, services, row.data["event"], order_id, int(wanted["quantity"]))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activities.build import activity, iso, tombstone
@@ -114,10 +115,17 @@ async def cancel(session: AsyncSession, services: Services, row: StoredObject) -
 async def record_sale(session: AsyncSession, services: Services, event: str, order: str, quantity: int) -> int:
     """Add the order's tickets to the sold collection and keep the event's remaining capacity current."""
     now = services.clock()
+    # Lock the event first: concurrent sales (PostgreSQL runs them side by side) would each count the sold
+    # collection without the other's ticket and write a stale remainingAttendeeCapacity.
+    row = await session.scalar(
+        select(StoredObject)
+        .where(StoredObject.id == event)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
     for n in range(1, quantity + 1):
         await collections.add(session, sold_of(event), f"{order}#ticket-{n}", now, {"order": order})
     sold = await collections.count(session, sold_of(event))
-    row = await objects.get(session, event)
     if row is not None and row.deleted_at is None:
         data = dict(row.data)
         data["remainingAttendeeCapacity"] = max(0, int(data.get("maximumAttendeeCapacity", 0)) - sold)

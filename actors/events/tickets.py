@@ -6,6 +6,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activities.build import activity
@@ -55,10 +56,21 @@ async def buy(session: AsyncSession, services: Services, event: StoredObject, qu
     return token
 
 
-async def purchase_for_offer(session: AsyncSession, services: Services, offer_id: str) -> StoredObject | None:
+async def purchase_for_offer(
+    session: AsyncSession, services: Services, offer_id: str, *, lock: bool = False
+) -> StoredObject | None:
+    """The purchase an offer was made for; `lock` holds its row to the end of the transaction, so answers
+    racing each other (PostgreSQL runs them side by side) settle it one at a time."""
     item = await collections.get(session, offers_index(services), offer_id)
     if item is None or not item.data:
         return None
+    if lock:
+        return await session.scalar(
+            select(StoredObject)
+            .where(StoredObject.id == item.data["purchase"])
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
     return await objects.get(session, item.data["purchase"])
 
 
