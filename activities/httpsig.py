@@ -9,6 +9,7 @@ every process start); the signing string is the same `name: value` lines bovine'
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import re
 from dataclasses import dataclass
@@ -40,6 +41,12 @@ class CavageSignature:
 
 def digest_header(body: bytes) -> str:
     return "SHA-256=" + base64.b64encode(hashlib.sha256(body).digest()).decode()
+
+
+@functools.lru_cache(maxsize=32)
+def _outgoing_digest(body: bytes) -> str:
+    """A fan-out sends one body to many inboxes: hash it once (bytes cache their own hash for the look-up)."""
+    return digest_header(body)
 
 
 def content_digest_header(body: bytes) -> str:
@@ -170,7 +177,7 @@ class RequestSigner:
         parts = urlsplit(url)
         headers = {"host": parts.netloc, "date": http_date(now)}
         if method.upper() == "POST":
-            headers["digest"] = digest_header(body or b"")
+            headers["digest"] = _outgoing_digest(body or b"")
             headers["content-type"] = "application/activity+json"
             fields = SIGNED_POST_HEADERS
         else:

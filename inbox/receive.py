@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ARRAY, String, any_, bindparam, select
 from starlette.requests import Request
 
 from activities.errors import ActivityError
 from activities.parse import Activity, load_json, parse_activity
+from inbox.batch import Coalescer
 from inbox.directory import Directory
 from inbox.dispatch import DuplicateActivity, InboxContext, Listeners, Outcome, record
 from inbox.errors import InboxError, Malformed, TooLarge, WrongMediaType
@@ -21,6 +22,7 @@ from inbox.signatures import SignedRequest, Verified, verify
 from inbox.trust import check_object_owner, check_sender
 from store.db import Store
 from store.models import InboxActivity
+from store.upsert import insert_ignore_statement
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,14 @@ class Inbox:
     clock: Callable[[], float]
     services: Any = None
     max_body: int = MAX_BODY
+    # Concurrent requests share the look-up of their ids and, when a listener writes nothing else, the one
+    # transaction that records them (group commit): each request still answers only after its row is committed.
+    _seen: Coalescer[str, bool] = field(init=False, repr=False)
+    _records: Coalescer[tuple[Activity, str | None, str, float], bool] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._seen = Coalescer(self._known)
+        self._records = Coalescer(self._record_many)
 
     async def receive(self, request: Request, recipient: str | None) -> Received:
         media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -69,29 +79,71 @@ class Inbox:
         return Received(await self.dispatch(activity, verified, recipient, now), activity, verified)
 
     async def dispatch(self, activity: Activity, verified: Verified, recipient: str | None, now: float) -> Outcome:
-        async with self.store.read() as session:
-            if await session.scalar(select(InboxActivity.id).where(InboxActivity.id == activity.id)):
-                return Outcome.DUPLICATE
+        if await self._seen.submit(activity.id):
+            return Outcome.DUPLICATE
         listener = self.listeners.get(activity.type)
         ctx = InboxContext(activity, verified, recipient, self.store, self.services, now)
         try:
             if listener is None:
                 ctx.state = Outcome.IGNORED.value
-                async with ctx.transaction():
-                    pass
+                await self._record_alone(ctx)
                 return Outcome.IGNORED
             await listener(ctx)
             if not ctx.recorded:
-                async with ctx.transaction():
-                    pass
+                await self._record_alone(ctx)
         except DuplicateActivity:
             return Outcome.DUPLICATE
         except InboxError:
             raise
+        except ActivityError as exc:  # a listener found a field malformed: a refusal (its transaction rolled back)
+            raise Malformed(exc.reason) from None
         except Exception as exc:
             log.exception("listener for %s %s failed", activity.type, activity.id)
             await self._keep_failed(activity, recipient, now, exc)
         return Outcome.PROCESSED if ctx.state == Outcome.PROCESSED.value else Outcome.IGNORED
+
+    async def _record_alone(self, ctx: InboxContext) -> None:
+        """Record an activity that changed nothing else, in a transaction shared with concurrent ones."""
+        if not await self._records.submit((ctx.activity, ctx.recipient, ctx.state, ctx.now)):
+            raise DuplicateActivity(ctx.activity.id)
+
+    async def _known(self, ids: list[str]) -> list[bool]:
+        column = InboxActivity.id
+        async with self.store.read() as session:
+            if session.bind.dialect.name == "postgresql":  # one array parameter: one prepared statement for any count
+                condition = column == any_(bindparam("ids", list(set(ids)), type_=ARRAY(String)))
+            else:
+                condition = column.in_(set(ids))
+            found = set(await session.scalars(select(column).where(condition)))
+        return [activity_id in found for activity_id in ids]
+
+    async def _record_many(self, items: list[tuple[Activity, str | None, str, float]]) -> list[bool]:
+        """Insert the rows (ON CONFLICT DO NOTHING) in one transaction; True for each row this call inserted.
+        The same id twice in one batch: the first is inserted, the second is a duplicate, as if in sequence."""
+        rows: dict[str, dict[str, Any]] = {}
+        for activity, recipient, state, now in items:
+            rows.setdefault(
+                activity.id,
+                {
+                    "id": activity.id,
+                    "actor": activity.actor,
+                    "type": activity.type,
+                    "data": activity.raw,
+                    "recipient": recipient,
+                    "state": state,
+                    "error": None,
+                    "received_at": now,
+                },
+            )
+        async with self.store.write() as session:
+            statement = insert_ignore_statement(session.bind.dialect.name, InboxActivity, ("id",))
+            result = await session.execute(statement.returning(InboxActivity.__table__.c.id), list(rows.values()))
+            inserted = set(result.scalars())
+        answers = []
+        for activity, *_ in items:
+            answers.append(activity.id in inserted)
+            inserted.discard(activity.id)
+        return answers
 
     async def _keep_failed(self, activity: Activity, recipient: str | None, now: float, exc: Exception) -> None:
         """A bug in a listener must not lose what the sender handed us: keep it for the admin."""

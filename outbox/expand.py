@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from activities.identity import LocalActor
 from outbox.addressing import Target, inboxes
 from store.models import CollectionItem, Delivery, FanOut, RemoteActor
-from store.upsert import insert_ignore
+from store.upsert import insert_ignore_statement
 
 log = logging.getLogger(__name__)
 
@@ -50,26 +50,27 @@ async def resolve_targets(
 
 
 async def write_deliveries(session: AsyncSession, fanout: FanOut, targets: list[Target], now: float) -> int:
+    rows = [
+        {
+            "activity_id": fanout.activity_id,
+            "actor": fanout.actor,
+            "inbox": inbox,
+            "host": urlsplit(inbox).netloc.lower(),
+            "recipients": actors,
+            "state": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "locked_until": 0.0,
+            "locked_by": None,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for inbox, actors in inboxes(targets, prefer_shared=True).items()
+    ]
     created = 0
-    for inbox, actors in inboxes(targets, prefer_shared=True).items():
-        created += await insert_ignore(
-            session,
-            Delivery,
-            {
-                "activity_id": fanout.activity_id,
-                "actor": fanout.actor,
-                "inbox": inbox,
-                "host": urlsplit(inbox).netloc.lower(),
-                "recipients": actors,
-                "state": "pending",
-                "attempts": 0,
-                "next_attempt_at": now,
-                "locked_until": 0.0,
-                "locked_by": None,
-                "created_at": now,
-                "updated_at": now,
-            },
-            ("activity_id", "inbox"),
-        )
+    if rows:  # one multi-row INSERT … ON CONFLICT DO NOTHING per thousand rows, not one statement per inbox
+        statement = insert_ignore_statement(session.bind.dialect.name, Delivery, ("activity_id", "inbox"))
+        result = await session.execute(statement.returning(Delivery.__table__.c.id), rows)
+        created = len(result.all())
     fanout.state = "done"
     return created

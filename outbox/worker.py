@@ -16,12 +16,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 
 from activities.build import public_view
 from activities.httpsig import RequestSigner
 from activities.identity import LocalActor
 from outbox.expand import ResolveActor, UnresolvedRecipient, resolve_targets, write_deliveries
+from outbox.http import HttpxPoster, Poster, PostFailed
 from outbox.retry import RetryPolicy, Verdict, parse_retry_after
 from store.db import Store
 from store.models import CollectionItem, Delivery, DeliveryAttempt, FanOut, Follow, RemoteActor, StoredObject
@@ -64,15 +65,30 @@ class DeliveryWorker:
     per_host: int = 8
     poll_interval: float = 0.25
     name: str = field(default_factory=lambda: f"worker-{secrets.token_hex(4)}")
+    poster: Poster | None = None  # how to POST; by default with `client`
+    batch: int = 16  # claim and record this many at a time (sooner when idle, or after `poll_interval`)
     _wake: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _in_flight: dict[str, int] = field(default_factory=dict, init=False)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set, init=False)
     _results: list[Result] = field(default_factory=list, init=False)
     _host_paused_until: dict[str, float] = field(default_factory=dict, init=False)
     _bodies: OrderedDict[str, bytes] = field(default_factory=OrderedDict, init=False)
+    _check_fanouts: bool = field(default=True, init=False)
+    _fanouts_at: float = field(default=0.0, init=False)
+    _claimed_at: float = field(default=0.0, init=False)
+    _flushed_at: float = field(default=0.0, init=False)
+
+    def __post_init__(self) -> None:
+        if self.poster is None:
+            self.poster = HttpxPoster(self.client)
 
     def wake(self) -> None:
+        self._check_fanouts = True
         self._wake.set()
+
+    async def aclose(self) -> None:
+        assert self.poster is not None
+        await self.poster.aclose()
 
     async def run(self) -> None:
         try:
@@ -91,11 +107,25 @@ class DeliveryWorker:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def step(self) -> bool:
-        """One round: record finished sends, expand fan-outs, start new sends. True if anything moved."""
-        worked = await self._flush_results()
-        worked = await self._expand_fanouts() or worked
+        """One round: record finished sends, expand fan-outs, start new sends. True if anything moved.
+
+        Each of those is a transaction, so none runs for a single finished send: results are recorded and
+        slots refilled `batch` at a time, or at once when nothing is in flight, or once `poll_interval` has
+        passed; fan-outs are looked for when `wake()` says one was emitted, or every `poll_interval`."""
+        now = time.monotonic()
+        idle = not self._tasks
+        due = self.poll_interval
+        worked = False
+        if self._results and (idle or len(self._results) >= self.batch or now - self._flushed_at >= due):
+            self._flushed_at = now
+            worked = await self._flush_results()
+        if self._check_fanouts or now - self._fanouts_at >= due:
+            self._check_fanouts, self._fanouts_at = False, now
+            if await self._expand_fanouts():
+                worked = self._check_fanouts = True  # there may be more than one round's worth
         free = self.max_in_flight - len(self._tasks)
-        if free > 0:
+        if free > 0 and (idle or free >= self.batch or now - self._claimed_at >= due):
+            self._claimed_at = now
             for delivery in await self._claim(free):
                 worked = True
                 self._in_flight[delivery.host] = self._in_flight.get(delivery.host, 0) + 1
@@ -112,6 +142,8 @@ class DeliveryWorker:
         """Run until nothing is due or in flight (tests and benchmarks)."""
         deadline = time.monotonic() + limit_seconds
         while time.monotonic() < deadline:
+            if not self._tasks:
+                self._check_fanouts = True  # nothing in flight: look for fan-outs before deciding it is done
             worked = await self.step()
             if not worked and not self._tasks and not self._results:
                 return
@@ -190,7 +222,9 @@ class DeliveryWorker:
                 )
                 .execution_options(synchronize_session=False)
             )
-            claimed = [Claimed(*row) for row in rows]
+            # RETURNING gives no order: oldest first again, or the per-host cap below keeps an arbitrary few and
+            # a busy host's backlog is served at random (the oldest purchases waited longest).
+            claimed = sorted((Claimed(*row) for row in rows), key=lambda delivery: delivery.id)
         # One host may hold at most `per_host` of this worker's slots.
         kept, counts = [], dict(self._in_flight)
         for delivery in claimed:
@@ -228,15 +262,15 @@ class DeliveryWorker:
             headers = self.signers[delivery.actor].headers_for("POST", delivery.inbox, body, started)
             # The whole POST must end well inside the lease: once the lease lapses another worker may claim
             # the delivery and send it again (httpx's timeouts bound each read, not the whole request).
-            response = await asyncio.wait_for(
-                self.client.post(delivery.inbox, content=body, headers=headers), timeout=self.lease / 2
-            )
-            status = response.status_code
+            assert self.poster is not None
+            async with asyncio.timeout(self.lease / 2):
+                answer = await self.poster.post(delivery.inbox, body, headers)
+            status = answer.status
             if status >= 300:
-                error = response.text[:500]
-            retry_after = parse_retry_after(response.headers.get("retry-after"), self.clock())
-        except httpx.HTTPError as exc:
-            error = f"{type(exc).__name__}: {exc}"[:500]
+                error = answer.text
+            retry_after = parse_retry_after(answer.retry_after, self.clock())
+        except PostFailed as exc:
+            error = str(exc)[:500]
         except TimeoutError:
             error = f"no answer within {self.lease / 2:g} s"
         except Exception as exc:  # a bug must not leave the delivery leased forever
@@ -246,6 +280,9 @@ class DeliveryWorker:
             self._in_flight[delivery.host] -= 1
             if not self._in_flight[delivery.host]:
                 del self._in_flight[delivery.host]
+        if status in (429, 503) or status is None:  # pause the host now: results are recorded in batches, later
+            until = self.clock() + (retry_after or self.policy.base_delay)
+            self._host_paused_until[delivery.host] = max(self._host_paused_until.get(delivery.host, 0.0), until)
         self._results.append(Result(delivery, status, error, retry_after, started, (time.perf_counter() - t0) * 1000))
 
     async def _flush_results(self) -> bool:
@@ -254,6 +291,10 @@ class DeliveryWorker:
         results, self._results = self._results, []
         now = self.clock()
         gone: list[Claimed] = []
+        # One executemany per shape of UPDATE and one for the attempts: a statement per delivery cost more in
+        # Python than the POST itself.
+        updates: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        attempts_rows: list[dict[str, Any]] = []
         async with self.store.write() as session:
             for result in results:
                 delivery = result.delivery
@@ -282,16 +323,21 @@ class DeliveryWorker:
                     self._host_paused_until.pop(delivery.host, None)
                     if verdict is Verdict.GONE:
                         gone.append(delivery)
-                await session.execute(update(Delivery).where(Delivery.id == delivery.id).values(**values))
-                session.add(
-                    DeliveryAttempt(
-                        delivery_id=delivery.id,
-                        at=result.started,
-                        status=result.status,
-                        error=result.error,
-                        duration_ms=result.duration,
-                    )
+                values["delivery_id"] = delivery.id
+                updates.setdefault(tuple(sorted(values)), []).append(values)
+                attempts_rows.append(
+                    {
+                        "delivery_id": delivery.id,
+                        "at": result.started,
+                        "status": result.status,
+                        "error": result.error,
+                        "duration_ms": result.duration,
+                    }
                 )
+            table = Delivery.__table__
+            for rows in updates.values():
+                await session.execute(update(table).where(table.c.id == bindparam("delivery_id")), rows)
+            await session.execute(insert(DeliveryAttempt.__table__), attempts_rows)
             for delivery in gone:
                 await self._drop_followers_at(session, delivery)
         return True

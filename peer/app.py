@@ -139,6 +139,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> St
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await worker.aclose()
             await client.aclose()
             await store.close()
 
@@ -160,6 +161,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> St
             actor=actor,
             nav=setup.nav,
             kind=kind.display_name,
+            peers=services.peers,
             admin=False,
             csrf="",
         )

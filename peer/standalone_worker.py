@@ -47,4 +47,5 @@ async def run_worker(settings: Settings) -> None:
             loop.add_signal_handler(sig, task.cancel)
         with contextlib.suppress(asyncio.CancelledError):
             await task
+        await worker.aclose()
     await store.close()

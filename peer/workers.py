@@ -8,6 +8,7 @@ from activities.httpsig import RequestSigner
 from activities.identity import LocalActor
 from actors.context import Services
 from outbox.addressing import Target
+from outbox.http import AiohttpPoster
 from outbox.retry import RetryPolicy
 from outbox.worker import DeliveryWorker
 from peer.settings import Settings
@@ -33,4 +34,9 @@ def make_worker(
         policy=RetryPolicy(base_delay=settings.retry_base, horizon=settings.retry_horizon),
         clock=services.clock,
         lease=settings.lease_seconds,
+        poster=AiohttpPoster(
+            user_agent=client.headers.get("user-agent", "rose-ash"),
+            connect_timeout=client.timeout.connect or 5.0,
+            read_timeout=client.timeout.read or 10.0,
+        ),
     )

@@ -95,5 +95,10 @@ def open_store(url: str, clock: Clock = time.time, pool_size: int = 10) -> Store
         writer = _sqlite_engine(url, immediate=True, pool_size=1)
         reader = _sqlite_engine(url, immediate=False, pool_size=pool_size)
         return Store(url, writer, reader, clock)
-    engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
-    return Store(url, engine, engine, clock)
+    # The same 2 x pool_size connections at most as pool_size + max_overflow gave, but all kept: an overflow
+    # connection was closed on return and reopened by the next burst (a new server process each time).
+    engine = create_async_engine(url, pool_size=2 * pool_size, max_overflow=0, pool_pre_ping=True)
+    # Reads run without BEGIN/COMMIT: under PostgreSQL's READ COMMITTED each statement sees the latest commits
+    # whether or not it is inside a transaction, so autocommit only saves two round trips per read.
+    reader = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return Store(url, engine, reader, clock)

@@ -7,11 +7,23 @@ from typing import Any
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+# One statement per (dialect, table, conflict columns), values bound at execution: building an ORM insert with
+# `.values(**values)` for every row cost more than the round trip to the database.
+_STATEMENTS: dict[tuple[str, Any, tuple[str, ...]], Any] = {}
+
+
+def insert_ignore_statement(dialect: str, model: Any, conflict: tuple[str, ...]) -> Any:
+    key = (dialect, model, conflict)
+    statement = _STATEMENTS.get(key)
+    if statement is None:
+        module: Any = postgresql if dialect == "postgresql" else sqlite
+        statement = module.insert(model.__table__).on_conflict_do_nothing(index_elements=list(conflict))
+        _STATEMENTS[key] = statement
+    return statement
+
 
 async def insert_ignore(session: AsyncSession, model: Any, values: dict[str, Any], conflict: tuple[str, ...]) -> bool:
     """Insert a row unless one with the same `conflict` columns exists; True when inserted."""
-    dialect = session.bind.dialect.name
-    module: Any = postgresql if dialect == "postgresql" else sqlite
-    statement = module.insert(model).values(**values).on_conflict_do_nothing(index_elements=list(conflict))
-    result = await session.execute(statement)
+    statement = insert_ignore_statement(session.bind.dialect.name, model, conflict)
+    result = await session.execute(statement, values)
     return bool(result.rowcount)

@@ -54,7 +54,9 @@ async def on_event(ctx: InboxContext) -> None:
         "name": _text(event.get("name"), 200),
         "startTime": str(event.get("startTime", ""))[:64],
         "location": _text(event["location"].get("name"), 200) if isinstance(event.get("location"), dict) else "",
-        "url": url if isinstance(url := event.get("url"), str) and url.startswith(("http://", "https://")) else event_id,
+        "url": url
+        if isinstance(url := event.get("url"), str) and url.startswith(("http://", "https://"))
+        else event_id,
         "actor": ctx.activity.actor,
     }
     async with ctx.transaction() as session:

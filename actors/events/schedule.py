@@ -118,10 +118,7 @@ async def record_sale(session: AsyncSession, services: Services, event: str, ord
     # Lock the event first: concurrent sales (PostgreSQL runs them side by side) would each count the sold
     # collection without the other's ticket and write a stale remainingAttendeeCapacity.
     row = await session.scalar(
-        select(StoredObject)
-        .where(StoredObject.id == event)
-        .with_for_update()
-        .execution_options(populate_existing=True)
+        select(StoredObject).where(StoredObject.id == event).with_for_update().execution_options(populate_existing=True)
     )
     for n in range(1, quantity + 1):
         await collections.add(session, sold_of(event), f"{order}#ticket-{n}", now, {"order": order})
