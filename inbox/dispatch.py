@@ -81,21 +81,21 @@ class InboxContext:
         return self._session is not None
 
 
+def inbox_row(activity: Activity, recipient: str | None, state: str, now: float) -> dict[str, Any]:
+    """The inbox_activities row that records `activity` (and makes a replay of it a no-op)."""
+    return {
+        "id": activity.id,
+        "actor": activity.actor,
+        "type": activity.type,
+        "data": activity.raw,
+        "recipient": recipient,
+        "state": state,
+        "error": None,
+        "received_at": now,
+    }
+
+
 async def record(session: AsyncSession, activity: Activity, recipient: str | None, state: str, now: float) -> None:
-    inserted = await insert_ignore(
-        session,
-        InboxActivity,
-        {
-            "id": activity.id,
-            "actor": activity.actor,
-            "type": activity.type,
-            "data": activity.raw,
-            "recipient": recipient,
-            "state": state,
-            "error": None,
-            "received_at": now,
-        },
-        ("id",),
-    )
+    inserted = await insert_ignore(session, InboxActivity, inbox_row(activity, recipient, state, now), ("id",))
     if not inserted:
         raise DuplicateActivity(activity.id)

@@ -16,7 +16,7 @@ from activities.errors import ActivityError
 from activities.parse import Activity, load_json, parse_activity
 from inbox.batch import Coalescer
 from inbox.directory import Directory
-from inbox.dispatch import DuplicateActivity, InboxContext, Listeners, Outcome, record
+from inbox.dispatch import DuplicateActivity, InboxContext, Listeners, Outcome, inbox_row, record
 from inbox.errors import InboxError, Malformed, TooLarge, WrongMediaType
 from inbox.signatures import SignedRequest, Verified, verify
 from inbox.trust import check_object_owner, check_sender
@@ -122,19 +122,7 @@ class Inbox:
         The same id twice in one batch: the first is inserted, the second is a duplicate, as if in sequence."""
         rows: dict[str, dict[str, Any]] = {}
         for activity, recipient, state, now in items:
-            rows.setdefault(
-                activity.id,
-                {
-                    "id": activity.id,
-                    "actor": activity.actor,
-                    "type": activity.type,
-                    "data": activity.raw,
-                    "recipient": recipient,
-                    "state": state,
-                    "error": None,
-                    "received_at": now,
-                },
-            )
+            rows.setdefault(activity.id, inbox_row(activity, recipient, state, now))
         async with self.store.write() as session:
             statement = insert_ignore_statement(session.bind.dialect.name, InboxActivity, ("id",))
             result = await session.execute(statement.returning(InboxActivity.__table__.c.id), list(rows.values()))
