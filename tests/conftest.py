@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import itertools
-import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ import pytest
 from store import Store, open_store
 from store.migrate import migrate
 from tests.support.actors import KeyPair, RemoteActor, key_pair
-from tests.support.databases import Databases, Peek, postgres_server_url
+from tests.support.databases import Databases, Peek, postgres_or_skip, postgres_server_url
 from tests.support.httpserver import FakeServer
 from tests.support.processes import PeerProcess
 
@@ -42,19 +41,10 @@ def pytest_report_header(config: pytest.Config) -> str:
     )
 
 
-def _postgres_or_skip() -> str:
-    url = postgres_server_url()
-    if url:
-        return url
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail("CI=true but TEST_DATABASE_URL is not set: the PostgreSQL half of the suite cannot run")
-    pytest.skip("PostgreSQL not configured: set TEST_DATABASE_URL (scripts/test does) to run this on PostgreSQL")
-
-
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def backend(request: pytest.FixtureRequest) -> str:
     if request.param == "postgres":
-        _postgres_or_skip()
+        postgres_or_skip()
     return str(request.param)
 
 
@@ -87,7 +77,7 @@ def database_url(databases: Databases) -> str:
 @pytest.fixture
 def postgres_databases(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Databases]:
     """Fresh PostgreSQL databases for the PostgreSQL-only tests."""
-    dbs = Databases("postgres", tmp_path, _postgres_or_skip())
+    dbs = Databases("postgres", tmp_path, postgres_or_skip())
     try:
         yield dbs
     finally:

@@ -11,7 +11,6 @@ follows has nothing left to cache: the store must stay exactly as it was."""
 from __future__ import annotations
 
 import itertools
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,20 +21,11 @@ import pytest
 
 from tests.hostile.helpers import StoreView, client, stand_in, start_all
 from tests.support.actors import RemoteActor, key_pair
-from tests.support.databases import Databases, postgres_server_url
+from tests.support.databases import Databases, postgres_or_skip
 from tests.support.httpserver import FakeServer
 from tests.support.processes import PeerProcess, free_port
 
 KEYS = itertools.count(40)  # key_pair indices of this package (other suites use the low ones)
-
-
-def postgres_or_skip() -> str:
-    url = postgres_server_url()
-    if url:
-        return url
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail("CI=true but TEST_DATABASE_URL is not set: the PostgreSQL half of the suite cannot run")
-    pytest.skip("PostgreSQL not configured: set TEST_DATABASE_URL (scripts/test does) to run this on PostgreSQL")
 
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]

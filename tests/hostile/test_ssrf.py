@@ -14,10 +14,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.hostile.conftest import BACKENDS, KEYS, postgres_or_skip
+from tests.hostile.conftest import BACKENDS, KEYS
 from tests.hostile.helpers import StoreView, Unchanged, Visitor, assert_refused, client
 from tests.support.actors import RemoteActor, key_pair
-from tests.support.databases import Databases
+from tests.support.databases import Databases, postgres_or_skip
 from tests.support.httpserver import FakeServer, Reply
 from tests.support.processes import PeerProcess
 

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
+import pytest
+
 T = TypeVar("T")
 
 
@@ -129,3 +131,13 @@ class Peek:
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(10)
             self._loop.close()
+
+
+def postgres_or_skip() -> str:
+    """The PostgreSQL server for a test: skipped when none is configured, a failure under CI=true."""
+    url = postgres_server_url()
+    if url:
+        return url
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail("CI=true but TEST_DATABASE_URL is not set: the PostgreSQL half of the suite cannot run")
+    pytest.skip("PostgreSQL not configured: set TEST_DATABASE_URL (scripts/test does) to run this on PostgreSQL")
