@@ -41,9 +41,18 @@ class AddressGuard:
             raise BlockedAddress(url, "no host")
         if self.allow_private or host.lower() in self.allowed_hosts:
             return
-        for address in await _addresses(host, port or (443 if parts.scheme == "https" else 80)):
+        refused = self.refusal(host, await _addresses(host, port or (443 if parts.scheme == "https" else 80)))
+        if refused:
+            raise BlockedAddress(url, refused)
+
+    def refusal(self, host: str, addresses: list[ipaddress.IPv4Address | ipaddress.IPv6Address]) -> str | None:
+        """Why `host`, resolved to `addresses`, may not be connected to; None when it may."""
+        if self.allow_private or host.lower() in self.allowed_hosts:
+            return None
+        for address in addresses:
             if not address.is_global or address.is_multicast:
-                raise BlockedAddress(url, f"{host} resolves to a non-public address {address}")
+                return f"{host} resolves to a non-public address {address}"
+        return None
 
 
 async def _addresses(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:

@@ -1,16 +1,16 @@
-"""The delivery worker's POST. The peers send with aiohttp: with dozens of deliveries in flight to many hosts, an
-httpx POST cost the worker several RSA signatures' worth of CPU (its pool re-checks every pooled connection on
-each request), an aiohttp POST a fraction of one. A worker handed an httpx client (the tests) posts with it."""
+"""What the delivery worker needs of a POST (`Poster`), and the aiohttp poster used when deliveries must go
+through an HTTP proxy from the environment; otherwise outbox/connections.py sends them. (httpx was tried first:
+its pool re-checks every pooled connection on each request, several RSA signatures' worth of CPU per POST with
+dozens of hosts in flight.)"""
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 from urllib.request import getproxies, proxy_bypass_environment
-
-import httpx
 
 ERROR_TEXT = 500
 
@@ -27,27 +27,11 @@ class PostFailed(Exception):
 
 
 class Poster(Protocol):
-    async def post(self, url: str, body: bytes, headers: dict[str, str]) -> Answer: ...
+    async def post(self, url: str, body: bytes, headers: dict[str, str], within: float) -> Answer:
+        """POST `body`: the answer, or PostFailed (a timeout included), within `within` seconds."""
+        ...
 
     async def aclose(self) -> None: ...
-
-
-class HttpxPoster:
-    """POST with a caller's httpx client (which the caller closes)."""
-
-    def __init__(self, client: httpx.AsyncClient) -> None:
-        self.client = client
-
-    async def post(self, url: str, body: bytes, headers: dict[str, str]) -> Answer:
-        try:
-            response = await self.client.post(url, content=body, headers=headers)
-        except httpx.HTTPError as exc:
-            raise PostFailed(f"{type(exc).__name__}: {exc}") from exc
-        text = response.text[:ERROR_TEXT] if response.status_code >= 300 else None
-        return Answer(response.status_code, text, response.headers.get("retry-after"))
-
-    async def aclose(self) -> None:
-        pass
 
 
 class AiohttpPoster:
@@ -92,13 +76,16 @@ class AiohttpPoster:
             return None
         return self._proxies.get(parts.scheme)
 
-    async def post(self, url: str, body: bytes, headers: dict[str, str]) -> Answer:
+    async def post(self, url: str, body: bytes, headers: dict[str, str], within: float) -> Answer:
         import aiohttp
 
         session = self._session or self._open()
         try:
             proxy = self._proxy_for(url)
-            async with session.post(url, data=body, headers=headers, allow_redirects=False, proxy=proxy) as response:
+            async with (
+                asyncio.timeout(within),
+                session.post(url, data=body, headers=headers, allow_redirects=False, proxy=proxy) as response,
+            ):
                 content = await response.read()
                 text = None
                 if response.status >= 300:

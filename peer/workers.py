@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from urllib.request import getproxies
+
 import httpx
 
 from activities.httpsig import RequestSigner
 from activities.identity import LocalActor
 from actors.context import Services
 from outbox.addressing import Target
-from outbox.http import AiohttpPoster
+from outbox.connections import DirectPoster
+from outbox.http import AiohttpPoster, Poster
 from outbox.retry import RetryPolicy
 from outbox.worker import DeliveryWorker
 from peer.settings import Settings
@@ -27,16 +30,26 @@ def make_worker(
 
     return DeliveryWorker(
         store=services.store,
-        client=client,
         actors=actors,
         signers=signers,
         resolve=resolve,
         policy=RetryPolicy(base_delay=settings.retry_base, horizon=settings.retry_horizon),
         clock=services.clock,
         lease=settings.lease_seconds,
-        poster=AiohttpPoster(
-            user_agent=client.headers.get("user-agent", "rose-ash"),
-            connect_timeout=client.timeout.connect or 5.0,
-            read_timeout=client.timeout.read or 10.0,
-        ),
+        poster=make_poster(services, client),
+    )
+
+
+def make_poster(services: Services, client: httpx.AsyncClient) -> Poster:
+    """Deliveries go out on our own pooled connections, to addresses the SSRF guard admits; through an HTTP
+    proxy from the environment (`HTTPS_PROXY`, `HTTP_PROXY`) they go with aiohttp, which speaks to proxies."""
+    user_agent = client.headers.get("user-agent", "rose-ash")
+    connect_timeout, read_timeout = client.timeout.connect or 5.0, client.timeout.read or 10.0
+    if any(scheme in getproxies() for scheme in ("http", "https")):
+        return AiohttpPoster(user_agent=user_agent, connect_timeout=connect_timeout, read_timeout=read_timeout)
+    return DirectPoster(
+        user_agent=user_agent,
+        check=services.fetcher.guard.refusal,
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
     )

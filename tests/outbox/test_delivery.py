@@ -19,6 +19,7 @@ from activities.identity import LocalActor
 from activities.vocab import PUBLIC
 from inbox.directory import PublicKey
 from outbox.addressing import Target
+from outbox.connections import DirectPoster
 from outbox.retry import RetryPolicy
 from outbox.worker import DeliveryWorker
 from store import Store, collections
@@ -63,10 +64,11 @@ async def rig(store: Store) -> AsyncIterator[Rig]:
         actor = actors[actor_id]
         return Target(actor.id, actor.inbox, actor.shared_inbox)
 
-    async with httpx.AsyncClient(trust_env=False, timeout=httpx.Timeout(10.0, connect=2.0)) as client:
+    poster = DirectPoster(user_agent="rose-ash-test", connect_timeout=2.0, read_timeout=10.0)
+    try:
         worker = DeliveryWorker(
             store=store,
-            client=client,
+            poster=poster,
             actors={ME.name: ME},
             signers={ME.name: RequestSigner(ME.key_id, keys.private_key)},
             resolve=resolve,
@@ -75,6 +77,8 @@ async def rig(store: Store) -> AsyncIterator[Rig]:
             poll_interval=0.05,
         )
         yield Rig(store, worker, PublicKey(ME.key_id, ME.id, keys.public_key), actors)
+    finally:
+        await poster.aclose()
 
 
 async def assert_every_attempt_recorded(rig: Rig, sinks: dict[str, FakeServer]) -> None:
