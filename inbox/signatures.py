@@ -6,6 +6,7 @@ http-sf, so RFC 9421 goes to `http-message-signatures`."""
 from __future__ import annotations
 
 import datetime
+import functools
 import hmac
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -110,15 +111,21 @@ def _check_time(
     if "(created)" in fields and created is not None:
         sent = float(created)
     elif "date" in fields and "date" in request.headers:
-        try:
-            sent = parsedate_to_datetime(request.headers["date"]).timestamp()
-        except (TypeError, ValueError):
-            raise Unauthorized("the Date header is malformed") from None
+        sent = _date_seconds(request.headers["date"])
     else:
         raise Unauthorized("the signature must cover date or (created)")
     _check_window(sent, now)
     if expires is not None and expires < now - CLOCK_SKEW:
         raise Unauthorized("the signature has expired")
+
+
+@functools.lru_cache(maxsize=64)
+def _date_seconds(date: str) -> float:
+    """Senders under load date many requests alike: parse each Date once."""
+    try:
+        return parsedate_to_datetime(date).timestamp()
+    except (TypeError, ValueError):
+        raise Unauthorized("the Date header is malformed") from None
 
 
 def _check_window(sent: float, now: float) -> None:
