@@ -10,11 +10,15 @@ import ipaddress
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
+import httpx
 import pytest
 
+from inbox.remote import AddressGuard
 from outbox.connections import DirectPoster
-from outbox.http import PostFailed
+from outbox.http import AiohttpPoster, PostFailed
+from peer.workers import make_poster
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter, "Server"], Awaitable[None]]
 
@@ -101,7 +105,7 @@ async def test_the_request_on_the_wire_and_one_connection_for_many_posts(poster:
     lines = head.decode().split("\r\n")
     assert lines[0] == "POST /inbox?n=2 HTTP/1.1"
     assert f"host: 127.0.0.1:{server.port}" in lines
-    assert "signature: keyId=\"k\"" in lines
+    assert 'signature: keyId="k"' in lines
     assert "user-agent: rose-ash-test/1" in lines
     assert "content-length: 10" in lines
     assert sum(line.lower().startswith("host:") for line in lines) == 1
@@ -220,7 +224,7 @@ async def test_the_address_check_decides_before_any_connection() -> None:
     try:
         async with serving(answering(OK)) as server:
             for url in (server.url, f"http://localhost:{server.port}/inbox"):
-                with pytest.raises(PostFailed, match="BlockedAddress: .* is loopback"):
+                with pytest.raises(PostFailed, match=r"BlockedAddress: .* is loopback"):
                     await poster.post(url, b"{}", {}, 5.0)
         assert server.connections == 0
         assert seen[0] == ("127.0.0.1", [ipaddress.ip_address("127.0.0.1")])
@@ -250,3 +254,30 @@ async def test_a_header_value_with_a_line_break_is_refused(poster: DirectPoster)
         with pytest.raises(PostFailed, match="InvalidHeader"):
             await poster.post(server.url, b"{}", {"signature": "a\r\nx-injected: 1"}, 5.0)
     assert server.requests == []
+
+
+async def test_through_a_proxy_from_the_environment_deliveries_go_by_aiohttp(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async with serving(answering(OK)) as proxy:
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.port}")
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        poster = make_poster(SimpleNamespace(fetcher=SimpleNamespace(guard=None)), httpx.AsyncClient())
+        assert isinstance(poster, AiohttpPoster)
+        try:
+            answer = await poster.post("http://inbox.example/users/a/inbox", b"{}", {"signature": "s"}, 5.0)
+        finally:
+            await poster.aclose()
+    assert answer.status == 202
+    request_line = proxy.requests[0][0].split(b"\r\n")[0]
+    assert request_line == b"POST http://inbox.example/users/a/inbox HTTP/1.1"
+
+
+def test_without_a_proxy_deliveries_go_on_our_connections_through_the_guard(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    guard = AddressGuard()
+    poster = make_poster(SimpleNamespace(fetcher=SimpleNamespace(guard=guard)), httpx.AsyncClient())
+    assert isinstance(poster, DirectPoster)
+    assert poster.check == guard.refusal
