@@ -1,15 +1,22 @@
-"""Ordered collections with keyset paging: page N costs what page 1 costs."""
+"""Ordered collections with keyset paging: page N costs what page 1 costs.
+
+Each collection's size is kept in `collection_sizes`, changed in the same transaction as the items, so
+`count()` is one primary-key read. Everything that adds or removes items must go through this module (or keep
+`collection_sizes` right itself)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.models import CollectionItem
-from store.upsert import insert_ignore
+from store.models import CollectionItem, CollectionSize
+from store.upsert import insert_ignore, insert_or_add_statement
+
+# Items per DELETE … IN (…) in remove_many: well under both databases' limits on bound parameters.
+_REMOVE_CHUNK = 1000
 
 
 @dataclass(frozen=True)
@@ -23,19 +30,50 @@ async def add(
     session: AsyncSession, collection: str, item: str, now: float, data: dict[str, Any] | None = None
 ) -> bool:
     """Add `item`; False when it was already there (the collection is a set)."""
-    return await insert_ignore(
+    added = await insert_ignore(
         session,
         CollectionItem,
         {"collection": collection, "item": item, "data": data, "created_at": now},
         ("collection", "item"),
     )
+    if added:
+        await _grow(session, collection, 1)
+    return added
 
 
 async def remove(session: AsyncSession, collection: str, item: str) -> bool:
     result = await session.execute(
         delete(CollectionItem).where(CollectionItem.collection == collection, CollectionItem.item == item)
     )
-    return bool(result.rowcount)
+    removed = bool(result.rowcount)
+    if removed:
+        await _shrink(session, collection, 1)
+    return removed
+
+
+async def remove_many(session: AsyncSession, collection: str, items: list[str]) -> int:
+    """Remove every one of `items` that is in the collection; how many were."""
+    removed = 0
+    for start in range(0, len(items), _REMOVE_CHUNK):
+        chunk = items[start : start + _REMOVE_CHUNK]
+        result = await session.execute(
+            delete(CollectionItem).where(CollectionItem.collection == collection, CollectionItem.item.in_(chunk))
+        )
+        removed += result.rowcount or 0
+    if removed:
+        await _shrink(session, collection, removed)
+    return removed
+
+
+async def _grow(session: AsyncSession, collection: str, by: int) -> None:
+    statement = insert_or_add_statement(session.bind.dialect.name, CollectionSize, ("collection",), "size")
+    await session.execute(statement, {"collection": collection, "size": by})
+
+
+async def _shrink(session: AsyncSession, collection: str, by: int) -> None:
+    await session.execute(
+        update(CollectionSize).where(CollectionSize.collection == collection).values(size=CollectionSize.size - by)
+    )
 
 
 async def set_data(session: AsyncSession, collection: str, item: str, data: dict[str, Any]) -> None:
@@ -57,12 +95,8 @@ async def contains(session: AsyncSession, collection: str, item: str) -> bool:
 
 
 async def count(session: AsyncSession, collection: str) -> int:
-    return (
-        await session.scalar(
-            select(func.count()).select_from(CollectionItem).where(CollectionItem.collection == collection)
-        )
-        or 0
-    )
+    """The number of items: one primary-key read of the size kept by add/remove/remove_many."""
+    return await session.scalar(select(CollectionSize.size).where(CollectionSize.collection == collection)) or 0
 
 
 async def all_items(session: AsyncSession, collection: str, newest_first: bool = True) -> list[CollectionItem]:

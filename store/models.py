@@ -69,6 +69,15 @@ class CollectionItem(Base):
     )
 
 
+class CollectionSize(Base):
+    """How many items a collection holds, kept by `store.collections` in the transaction that adds or removes
+    them, so `totalItems` is one primary-key read instead of a count over the collection."""
+
+    __tablename__ = "collection_sizes"
+    collection: Mapped[str] = mapped_column(URL, primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+
+
 class InboxActivity(Base):
     """Every activity accepted at an inbox, kept before answering 202; its id makes replays no-ops."""
 

@@ -1,4 +1,4 @@
-"""INSERT … ON CONFLICT DO NOTHING for both dialects."""
+"""INSERT … ON CONFLICT DO NOTHING / DO UPDATE for both dialects."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 # One statement per (dialect, table, conflict columns), values bound at execution: building an ORM insert with
 # `.values(**values)` for every row cost more than the round trip to the database.
-_STATEMENTS: dict[tuple[str, Any, tuple[str, ...]], Any] = {}
+_STATEMENTS: dict[tuple[Any, ...], Any] = {}
 
 
 def insert_ignore_statement(dialect: str, model: Any, conflict: tuple[str, ...]) -> Any:
@@ -27,3 +27,19 @@ async def insert_ignore(session: AsyncSession, model: Any, values: dict[str, Any
     statement = insert_ignore_statement(session.bind.dialect.name, model, conflict)
     result = await session.execute(statement, values)
     return bool(result.rowcount)
+
+
+def insert_or_add_statement(dialect: str, model: Any, conflict: tuple[str, ...], column: str) -> Any:
+    """INSERT … ON CONFLICT (conflict) DO UPDATE SET column = table.column + excluded.column: the row's `column`
+    grows by the value bound for it, or the row is created with that value."""
+    key = (dialect, model, conflict, column)
+    statement = _STATEMENTS.get(key)
+    if statement is None:
+        module: Any = postgresql if dialect == "postgresql" else sqlite
+        insert = module.insert(model.__table__)
+        target = model.__table__.c[column]
+        statement = insert.on_conflict_do_update(
+            index_elements=list(conflict), set_={column: target + insert.excluded[column]}
+        )
+        _STATEMENTS[key] = statement
+    return statement
