@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 
 from activities.build import public_view
 from activities.httpsig import RequestSigner
@@ -23,8 +23,9 @@ from activities.identity import LocalActor
 from outbox.expand import ResolveActor, UnresolvedRecipient, resolve_targets, write_deliveries
 from outbox.http import Poster, PostFailed
 from outbox.retry import RetryPolicy, Verdict, parse_retry_after
+from store import collections
 from store.db import Store
-from store.models import CollectionItem, Delivery, DeliveryAttempt, FanOut, Follow, RemoteActor, StoredObject
+from store.models import Delivery, DeliveryAttempt, FanOut, Follow, RemoteActor, StoredObject
 
 log = logging.getLogger(__name__)
 
@@ -344,11 +345,7 @@ class DeliveryWorker:
         actor = self.actors[delivery.actor]
         gone_ids = list(await session.scalars(select(RemoteActor.id).where(RemoteActor.inbox == delivery.inbox)))
         if gone_ids:
-            await session.execute(
-                delete(CollectionItem).where(
-                    CollectionItem.collection == actor.followers, CollectionItem.item.in_(gone_ids)
-                )
-            )
+            await collections.remove_many(session, actor.followers, gone_ids)
             await session.execute(
                 update(Follow)
                 .where(Follow.remote_actor.in_(gone_ids), Follow.direction == "in")

@@ -212,8 +212,10 @@ async def test_410_drops_the_follower(rig: Rig, fake_server: Callable[[], FakeSe
     assert len(gone_server.posts()) == 1  # 410 is final: no retry
     async with rig.store.read() as session:
         followers = {r.item for r in await collections.all_items(session, ME.followers)}
+        follower_count = await collections.count(session, ME.followers)
         follow_states = {f.remote_actor: f.state for f in await session.scalars(select(Follow))}
     assert gone.id not in followers and kept.id in followers
+    assert follower_count == len(followers) == 2  # the followers' totalItems went down with them
     assert follow_states[gone.id] == "gone" and follow_states[kept.id] == "accepted"
     # A 410 from a shared inbox says nothing about one follower: they stay.
     assert behind_shared.id in followers
