@@ -501,8 +501,8 @@ async def seed_followers(dsn: str, followers_of: str, sink_ports: list[int], n: 
 async def set_collection_size(conn: asyncpg.Connection, collection: str) -> None:
     """Items copied in behind the store's back: give the collection the size the store would have kept."""
     await conn.execute(
-        "INSERT INTO collection_sizes (collection, size) SELECT $1, count(*) FROM collection_items"
-        " WHERE collection = $1 ON CONFLICT (collection) DO UPDATE SET size = excluded.size",
+        "INSERT INTO collection_sizes (collection, size) SELECT $1::varchar, count(*) FROM collection_items"
+        " WHERE collection = $1::varchar ON CONFLICT (collection) DO UPDATE SET size = excluded.size",
         collection,
     )
 
