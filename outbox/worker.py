@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 
 from activities.build import public_view
 from activities.httpsig import RequestSigner
@@ -49,6 +49,7 @@ class Result:
     retry_after: float | None
     started: float
     duration: float
+    deferred_until: float | None = None  # not sent: its host asked for a pause after this was claimed
 
 
 @dataclass
@@ -192,15 +193,25 @@ class DeliveryWorker:
         busy = [h for h, n in self._in_flight.items() if n >= self.per_host]
         busy += [h for h, until in self._host_paused_until.items() if until > now]
         table = Delivery.__table__
+        waiting = (table.c.state == "pending", table.c.next_attempt_at <= now, table.c.locked_until < now)
+        # The oldest due rows, at most `per_host` of each host: a claim of the oldest rows alone could bring back
+        # dozens for one host only to give most of them back (the cap below), over and over as slots free up.
+        scan = select(table.c.id, table.c.host).where(*waiting).order_by(table.c.next_attempt_at).limit(limit * 4)
+        if busy:
+            scan = scan.where(table.c.host.not_in(busy))
+        scanned = scan.subquery("scanned")
+        ranked = select(
+            scanned.c.id,
+            func.row_number().over(partition_by=scanned.c.host, order_by=scanned.c.id).label("rank"),
+        ).subquery("ranked")
         due = (
             select(table.c.id)
-            .where(table.c.state == "pending", table.c.next_attempt_at <= now, table.c.locked_until < now)
-            .order_by(table.c.next_attempt_at)
+            .join(ranked, ranked.c.id == table.c.id)
+            .where(ranked.c.rank <= self.per_host, *waiting)  # again: a row claimed meanwhile is skipped
+            .order_by(table.c.id)
             .limit(limit)
-            .with_for_update(skip_locked=True)
+            .with_for_update(of=table, skip_locked=True)
         )
-        if busy:
-            due = due.where(table.c.host.not_in(busy))
         claim = (
             update(table)
             .where(table.c.id.in_(due.scalar_subquery()))
@@ -226,10 +237,11 @@ class DeliveryWorker:
                 counts[delivery.host] = counts.get(delivery.host, 0) + 1
                 kept.append(delivery)
         if len(kept) < len(claimed):
-            released = [d.id for d in claimed if d not in kept]
+            kept_ids = {d.id for d in kept}
+            released = [d.id for d in claimed if d.id not in kept_ids]
             async with self.store.write() as session:
-                await session.execute(
-                    update(Delivery).where(Delivery.id.in_(released)).values(locked_until=0.0, locked_by=None)
+                await (await session.connection()).execute(
+                    update(table).where(table.c.id.in_(released)).values(locked_until=0.0, locked_by=None)
                 )
         return kept
 
@@ -260,6 +272,10 @@ class DeliveryWorker:
         retry_after: float | None = None
         try:
             body = await self._body(delivery.activity_id)
+            paused_until = self._host_paused_until.get(delivery.host, 0.0)
+            if paused_until > self.clock():  # a send to the same host was refused (429, 503) since the claim
+                self._results.append(Result(delivery, None, None, None, started, 0.0, deferred_until=paused_until))
+                return
             headers = self.signers[delivery.actor].headers_for("POST", delivery.inbox, body, started)
             # The whole POST must end well inside the lease: once the lease lapses another worker may claim
             # the delivery and send it again.
@@ -295,6 +311,10 @@ class DeliveryWorker:
         async with self.store.write() as session:
             for result in results:
                 delivery = result.delivery
+                if result.deferred_until is not None:  # no attempt was made: no attempt counted or recorded
+                    values = {"locked_until": 0.0, "locked_by": None, "next_attempt_at": result.deferred_until}
+                    updates.setdefault(tuple(sorted(values)), []).append({**values, "delivery_id": delivery.id})
+                    continue
                 verdict = self.policy.verdict(result.status)
                 attempts = delivery.attempts + 1
                 values: dict[str, Any] = {
@@ -335,7 +355,8 @@ class DeliveryWorker:
             connection = await session.connection()
             for rows in updates.values():
                 await connection.execute(update(table).where(table.c.id == bindparam("delivery_id")), rows)
-            await connection.execute(insert(DeliveryAttempt.__table__), attempts_rows)
+            if attempts_rows:
+                await connection.execute(insert(DeliveryAttempt.__table__), attempts_rows)
             for delivery in gone:
                 await self._drop_followers_at(session, delivery)
         return True
