@@ -9,7 +9,7 @@ from activities.text import plain
 from actors.context import Services
 from actors.events.calendars import allocate_post, allocated_of, calendar_data, pending_of
 from actors.events.schedule import record_sale
-from actors.events.tickets import purchase_for_offer, update_purchase
+from actors.events.tickets import purchase_for_offer, purchase_waiters, update_purchase
 from inbox.dispatch import InboxContext, Listeners
 from inbox.errors import FetchError, Forbidden, Malformed, Unprocessable
 from inbox.trust import check_attribution, check_same_origin
@@ -69,31 +69,29 @@ async def on_offer_answer(ctx: InboxContext) -> None:
     offer = ctx.answered
     assert offer is not None
     answer = ctx.activity
-    async with services.store.read() as session:
-        purchase = await purchase_for_offer(session, services, offer["id"])
-    if purchase is None:
-        raise Unprocessable("no purchase waits for that offer")
-    if answer.type == "Reject":
-        async with ctx.transaction() as session:
-            row = await purchase_for_offer(session, services, offer["id"], lock=True)
-            if row is not None and row.data.get("state") == "pending":
-                reason = plain(answer.summary or "the shop refused the order", "reason", 300)
-                update_purchase(row, ctx.now, state="rejected", reason=reason)
-        return
-    order = answer.result if isinstance(answer.result, dict) else None
-    if order is None or not is_order(order):
-        raise Malformed("an Accept of an offer carries the Order as its result")
-    order_id = id_of(order, "result")
-    if not same_origin(order_id, answer.actor):
-        raise Forbidden("the order is not on the shop's host")
-    wanted = offer["object"]
-    if order.get("orderedItem") != wanted.get("orderedItem") or order.get("quantity") != wanted.get("quantity"):
-        raise Unprocessable("the order does not match the offer")
+    # One transaction from the start: the purchase is looked up under its lock (a refusal below rolls back the
+    # inbox record with everything else), which saves a separate read before it.
     async with ctx.transaction() as session:
         row = await purchase_for_offer(session, services, offer["id"], lock=True)
-        if row is None or row.data.get("state") == "confirmed":
+        if row is None:
+            raise Unprocessable("no purchase waits for that offer")
+        if answer.type == "Reject":
+            if row.data.get("state") == "pending":
+                reason = plain(answer.summary or "the shop refused the order", "reason", 300)
+                update_purchase(row, ctx.now, state="rejected", reason=reason)
+                purchase_waiters(services).notify_after_commit(session, row.id)
             return
-        await record_sale(session, services, row.data["event"], order_id, int(wanted["quantity"]))
+        order = answer.result if isinstance(answer.result, dict) else None
+        if order is None or not is_order(order):
+            raise Malformed("an Accept of an offer carries the Order as its result")
+        order_id = id_of(order, "result")
+        if not same_origin(order_id, answer.actor):
+            raise Forbidden("the order is not on the shop's host")
+        wanted = offer["object"]
+        if order.get("orderedItem") != wanted.get("orderedItem") or order.get("quantity") != wanted.get("quantity"):
+            raise Unprocessable("the order does not match the offer")
+        if row.data.get("state") == "confirmed":
+            return
         update_purchase(
             row,
             ctx.now,
@@ -104,3 +102,5 @@ async def on_offer_answer(ctx: InboxContext) -> None:
             priceCurrency=str(order.get("priceCurrency", ""))[:8],
             orderUrl=order.get("url") if isinstance(order.get("url"), str) else order_id,
         )
+        await record_sale(session, services, row.data["event"], order_id, int(wanted["quantity"]))
+        purchase_waiters(services).notify_after_commit(session, row.id)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from contextlib import nullcontext
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -22,9 +24,12 @@ from actors.events.calendars import (
     refuse_allocation,
 )
 from actors.events.schedule import cancel, reschedule, schedule, sold_of
-from actors.events.tickets import buy, purchase_id
+from actors.events.tickets import buy, purchase_id, purchase_waiters
 from actors.web import checked_form, is_admin, redirect, render, require_admin
 from store import collections, objects
+
+MAX_WAIT = 20.0  # seconds a status request may wait for a pending purchase to be answered
+RECHECK = 5.0  # a waiting status request re-reads the store this often (an answer another process committed)
 
 COMMON_ZONES = ["Europe/London", "Europe/Dublin", "Europe/Paris", "Europe/Berlin", "America/New_York", "UTC"]
 
@@ -52,6 +57,14 @@ async def calendars_view(services: Services, with_pending: bool) -> list[dict[st
             )
             views.append({**calendar, "allocated": allocated, "events": events, "pending": pending})
     return views
+
+
+def _wait_seconds(value: str | None) -> float:
+    try:
+        wait = float(value or 0)
+    except ValueError:
+        return 0.0
+    return min(MAX_WAIT, wait) if wait > 0 else 0.0  # NaN and negatives: no wait
 
 
 def event_slug(event: str) -> str:
@@ -175,15 +188,17 @@ def routes(services: Services) -> list[Route]:
 
     async def buy_ticket(request: Request) -> Response:
         form = await checked_form(request, services)
-        row = await _event(request.path_params["slug"])
+        slug = request.path_params["slug"]
         try:
             customer = parse_customer(form.get("name"), form.get("email"))
             quantity = parse_quantity(form.get("quantity", "1"))
-            async with services.store.write() as session:
-                fresh = await objects.get(session, row.id)
-                assert fresh is not None
-                token = await buy(session, services, fresh, quantity, customer)
+            async with services.store.write() as session:  # the event is read where the purchase is written
+                row = await objects.get(session, services.actor.url(f"events/{slug}"))
+                if row is None or row.type not in ("Event", "Tombstone"):
+                    raise HTTPException(404, "There is no such event.")
+                token = await buy(session, services, row, quantity, customer)
         except ActivityError as exc:
+            row = await _event(slug)
             return await event_page(request, services, row.data, error=exc.reason, status=400)
         return redirect(request, services, f"/tickets/{token}")
 
@@ -201,7 +216,22 @@ def routes(services: Services) -> list[Route]:
         )
 
     async def ticket_status(request: Request) -> Response:
-        purchase = await _purchase(request.path_params["token"])
+        """The purchase's state. With `?wait=SECONDS` (at most MAX_WAIT) a pending purchase is answered when it
+        is settled or the time is up, whichever comes first: one request instead of a poll every moment."""
+        token = request.path_params["token"]
+        wait = _wait_seconds(request.query_params.get("wait"))
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        waiting = purchase_waiters(services).waiting(purchase_id(services, token)) if wait else nullcontext(None)
+        with waiting as woken:
+            purchase = await _purchase(token)  # read after the waiter is registered: no answer slips between
+            while purchase["state"] == "pending" and woken is not None and (left := deadline - loop.time()) > 0:
+                try:
+                    await asyncio.wait_for(woken.wait(), min(left, RECHECK))
+                except TimeoutError:
+                    pass
+                woken.clear()
+                purchase = await _purchase(token)
         return JSONResponse(
             {
                 "fields": {

@@ -115,13 +115,15 @@ async def cancel(session: AsyncSession, services: Services, row: StoredObject) -
 async def record_sale(session: AsyncSession, services: Services, event: str, order: str, quantity: int) -> int:
     """Add the order's tickets to the sold collection and keep the event's remaining capacity current."""
     now = services.clock()
-    # Lock the event first: concurrent sales (PostgreSQL runs them side by side) would each count the sold
-    # collection without the other's ticket and write a stale remainingAttendeeCapacity.
+    for n in range(1, quantity + 1):
+        await collections.add(session, sold_of(event), f"{order}#ticket-{n}", now, {"order": order})
+    # Count only once the event is locked: concurrent sales (PostgreSQL runs them side by side) would each count
+    # the sold collection without the other's ticket and write a stale remainingAttendeeCapacity. Under the lock,
+    # the count (a statement of its own, READ COMMITTED) sees every sale committed before, and the last sale to
+    # commit writes the true remainder. The tickets are added before the lock, so fewer statements wait on it.
     row = await session.scalar(
         select(StoredObject).where(StoredObject.id == event).with_for_update().execution_options(populate_existing=True)
     )
-    for n in range(1, quantity + 1):
-        await collections.add(session, sold_of(event), f"{order}#ticket-{n}", now, {"order": order})
     sold = await collections.count(session, sold_of(event))
     if row is not None and row.deleted_at is None:
         data = dict(row.data)

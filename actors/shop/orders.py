@@ -8,12 +8,15 @@ import secrets
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activities.build import activity, iso
 from activities.order import ORDER_TYPE, OrderRequest
 from actors.context import Services
 from store import collections, counters, objects
+from store.models import Counter, StoredObject
+from store.upsert import insert_ignore
 
 ORDER_SEQUENCE = "orders:sequence"
 
@@ -47,14 +50,19 @@ async def place_order(
     request: OrderRequest,
     event: dict[str, Any],
 ) -> dict[str, Any]:
-    """Create the order and its Accept, or a Reject when the tickets are gone. Returns the answer."""
+    """Create the order and its Accept, or a Reject when the tickets are gone. Returns the answer.
+
+    Concurrent offers queue on two rows, the event's capacity counter and the order sequence, from the UPDATE
+    that takes each until they commit. So nothing before those UPDATEs locks a row (the counters are created if
+    missing, not updated up front), and after them the order is inserted without a look-up first."""
     now = services.clock()
     capacity = int(event["maximumAttendeeCapacity"])
     unit_price = Decimal(str(event.get("price", "0")))
     currency = str(event.get("priceCurrency", services.currency))
     name = str(event.get("name", ""))[:200]
     counter = capacity_counter(request.event)
-    await counters.ensure(session, counter, capacity)
+    await insert_ignore(session, Counter, {"name": counter, "value": 0, "limit": capacity}, ("name",))
+    await counters.ensure(session, ORDER_SEQUENCE, None)
     await collections.add(
         session,
         products_id(services),
@@ -62,15 +70,24 @@ async def place_order(
         now,
         {"name": name, "price": f"{unit_price:.2f}", "priceCurrency": currency, "capacity": capacity},
     )
-    if await counters.take(session, counter, request.quantity) is None:
-        left = capacity - await counters.value(session, counter)
+    # The capacity is the event's as the shop just fetched it: the limit is set and checked in the same UPDATE.
+    taken = await session.scalar(
+        update(Counter)
+        .where(Counter.name == counter, Counter.value + request.quantity <= capacity)
+        .values(value=Counter.value + request.quantity, limit=capacity)
+        .returning(Counter.value)
+    )
+    if taken is None:
+        sold = await session.scalar(
+            update(Counter).where(Counter.name == counter).values(limit=capacity).returning(Counter.value)
+        )
+        left = capacity - (sold or 0)
         reason = "sold out" if left <= 0 else f"only {left} ticket{'s' if left != 1 else ''} left"
         answer = activity(
             "Reject", services.actor.new_activity_id(), services.actor.id, offer_id, to=[seller], summary=reason
         )
         await services.emit(session, answer)
         return answer
-    await counters.ensure(session, ORDER_SEQUENCE, None)
     number = str(1000 + (await counters.take(session, ORDER_SEQUENCE, 1) or 0))
     order_id = services.actor.url(f"orders/{number}")
     token = secrets.token_urlsafe(18)
@@ -91,8 +108,20 @@ async def place_order(
         "url": f"{order_id}?token={token}",
     }
     private = {**order, "customer": {"type": "Person", "name": request.customer.name, "email": request.customer.email}}
-    await objects.put(
-        session, private, actor=services.actor.name, now=now, public=False, readers=[seller], capability=token
+    # A new order number is a new id: insert the document (objects.put would look for one to replace first).
+    session.add(
+        StoredObject(
+            id=order_id,
+            actor=services.actor.name,
+            type=objects.primary_type(private),
+            data=private,
+            public=False,
+            readers=[seller],
+            capability=token,
+            created_at=now,
+            updated_at=now,
+            deleted_at=None,
+        )
     )
     await collections.add(
         session, orders_id(services), order_id, now, {"event": request.event, "quantity": request.quantity}
