@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 
 from activities.build import public_view
 from activities.httpsig import RequestSigner
@@ -189,61 +189,57 @@ class DeliveryWorker:
                 log.warning("fan-out %s: %s", fanout.activity_id, error)
 
     async def _claim(self, limit: int) -> list[Claimed]:
+        """Lease up to `limit` due deliveries, oldest first, at most `per_host` in flight per host.
+
+        Two plain statements, not one clever one: right after a fan-out writes thousands of rows the planner's
+        statistics are stale, and a single statement with a per-host ranking was planned as a nested loop that
+        took 30-60 ms per claim. Here the choice is made in Python from an index scan of the oldest due rows, and
+        the lease is an UPDATE by primary key."""
         now = self.clock()
         busy = [h for h, n in self._in_flight.items() if n >= self.per_host]
         busy += [h for h, until in self._host_paused_until.items() if until > now]
         table = Delivery.__table__
         waiting = (table.c.state == "pending", table.c.next_attempt_at <= now, table.c.locked_until < now)
-        # The oldest due rows, at most `per_host` of each host: a claim of the oldest rows alone could bring back
-        # dozens for one host only to give most of them back (the cap below), over and over as slots free up.
-        scan = select(table.c.id, table.c.host).where(*waiting).order_by(table.c.next_attempt_at).limit(limit * 4)
+        # Locked for this short transaction, so that other workers' scans pass over them to the next rows.
+        scan = (
+            select(table.c.id, table.c.host)
+            .where(*waiting)
+            .order_by(table.c.next_attempt_at)
+            .limit(limit * 4)
+            .with_for_update(skip_locked=True)
+        )
         if busy:
             scan = scan.where(table.c.host.not_in(busy))
-        scanned = scan.subquery("scanned")
-        ranked = select(
-            scanned.c.id,
-            func.row_number().over(partition_by=scanned.c.host, order_by=scanned.c.id).label("rank"),
-        ).subquery("ranked")
-        due = (
-            select(table.c.id)
-            .join(ranked, ranked.c.id == table.c.id)
-            .where(ranked.c.rank <= self.per_host, *waiting)  # again: a row claimed meanwhile is skipped
-            .order_by(table.c.id)
-            .limit(limit)
-            .with_for_update(of=table, skip_locked=True)
-        )
-        claim = (
-            update(table)
-            .where(table.c.id.in_(due.scalar_subquery()))
-            .values(locked_until=now + self.lease, locked_by=self.name)
-            .returning(
-                table.c.id,
-                table.c.activity_id,
-                table.c.actor,
-                table.c.inbox,
-                table.c.host,
-                table.c.attempts,
-                table.c.created_at,
-            )
-        )
         async with self.store.write() as session:
             # Core statements on the session's connection: the ORM's bookkeeping cost more than the query.
-            rows = await (await session.connection()).execute(claim)
-            claimed = sorted((Claimed(*row) for row in rows), key=lambda delivery: delivery.id)
-        # One host may hold at most `per_host` of this worker's slots.
-        kept, counts = [], dict(self._in_flight)
-        for delivery in claimed:
-            if counts.get(delivery.host, 0) < self.per_host:
-                counts[delivery.host] = counts.get(delivery.host, 0) + 1
-                kept.append(delivery)
-        if len(kept) < len(claimed):
-            kept_ids = {d.id for d in kept}
-            released = [d.id for d in claimed if d.id not in kept_ids]
-            async with self.store.write() as session:
-                await (await session.connection()).execute(
-                    update(table).where(table.c.id.in_(released)).values(locked_until=0.0, locked_by=None)
+            connection = await session.connection()
+            chosen: list[int] = []
+            counts = dict(self._in_flight)
+            for delivery_id, host in await connection.execute(scan):
+                if counts.get(host, 0) < self.per_host:
+                    counts[host] = counts.get(host, 0) + 1
+                    chosen.append(delivery_id)
+                    if len(chosen) == limit:
+                        break
+            if not chosen:
+                return []
+            claim = (
+                update(table)
+                .where(table.c.id.in_(chosen))
+                .values(locked_until=now + self.lease, locked_by=self.name)
+                .returning(
+                    table.c.id,
+                    table.c.activity_id,
+                    table.c.actor,
+                    table.c.inbox,
+                    table.c.host,
+                    table.c.attempts,
+                    table.c.created_at,
                 )
-        return kept
+            )
+            rows = await connection.execute(claim)
+            # RETURNING gives no order: oldest first again (the oldest purchases have waited longest).
+            return sorted((Claimed(*row) for row in rows), key=lambda delivery: delivery.id)
 
     async def _body(self, activity_id: str) -> bytes:
         """The activity as sent, loaded once however many sends start at the same moment."""
