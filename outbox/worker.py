@@ -74,6 +74,8 @@ class DeliveryWorker:
     _host_paused_until: dict[str, float] = field(default_factory=dict, init=False)
     _bodies: OrderedDict[str, asyncio.Future[bytes]] = field(default_factory=OrderedDict, init=False)
     _check_fanouts: bool = field(default=True, init=False)
+    _expanding: asyncio.Task[None] | None = field(default=None, init=False)
+    _found_fanouts: bool = field(default=False, init=False)
     _fanouts_at: float = field(default=0.0, init=False)
     _claimed_at: float = field(default=0.0, init=False)
     _flushed_at: float = field(default=0.0, init=False)
@@ -96,17 +98,19 @@ class DeliveryWorker:
                         pass
                     self._wake.clear()
         finally:
-            for task in list(self._tasks):
+            pending = [*self._tasks, *([self._expanding] if self._expanding else [])]
+            for task in pending:
                 task.cancel()
-            if self._tasks:
-                await asyncio.gather(*self._tasks, return_exceptions=True)
+            if pending:
+                await asyncio.gather(*pending, return_exceptions=True)
 
     async def step(self) -> bool:
         """One round: record finished sends, expand fan-outs, start new sends. True if anything moved.
 
         Each of those is a transaction, so none runs for a single finished send: results are recorded and
         slots refilled `batch` at a time, or at once when nothing is in flight, or once `poll_interval` has
-        passed; fan-outs are looked for when `wake()` says one was emitted, or every `poll_interval`."""
+        passed; fan-outs are looked for when `wake()` says one was emitted, or every `poll_interval`, in a task of
+        their own: expanding one takes a few transactions and must not hold up the sends."""
         now = time.monotonic()
         idle = not self._tasks
         due = self.poll_interval
@@ -114,10 +118,9 @@ class DeliveryWorker:
         if self._results and (idle or len(self._results) >= self.batch or now - self._flushed_at >= due):
             self._flushed_at = now
             worked = await self._flush_results()
-        if self._check_fanouts or now - self._fanouts_at >= due:
+        if self._expanding is None and (self._check_fanouts or now - self._fanouts_at >= due):
             self._check_fanouts, self._fanouts_at = False, now
-            if await self._expand_fanouts():
-                worked = self._check_fanouts = True  # there may be more than one round's worth
+            self._expanding = asyncio.create_task(self._expand_in_background())
         free = self.max_in_flight - len(self._tasks)
         if free > 0 and (idle or free >= self.batch or now - self._claimed_at >= due):
             self._claimed_at = now
@@ -133,6 +136,18 @@ class DeliveryWorker:
         self._tasks.discard(task)
         self._wake.set()
 
+    async def _expand_in_background(self) -> None:
+        try:
+            self._found_fanouts = await self._expand_fanouts()
+        except Exception:  # the store may be briefly away: log, and look again at the next round
+            log.exception("expanding fan-outs failed")
+            self._found_fanouts = False
+        finally:
+            self._expanding = None
+        if self._found_fanouts:
+            self._check_fanouts = True  # there may be more than one round's worth
+        self._wake.set()
+
     async def drain(self, limit_seconds: float = 30.0) -> None:
         """Run until nothing is due or in flight (tests and benchmarks)."""
         deadline = time.monotonic() + limit_seconds
@@ -140,6 +155,9 @@ class DeliveryWorker:
             if not self._tasks:
                 self._check_fanouts = True  # nothing in flight: look for fan-outs before deciding it is done
             worked = await self.step()
+            if self._expanding is not None:  # decide "done" on the fan-outs' outcome, not while they expand
+                await self._expanding
+                worked = worked or self._found_fanouts
             if not worked and not self._tasks and not self._results:
                 return
             if self._tasks:
