@@ -4,6 +4,7 @@ Each refusal is a typed InboxError mapped to its status once; a 202 means the ac
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -108,14 +109,10 @@ class Inbox:
             raise DuplicateActivity(ctx.activity.id)
 
     async def _known(self, ids: list[str]) -> list[bool]:
-        column = InboxActivity.__table__.c.id
         async with self.store.read() as session:
-            if session.bind.dialect.name == "postgresql":  # one array parameter: one prepared statement for any count
-                condition = column == any_(bindparam("ids", list(set(ids)), type_=ARRAY(String)))
-            else:
-                condition = column.in_(set(ids))
+            statement = _known_statement(session.bind.dialect.name)
             # Core on the session's connection: per batch, the ORM's bookkeeping cost more than the query
-            found = set((await (await session.connection()).execute(select(column).where(condition))).scalars())
+            found = set((await (await session.connection()).execute(statement, {"ids": list(set(ids))})).scalars())
         return [activity_id in found for activity_id in ids]
 
     async def _record_many(self, items: list[tuple[Activity, str | None, str, float]]) -> list[bool]:
@@ -125,9 +122,9 @@ class Inbox:
         for activity, recipient, state, now in items:
             rows.setdefault(activity.id, inbox_row(activity, recipient, state, now))
         async with self.store.write() as session:
-            statement = insert_ignore_statement(session.bind.dialect.name, InboxActivity, ("id",))
+            statement = _record_statement(session.bind.dialect.name)
             connection = await session.connection()
-            result = await connection.execute(statement.returning(InboxActivity.__table__.c.id), list(rows.values()))
+            result = await connection.execute(statement, list(rows.values()))
             inserted = set(result.scalars())
         answers = []
         for activity, *_ in items:
@@ -145,6 +142,20 @@ class Inbox:
                     row.error = f"{type(exc).__name__}: {exc}"[:2000]
         except DuplicateActivity:
             pass
+
+
+@functools.cache
+def _known_statement(dialect: str) -> Any:
+    """Built once: building a statement per batch cost more than running it (its cache key is computed anew)."""
+    column = InboxActivity.__table__.c.id
+    if dialect == "postgresql":  # one array parameter: one prepared statement for any count
+        return select(column).where(column == any_(bindparam("ids", type_=ARRAY(String))))
+    return select(column).where(column.in_(bindparam("ids", expanding=True)))
+
+
+@functools.cache
+def _record_statement(dialect: str) -> Any:
+    return insert_ignore_statement(dialect, InboxActivity, ("id",)).returning(InboxActivity.__table__.c.id)
 
 
 async def read_capped(request: Request, limit: int) -> bytes:

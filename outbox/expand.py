@@ -24,10 +24,12 @@ class UnresolvedRecipient(Exception):
 
 
 async def follower_targets(session: AsyncSession, followers: str) -> list[Target]:
-    rows = await session.execute(
-        select(RemoteActor.id, RemoteActor.inbox, RemoteActor.shared_inbox)
-        .join(CollectionItem, CollectionItem.item == RemoteActor.id)
-        .where(CollectionItem.collection == followers)
+    actors, items = RemoteActor.__table__.c, CollectionItem.__table__.c
+    # Core on the session's connection: tens of thousands of rows skip the ORM's per-row loading.
+    rows = await (await session.connection()).execute(
+        select(actors.id, actors.inbox, actors.shared_inbox)
+        .join(CollectionItem.__table__, items.item == actors.id)
+        .where(items.collection == followers)
     )
     return [Target(actor_id, inbox, shared) for actor_id, inbox, shared in rows]
 
@@ -70,7 +72,7 @@ async def write_deliveries(session: AsyncSession, fanout: FanOut, targets: list[
     created = 0
     if rows:  # one multi-row INSERT … ON CONFLICT DO NOTHING per thousand rows, not one statement per inbox
         statement = insert_ignore_statement(session.bind.dialect.name, Delivery, ("activity_id", "inbox"))
-        result = await session.execute(statement.returning(Delivery.__table__.c.id), rows)
+        result = await (await session.connection()).execute(statement.returning(Delivery.__table__.c.id), rows)
         created = len(result.all())
     fanout.state = "done"
     return created

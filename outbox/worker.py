@@ -266,8 +266,10 @@ class DeliveryWorker:
             body = self._bodies[activity_id] = asyncio.ensure_future(self._load_body(activity_id))
             while len(self._bodies) > 256:
                 self._bodies.popitem(last=False)
+        if body.done() and not body.exception():
+            return body.result()
         try:
-            return await asyncio.shield(body)
+            return await asyncio.shield(body)  # one cancelled send must not cancel the load the others wait for
         except Exception:
             self._bodies.pop(activity_id, None)  # the next send tries again
             raise
