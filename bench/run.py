@@ -499,7 +499,10 @@ async def seed_followers(dsn: str, followers_of: str, sink_ports: list[int], n: 
 
 
 async def set_collection_size(conn: asyncpg.Connection, collection: str) -> None:
-    """Items copied in behind the store's back: give the collection the size the store would have kept."""
+    """Items copied in behind the store's back: give the collection the size the store would have kept (a checkout
+    from before sizes were kept, measured with --code, has no such table)."""
+    if not await conn.fetchval("SELECT to_regclass('collection_sizes') IS NOT NULL"):
+        return
     await conn.execute(
         "INSERT INTO collection_sizes (collection, size) SELECT $1::varchar, count(*) FROM collection_items"
         " WHERE collection = $1::varchar ON CONFLICT (collection) DO UPDATE SET size = excluded.size",
