@@ -50,9 +50,26 @@ class AddressGuard:
         if self.allow_private or host.lower() in self.allowed_hosts:
             return None
         for address in addresses:
-            if not address.is_global or address.is_multicast:
-                return f"{host} resolves to a non-public address {address}"
+            for form in (address, *_embedded_ipv4(address)):
+                if not form.is_global or form.is_multicast:
+                    return f"{host} resolves to a non-public address {address}"
         return None
+
+
+_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+
+
+def _embedded_ipv4(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """IPv4 addresses an IPv6 address leads to (mapped, 6to4, Teredo, NAT64), which Python calls global even
+    when they wrap 127.0.0.1 or 10.0.0.1."""
+    if not isinstance(address, ipaddress.IPv6Address):
+        return []
+    found = [a for a in (address.ipv4_mapped, address.sixtofour) if a is not None]
+    if address.teredo:
+        found.extend(address.teredo)
+    if any(address in network for network in _NAT64):
+        found.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    return found
 
 
 async def _addresses(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:

@@ -41,6 +41,7 @@ class _Connection(asyncio.Protocol):
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
         self.closed = False
+        self.lost_unanswered = False  # the server closed the connection on a request without a byte of answer
         self.idle_since = 0.0
         self._answer: asyncio.Future[Answer] | None = None
         self._parser: httptools.HttpResponseParser | None = None
@@ -70,6 +71,7 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        self.lost_unanswered = self._received == 0 and self._answer is not None
         if self._status is not None:  # an answer delimited by the end of the connection
             self._finish(reusable=False)
         else:
@@ -83,6 +85,9 @@ class _Connection(asyncio.Protocol):
     def on_headers_complete(self) -> None:
         assert self._parser is not None
         self._status = self._parser.get_status_code()
+        if self._status == 101:  # we never ask to switch protocols
+            self._fail("the server switched protocols")
+            self.close()
 
     def on_body(self, body: bytes) -> None:
         if self._body_size < ERROR_TEXT * 4:
@@ -91,6 +96,10 @@ class _Connection(asyncio.Protocol):
 
     def on_message_complete(self) -> None:
         assert self._parser is not None
+        if self._status is not None and 100 <= self._status < 200:  # 100 Continue, 103 Early Hints: not the answer
+            self._status = self._retry_after = None
+            self._body, self._body_size = [], 0
+            return
         self._finish(reusable=self._parser.should_keep_alive())
 
     # used by DirectPoster
@@ -103,10 +112,6 @@ class _Connection(asyncio.Protocol):
         self._retry_after = self._status = None
         self.transport.write(data)
         return self._answer
-
-    @property
-    def answered_nothing(self) -> bool:
-        return self._received == 0
 
     def close(self) -> None:
         self.closed = True
@@ -175,12 +180,25 @@ class DirectPoster:
             try:
                 return await self._exchange(connection, origin, data, deadline)
             except PostFailed:
-                if not connection.answered_nothing:
+                if not connection.lost_unanswered:  # not after a timeout: the inbox may just be slow
                     raise
                 # The server closed the idle connection as we reused it: once more on a new one. An inbox
                 # that did get the POST ignores it the second time by the activity's id.
-        connection = await self._connect(scheme, host, port, deadline)
+        try:
+            # The name look-up runs in a thread pool that a fan-out to dead domains can queue up: bounded too.
+            async with asyncio.timeout_at(deadline):
+                connection = await self._connect(scheme, host, port, deadline)
+        except TimeoutError:
+            raise PostFailed(f"ConnectTimeout: no connection to {host}:{port} in time") from None
         return await self._exchange(connection, origin, data, deadline)
+
+    async def screen(self, url: str, headers: dict[str, str]) -> None:
+        """The checks `post` makes before connecting (URL, header values, resolved addresses against the guard),
+        for a poster that connects some other way (through a proxy)."""
+        _, host, port, _, _ = _parse(url)
+        if any("\r" in value or "\n" in value for value in headers.values()):
+            raise PostFailed("InvalidHeader: a header value holds a line break")
+        await self._resolve(host, port)
 
     async def aclose(self) -> None:
         for connections in self._idle.values():
@@ -213,6 +231,8 @@ class DirectPoster:
         while connections:
             connection = connections.pop()
             self._idle_count -= 1
+            if not connections:
+                del self._idle[origin]  # no entry left behind for each origin ever contacted
             if not connection.closed and now - connection.idle_since < IDLE_SECONDS:
                 return connection
             connection.close()

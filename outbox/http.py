@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -41,9 +42,16 @@ class AiohttpPoster:
     per request as aiohttp's `trust_env` does (in a thread, with a .netrc look-up), and no cookies are kept."""
 
     def __init__(
-        self, *, user_agent: str, connect_timeout: float = 5.0, read_timeout: float = 10.0, limit: int = 64
+        self,
+        *,
+        user_agent: str,
+        screen: Callable[[str, dict[str, str]], Awaitable[None]] | None = None,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 10.0,
+        limit: int = 64,
     ) -> None:
         self.user_agent = user_agent
+        self.screen = screen  # the address guard's verdict and the URL checks, before anything is sent
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self.limit = limit
@@ -80,13 +88,15 @@ class AiohttpPoster:
         import aiohttp
 
         session = self._session or self._open()
+        if self.screen is not None:
+            await self.screen(url, headers)
         try:
             proxy = self._proxy_for(url)
             async with (
                 asyncio.timeout(within),
                 session.post(url, data=body, headers=headers, allow_redirects=False, proxy=proxy) as response,
             ):
-                content = await response.read()
+                content = await response.content.read(ERROR_TEXT * 4)  # the status matters, not the body
                 text = None
                 if response.status >= 300:
                     text = content.decode(response.charset or "utf-8", errors="replace")[:ERROR_TEXT]

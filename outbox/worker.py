@@ -76,6 +76,7 @@ class DeliveryWorker:
     _check_fanouts: bool = field(default=True, init=False)
     _expanding: asyncio.Task[None] | None = field(default=None, init=False)
     _found_fanouts: bool = field(default=False, init=False)
+    _sending: dict[int, float] = field(default_factory=dict, init=False)  # delivery id -> when it was claimed
     _fanouts_at: float = field(default=0.0, init=False)
     _claimed_at: float = field(default=0.0, init=False)
     _flushed_at: float = field(default=0.0, init=False)
@@ -90,7 +91,11 @@ class DeliveryWorker:
     async def run(self) -> None:
         try:
             while True:
-                worked = await self.step()
+                try:
+                    worked = await self.step()
+                except Exception:  # the store away for a moment (a restart): log, wait a round, carry on
+                    log.exception("delivery round failed")
+                    worked = False
                 if not worked:
                     try:
                         await asyncio.wait_for(self._wake.wait(), self.poll_interval)
@@ -103,6 +108,10 @@ class DeliveryWorker:
                 task.cancel()
             if pending:
                 await asyncio.gather(*pending, return_exceptions=True)
+            try:  # POSTs that were answered are recorded, not sent again when their leases lapse
+                await self._flush_results()
+            except Exception:
+                log.exception("recording the last delivery results failed")
 
     async def step(self) -> bool:
         """One round: record finished sends, expand fan-outs, start new sends. True if anything moved.
@@ -126,6 +135,7 @@ class DeliveryWorker:
             self._claimed_at = now
             for delivery in await self._claim(free):
                 worked = True
+                self._sending[delivery.id] = self.clock()
                 self._in_flight[delivery.host] = self._in_flight.get(delivery.host, 0) + 1
                 task = asyncio.create_task(self._send(delivery))
                 self._tasks.add(task)
@@ -215,7 +225,11 @@ class DeliveryWorker:
         the lease is an UPDATE by primary key."""
         now = self.clock()
         busy = [h for h, n in self._in_flight.items() if n >= self.per_host]
-        busy += [h for h, until in self._host_paused_until.items() if until > now]
+        for host, until in list(self._host_paused_until.items()):
+            if until > now:
+                busy.append(host)
+            else:
+                del self._host_paused_until[host]
         table = Delivery.__table__
         waiting = (table.c.state == "pending", table.c.next_attempt_at <= now, table.c.locked_until < now)
         # Locked for this short transaction, so that other workers' scans pass over them to the next rows.
@@ -234,6 +248,8 @@ class DeliveryWorker:
             chosen: list[int] = []
             counts = dict(self._in_flight)
             for delivery_id, host in await connection.execute(scan):
+                if delivery_id in self._sending:  # its lease lapsed while this worker is still sending it
+                    continue
                 if counts.get(host, 0) < self.per_host:
                     counts[host] = counts.get(host, 0) + 1
                     chosen.append(delivery_id)
@@ -295,7 +311,11 @@ class DeliveryWorker:
             headers = self.signers[delivery.actor].headers_for("POST", delivery.inbox, body, started)
             # The whole POST must end well inside the lease: once the lease lapses another worker may claim
             # the delivery and send it again.
-            answer = await self.poster.post(delivery.inbox, body, headers, self.lease / 2)
+            # (counted from the claim: loading the body may have taken some of it)
+            within = self.lease / 2 - (self.clock() - self._sending.get(delivery.id, started))
+            if within <= 0:
+                raise PostFailed("TimeoutError: no time left in the lease")
+            answer = await self.poster.post(delivery.inbox, body, headers, within)
             status = answer.status
             if status >= 300:
                 error = answer.text
@@ -306,11 +326,12 @@ class DeliveryWorker:
             log.exception("delivery %s failed", delivery.id)
             error = f"{type(exc).__name__}: {exc}"[:500]
         finally:
+            self._sending.pop(delivery.id, None)
             self._in_flight[delivery.host] -= 1
             if not self._in_flight[delivery.host]:
                 del self._in_flight[delivery.host]
         if status in (429, 503) or status is None:  # pause the host now: results are recorded in batches, later
-            until = self.clock() + (retry_after or self.policy.base_delay)
+            until = self.clock() + min(retry_after or self.policy.base_delay, self.policy.max_delay)
             self._host_paused_until[delivery.host] = max(self._host_paused_until.get(delivery.host, 0.0), until)
         self._results.append(Result(delivery, status, error, retry_after, started, (time.perf_counter() - t0) * 1000))
 
@@ -318,6 +339,14 @@ class DeliveryWorker:
         if not self._results:
             return False
         results, self._results = self._results, []
+        try:
+            await self._record(results)
+        except BaseException:
+            self._results[:0] = results  # kept for the next round: a POST that was answered is not forgotten
+            raise
+        return True
+
+    async def _record(self, results: list[Result]) -> None:
         now = self.clock()
         gone: list[Claimed] = []
         # One executemany per shape of UPDATE and one for the attempts: a statement per delivery cost more in
@@ -370,12 +399,14 @@ class DeliveryWorker:
             table = Delivery.__table__
             connection = await session.connection()
             for rows in updates.values():
-                await connection.execute(update(table).where(table.c.id == bindparam("delivery_id")), rows)
+                # Only while the lease is still ours: a late result must not overwrite what another worker did
+                await connection.execute(
+                    update(table).where(table.c.id == bindparam("delivery_id"), table.c.locked_by == self.name), rows
+                )
             if attempts_rows:
                 await connection.execute(insert(DeliveryAttempt.__table__), attempts_rows)
             for delivery in gone:
                 await self._drop_followers_at(session, delivery)
-        return True
 
     async def _drop_followers_at(self, session: Any, delivery: Claimed) -> None:
         """A 410 from a personal inbox: that follower is gone."""

@@ -42,14 +42,18 @@ def make_worker(
 
 def make_poster(services: Services, client: httpx.AsyncClient) -> Poster:
     """Deliveries go out on our own pooled connections, to addresses the SSRF guard admits; through an HTTP
-    proxy from the environment (`HTTPS_PROXY`, `HTTP_PROXY`) they go with aiohttp, which speaks to proxies."""
+    proxy from the environment (`HTTPS_PROXY`, `HTTP_PROXY`) they go with aiohttp, which speaks to proxies,
+    after the same checks (the proxy resolves the name again: a changed DNS answer is not caught there)."""
     user_agent = client.headers.get("user-agent", "rose-ash")
     connect_timeout, read_timeout = client.timeout.connect or 5.0, client.timeout.read or 10.0
-    if any(scheme in getproxies() for scheme in ("http", "https")):
-        return AiohttpPoster(user_agent=user_agent, connect_timeout=connect_timeout, read_timeout=read_timeout)
-    return DirectPoster(
+    direct = DirectPoster(
         user_agent=user_agent,
         check=services.fetcher.guard.refusal,
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,
     )
+    if any(scheme in getproxies() for scheme in ("http", "https")):
+        return AiohttpPoster(
+            user_agent=user_agent, screen=direct.screen, connect_timeout=connect_timeout, read_timeout=read_timeout
+        )
+    return direct

@@ -44,6 +44,11 @@ def fetcher(client: httpx.AsyncClient, **guard: object) -> RemoteFetcher:
         "http://0.0.0.0/actor",
         "http://localhost/actor",
         "http://224.0.0.1/actor",
+        "http://[::ffff:127.0.0.1]/actor",  # IPv4-mapped
+        "http://[64:ff9b::7f00:1]/actor",  # NAT64 of 127.0.0.1
+        "http://[64:ff9b::a00:1]/actor",  # NAT64 of 10.0.0.1
+        "http://[2002:7f00:1::1]/actor",  # 6to4 of 127.0.0.1
+        "http://[2001:0:4136:e378:8000:63bf:f5ff:fffe]/actor",  # Teredo, client 10.0.0.1
     ],
 )
 async def test_guard_refuses_non_public_addresses(url: str) -> None:

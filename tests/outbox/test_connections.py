@@ -256,22 +256,32 @@ async def test_a_header_value_with_a_line_break_is_refused(poster: DirectPoster)
     assert server.requests == []
 
 
-async def test_through_a_proxy_from_the_environment_deliveries_go_by_aiohttp(
+async def test_through_a_proxy_from_the_environment_deliveries_go_by_aiohttp_after_the_same_checks(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     async with serving(answering(OK)) as proxy:
         monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.port}")
-        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
         monkeypatch.delenv("no_proxy", raising=False)
-        poster = make_poster(SimpleNamespace(fetcher=SimpleNamespace(guard=None)), httpx.AsyncClient())
+        public = SimpleNamespace(refusal=lambda host, addresses: None)
+        poster = make_poster(SimpleNamespace(fetcher=SimpleNamespace(guard=public)), httpx.AsyncClient())
         assert isinstance(poster, AiohttpPoster)
         try:
-            answer = await poster.post("http://inbox.example/users/a/inbox", b"{}", {"signature": "s"}, 5.0)
+            answer = await poster.post("http://192.0.2.7/users/a/inbox", b"{}", {"signature": "s"}, 5.0)
         finally:
             await poster.aclose()
-    assert answer.status == 202
-    request_line = proxy.requests[0][0].split(b"\r\n")[0]
-    assert request_line == b"POST http://inbox.example/users/a/inbox HTTP/1.1"
+        assert answer.status == 202
+        assert proxy.requests[0][0].split(b"\r\n")[0] == b"POST http://192.0.2.7/users/a/inbox HTTP/1.1"
+
+        # The production guard: an internal address is refused before anything is sent, proxied or not.
+        guarded = make_poster(SimpleNamespace(fetcher=SimpleNamespace(guard=AddressGuard())), httpx.AsyncClient())
+        try:
+            for url in (f"http://127.0.0.1:{proxy.port}/admin", "http://10.0.0.1/inbox", "http://in box/"):
+                with pytest.raises(PostFailed, match=r"BlockedAddress|InvalidURL"):
+                    await guarded.post(url, b"{}", {}, 5.0)
+        finally:
+            await guarded.aclose()
+    assert len(proxy.requests) == 1
 
 
 def test_without_a_proxy_deliveries_go_on_our_connections_through_the_guard(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -281,3 +291,53 @@ def test_without_a_proxy_deliveries_go_on_our_connections_through_the_guard(monk
     poster = make_poster(SimpleNamespace(fetcher=SimpleNamespace(guard=guard)), httpx.AsyncClient())
     assert isinstance(poster, DirectPoster)
     assert poster.check == guard.refusal
+
+
+async def test_interim_1xx_answers_are_skipped_and_the_connection_stays_in_step(poster: DirectPoster) -> None:
+    continue_then = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n"
+    async with serving(answering(continue_then + OK, b"HTTP/1.1 401 No\r\nContent-Length: 0\r\n\r\n")) as server:
+        first = await poster.post(server.url, b"{}", headers_for(server), 5.0)
+        second = await poster.post(server.url, b"{}", headers_for(server), 5.0)
+    assert (first.status, second.status) == (202, 401)
+    assert server.connections == 1
+
+
+async def test_a_slow_inbox_is_not_sent_the_post_twice(poster: DirectPoster) -> None:
+    async def slow_second(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, server: Server) -> None:
+        await read_request(reader, server)
+        writer.write(OK)
+        await read_request(reader, server)
+        await read_request(reader, server)  # a retry would arrive here; none should
+
+    async with serving(slow_second) as server:
+        await poster.post(server.url, b"{}", headers_for(server), 5.0)
+        with pytest.raises(PostFailed, match="ReadTimeout"):
+            await poster.post(server.url, b"{}", headers_for(server), 0.5)
+    assert len(server.requests) == 2  # the first POST and one more: no retry after a timeout
+
+
+async def test_a_name_that_takes_forever_to_resolve_is_bounded_by_the_callers_time(
+    poster: DirectPoster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loop = asyncio.get_running_loop()
+
+    async def slow_getaddrinfo(*_args: object, **_kwargs: object) -> list[object]:
+        await asyncio.sleep(30)
+        return []
+
+    monkeypatch.setattr(loop, "getaddrinfo", slow_getaddrinfo)  # a resolver outside the system, stalled
+    started = time.monotonic()
+    with pytest.raises(PostFailed, match="ConnectTimeout"):
+        await poster.post("http://slow.example/inbox", b"{}", {}, 0.3)
+    assert time.monotonic() - started < 2.0
+
+
+async def test_origins_leave_no_trace_in_the_pool_once_their_connections_are_gone(poster: DirectPoster) -> None:
+    async with serving(answering(OK, close_after=True)) as server:
+        for _ in range(3):
+            await poster.post(server.url, b"{}", headers_for(server), 5.0)
+            await asyncio.sleep(0.05)
+        await poster.post(server.url, b"{}", headers_for(server), 5.0)
+        await asyncio.sleep(0.05)
+        poster._take_idle(("http", "127.0.0.1", server.port))  # finds the closed one and drops it
+    assert poster._idle == {}

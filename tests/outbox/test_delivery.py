@@ -10,6 +10,7 @@ import itertools
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
+import asyncpg
 import httpx
 import pytest
 from sqlalchemy import select
@@ -277,3 +278,41 @@ async def _delivered(store: Store) -> list[object]:
 async def _all_delivered(store: Store, n: int) -> bool:
     rows = await delivery_rows(store)
     return len(rows) == n and all(r.state == "delivered" for r in rows)
+
+
+@pytest.mark.postgres
+async def test_the_worker_outlives_a_database_restart(
+    rig: Rig, fake_server: Callable[[], FakeServer], backend: str
+) -> None:
+    if backend != "postgres":
+        pytest.skip("a PostgreSQL server restart, as all its backends terminated")
+    server = fake_server()
+    await add_followers(rig.store, ME, [rig.remote(server, "u")])
+    async with rig.running():
+        await emit_note(rig.store, ME)
+        await until(lambda: len(server.posts()) == 1, what="the first note")
+        await terminate_backends(rig.store)
+        await asyncio.sleep(0.5)  # the worker's rounds (every 50 ms) meet the dead connection first
+
+        async def emit_after_restart() -> bool:
+            try:  # the emitting caller meets a dead pooled connection too; it tries again, as a user would
+                await emit_note(rig.store, ME)
+            except Exception:
+                return False
+            return True
+
+        await until(emit_after_restart, what="an emit after the restart")
+        await until(lambda: len(server.posts()) == 2, what="the second note, sent by the same running worker")
+    assert {r.state for r in await delivery_rows(rig.store)} == {"delivered"}
+
+
+async def terminate_backends(store: Store) -> None:
+    url = store.url.replace("postgresql+asyncpg://", "postgresql://")
+    admin = await asyncpg.connect(url.rsplit("/", 1)[0] + "/postgres")
+    try:
+        await admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+            url.rsplit("/", 1)[1],
+        )
+    finally:
+        await admin.close()
