@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 import httptools
 
-from outbox.http import ERROR_TEXT, Answer, PostFailed
+from outbox.http import ERROR_TEXT, Answer, NotSent, PostFailed
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 # (host, addresses) -> why the connection is refused, or None to allow it
@@ -168,7 +168,7 @@ class DirectPoster:
         scheme, host, port, netloc, target = _parse(url)
         origin = (scheme, host, port)
         if any("\r" in value or "\n" in value for value in headers.values()):
-            raise PostFailed("InvalidHeader: a header value holds a line break")
+            raise NotSent("InvalidHeader: a header value holds a line break")
         head = [f"POST {target} HTTP/1.1\r\n"]
         if "host" not in headers:
             head.append(f"host: {netloc}\r\n")
@@ -197,7 +197,7 @@ class DirectPoster:
         for a poster that connects some other way (through a proxy)."""
         _, host, port, _, _ = _parse(url)
         if any("\r" in value or "\n" in value for value in headers.values()):
-            raise PostFailed("InvalidHeader: a header value holds a line break")
+            raise NotSent("InvalidHeader: a header value holds a line break")
         await self._resolve(host, port)
 
     async def aclose(self) -> None:
@@ -297,7 +297,7 @@ class DirectPoster:
         if self.check is not None:
             refused = self.check(host, [ipaddress.ip_address(a.split("%")[0]) for _, a in found])
             if refused:
-                raise PostFailed(f"BlockedAddress: {refused}")
+                raise NotSent(f"BlockedAddress: {refused}")
         if len(self._addresses) > 4096:
             self._addresses.clear()
         self._addresses[(host, port)] = (time.monotonic() + RESOLVE_SECONDS, found)
@@ -307,14 +307,14 @@ class DirectPoster:
 def _parse(url: str) -> tuple[str, str, int, str, str]:
     """scheme, host, port, netloc and request target of an inbox URL; PostFailed when it cannot be sent as is."""
     if not _URL_BYTES.issuperset(url.encode("utf-8", errors="replace")):
-        raise PostFailed("InvalidURL: an inbox URL must be printable ASCII without spaces")
+        raise NotSent("InvalidURL: an inbox URL must be printable ASCII without spaces")
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        raise PostFailed(f"InvalidURL: {exc}") from None
+        raise NotSent(f"InvalidURL: {exc}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise PostFailed(f"InvalidURL: {url}")
+        raise NotSent(f"InvalidURL: {url}")
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80), parts.netloc, target
 

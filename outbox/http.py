@@ -27,6 +27,11 @@ class PostFailed(Exception):
     """No HTTP answer (refused, reset, timed out): the message reads "ExceptionType: detail"."""
 
 
+class NotSent(PostFailed):
+    """Refused before anything went out (a URL or header that cannot be sent, an address the guard refuses):
+    the fault is this delivery's, not its host's."""
+
+
 class Poster(Protocol):
     async def post(self, url: str, body: bytes, headers: dict[str, str], within: float) -> Answer:
         """POST `body`: the answer, or PostFailed (a timeout included), within `within` seconds."""

@@ -21,7 +21,7 @@ from activities.build import public_view
 from activities.httpsig import RequestSigner
 from activities.identity import LocalActor
 from outbox.expand import ResolveActor, UnresolvedRecipient, resolve_targets, write_deliveries
-from outbox.http import Poster, PostFailed
+from outbox.http import NotSent, Poster, PostFailed
 from outbox.retry import RetryPolicy, Verdict, parse_retry_after
 from store import collections
 from store.db import Store
@@ -50,6 +50,7 @@ class Result:
     started: float
     duration: float
     deferred_until: float | None = None  # not sent: its host asked for a pause after this was claimed
+    host_trouble: bool = True  # False when the delivery itself could not be sent (its URL, the address guard)
 
 
 @dataclass
@@ -302,6 +303,7 @@ class DeliveryWorker:
         status: int | None = None
         error: str | None = None
         retry_after: float | None = None
+        host_trouble = True
         try:
             body = await self._body(delivery.activity_id)
             paused_until = self._host_paused_until.get(delivery.host, 0.0)
@@ -320,6 +322,8 @@ class DeliveryWorker:
             if status >= 300:
                 error = answer.text
             retry_after = parse_retry_after(answer.retry_after, self.clock())
+        except NotSent as exc:
+            error, host_trouble = str(exc)[:500], False
         except PostFailed as exc:
             error = str(exc)[:500]
         except Exception as exc:  # a bug must not leave the delivery leased forever
@@ -330,10 +334,11 @@ class DeliveryWorker:
             self._in_flight[delivery.host] -= 1
             if not self._in_flight[delivery.host]:
                 del self._in_flight[delivery.host]
-        if status in (429, 503) or status is None:  # pause the host now: results are recorded in batches, later
+        if host_trouble and (status in (429, 503) or status is None):  # pause the host now, not at the flush
             until = self.clock() + min(retry_after or self.policy.base_delay, self.policy.max_delay)
             self._host_paused_until[delivery.host] = max(self._host_paused_until.get(delivery.host, 0.0), until)
-        self._results.append(Result(delivery, status, error, retry_after, started, (time.perf_counter() - t0) * 1000))
+        duration = (time.perf_counter() - t0) * 1000
+        self._results.append(Result(delivery, status, error, retry_after, started, duration, host_trouble=host_trouble))
 
     async def _flush_results(self) -> bool:
         if not self._results:
@@ -374,7 +379,7 @@ class DeliveryWorker:
                     retry_at = self.policy.next_attempt(
                         attempts=attempts, created_at=delivery.created_at, now=now, retry_after=result.retry_after
                     )
-                    if result.status in (429, 503) or result.status is None:
+                    if result.host_trouble and (result.status in (429, 503) or result.status is None):
                         self._host_paused_until[delivery.host] = min(
                             retry_at or now, now + (result.retry_after or self.policy.base_delay)
                         )
