@@ -62,6 +62,9 @@ def serve(args: argparse.Namespace) -> None:
         access_log=args.access_log,
         log_level="info",
         timeout_graceful_shutdown=5,
+        # uvicorn's 5 s closes idle connections so soon that a client pressing a button after reading the page,
+        # or a peer delivering a few seconds apart, races the close (a reset POST); 30 s, as other servers do
+        timeout_keep_alive=30,
     )
 
 
