@@ -167,8 +167,7 @@ class DirectPoster:
         deadline = asyncio.get_running_loop().time() + within
         scheme, host, port, netloc, target = _parse(url)
         origin = (scheme, host, port)
-        if any("\r" in value or "\n" in value for value in headers.values()):
-            raise NotSent("InvalidHeader: a header value holds a line break")
+        _check_header_values(headers)
         head = [f"POST {target} HTTP/1.1\r\n"]
         if "host" not in headers:
             head.append(f"host: {netloc}\r\n")
@@ -196,8 +195,7 @@ class DirectPoster:
         """The checks `post` makes before connecting (URL, header values, resolved addresses against the guard),
         for a poster that connects some other way (through a proxy)."""
         _, host, port, _, _ = _parse(url)
-        if any("\r" in value or "\n" in value for value in headers.values()):
-            raise NotSent("InvalidHeader: a header value holds a line break")
+        _check_header_values(headers)
         await self._resolve(host, port)
 
     async def aclose(self) -> None:
@@ -317,6 +315,11 @@ def _parse(url: str) -> tuple[str, str, int, str, str]:
         raise NotSent(f"InvalidURL: {url}")
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80), parts.netloc, target
+
+
+def _check_header_values(headers: dict[str, str]) -> None:
+    if any("\r" in value or "\n" in value for value in headers.values()):
+        raise NotSent("InvalidHeader: a header value holds a line break")
 
 
 def _expire(answer: asyncio.Future[Answer], seconds: float) -> None:

@@ -21,6 +21,22 @@ def postgres_server_url() -> str:
     return os.environ.get("TEST_DATABASE_URL", "").strip()
 
 
+async def terminate_backends(url: str) -> None:
+    """What a PostgreSQL restart does to every open connection of database `url` (any driver prefix)."""
+    import asyncpg
+
+    url = url.replace("postgresql+asyncpg://", "postgresql://")
+    server, database = url.rsplit("/", 1)
+    admin = await asyncpg.connect(f"{server}/postgres")
+    try:
+        await admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+            database,
+        )
+    finally:
+        await admin.close()
+
+
 def run_sync(coro: Coroutine[Any, Any, T]) -> T:
     """Run a coroutine to completion from sync code, even inside a running event loop's thread."""
     box: dict[str, Any] = {}
