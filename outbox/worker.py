@@ -311,12 +311,11 @@ class DeliveryWorker:
                 self._results.append(Result(delivery, None, None, None, started, 0.0, deferred_until=paused_until))
                 return
             headers = self.signers[delivery.actor].headers_for("POST", delivery.inbox, body, started)
-            # The whole POST must end well inside the lease: once the lease lapses another worker may claim
-            # the delivery and send it again.
-            # (counted from the claim: loading the body may have taken some of it)
+            # The whole POST must end well inside the lease, counted from the claim: once the lease lapses
+            # another worker may claim the delivery and send it again.
             within = self.lease / 2 - (self.clock() - self._sending.get(delivery.id, started))
             if within <= 0:
-                raise PostFailed("TimeoutError: no time left in the lease")
+                raise NotSent("TimeoutError: no time left in the lease")
             answer = await self.poster.post(delivery.inbox, body, headers, within)
             status = answer.status
             if status >= 300:
