@@ -110,7 +110,8 @@ class DeliveryWorker:
             if pending:
                 await asyncio.gather(*pending, return_exceptions=True)
             try:  # POSTs that were answered are recorded, not sent again when their leases lapse
-                await self._flush_results()
+                async with asyncio.timeout(5.0):  # but a store that does not answer must not hold up shutdown
+                    await self._flush_results()
             except Exception:
                 log.exception("recording the last delivery results failed")
 

@@ -288,7 +288,7 @@ async def test_the_worker_outlives_a_database_restart(
         pytest.skip("a PostgreSQL server restart, as all its backends terminated")
     server = fake_server()
     await add_followers(rig.store, ME, [rig.remote(server, "u")])
-    async with rig.running():
+    async with asyncio.timeout(90), rig.running():  # a hang fails the test instead of holding up the suite
         await emit_note(rig.store, ME)
         await until(lambda: len(server.posts()) == 1, what="the first note")
         await terminate_backends(rig.store.url)
@@ -296,7 +296,8 @@ async def test_the_worker_outlives_a_database_restart(
 
         async def emit_after_restart() -> bool:
             try:  # the emitting caller meets a dead pooled connection too; it tries again, as a user would
-                await emit_note(rig.store, ME)
+                async with asyncio.timeout(5.0):
+                    await emit_note(rig.store, ME)
             except Exception:
                 return False
             return True
