@@ -24,6 +24,7 @@ from outbox.retry import RetryPolicy
 from outbox.worker import DeliveryWorker
 from store import Store, collections
 from store.models import Follow
+from store.models import RemoteActor as RemoteActorRow
 from tests.support.actors import RemoteActor, key_pair
 from tests.support.databases import terminate_backends
 from tests.support.fanout import add_followers, attempts_of, delivery_rows, emit_note, until
@@ -305,3 +306,24 @@ async def test_the_worker_outlives_a_database_restart(
         await until(emit_after_restart, what="an emit after the restart")
         await until(lambda: len(server.posts()) == 2, what="the second note, sent by the same running worker")
     assert {r.state for r in await delivery_rows(rig.store)} == {"delivered"}
+
+
+async def test_an_inbox_url_that_cannot_be_sent_does_not_pause_its_host(
+    rig: Rig, fake_server: Callable[[], FakeServer]
+) -> None:
+    server = fake_server()
+    broken, fine = rig.remote(server, "broken", shared_inbox=False), rig.remote(server, "fine", shared_inbox=False)
+    await add_followers(rig.store, ME, [broken, fine])
+    async with rig.store.write() as session:  # a remote actor document that named an unsendable inbox
+        row = await session.get(RemoteActorRow, broken.id)
+        assert row is not None
+        row.inbox = f"http://{server.netloc}/users/broken inbox"
+    await emit_note(rig.store, ME)
+    await rig.worker.drain()
+
+    states = {r.inbox: (r.state, r.last_error or "") for r in await delivery_rows(rig.store)}
+    assert states[fine.inbox][0] == "delivered"
+    state, error = states[f"http://{server.netloc}/users/broken inbox"]
+    assert state == "pending" and error.startswith("InvalidURL")
+    assert server.netloc not in rig.worker._host_paused_until
+    assert [r.path for r in server.posts()] == ["/users/fine/inbox"]
