@@ -488,19 +488,19 @@ async def seed_followers(dsn: str, followers_of: str, sink_ports: list[int], n: 
         await conn.copy_records_to_table(
             "remote_actors", records=actors, columns=["id", "inbox", "shared_inbox", "data", "fetched_at"]
         )
-        await conn.copy_records_to_table(
-            "collection_items", records=items, columns=["collection", "item", "data", "created_at"]
-        )
-        await set_collection_size(conn, followers_of)
+        await copy_collection_items(conn, followers_of, items)
         await conn.execute("ANALYZE")
     finally:
         await conn.close()
     return min(n, inboxes)
 
 
-async def set_collection_size(conn: asyncpg.Connection, collection: str) -> None:
-    """Items copied in behind the store's back: give the collection the size the store would have kept (a checkout
-    from before sizes were kept, measured with --code, has no such table)."""
+async def copy_collection_items(conn: asyncpg.Connection, collection: str, records: list[tuple[Any, ...]]) -> None:
+    """Items copied in behind the store's back, and the size the store would have kept for them (a checkout from
+    before sizes were kept, measured with --code, has no such table)."""
+    await conn.copy_records_to_table(
+        "collection_items", records=records, columns=["collection", "item", "data", "created_at"]
+    )
     if not await conn.fetchval("SELECT to_regclass('collection_sizes') IS NOT NULL"):
         return
     await conn.execute(
@@ -515,10 +515,7 @@ async def seed_collection(dsn: str, collection: str, n: int) -> None:
     records = [(collection, f"https://remote.example/users/u{i}", None, now) for i in range(n)]
     conn = await asyncpg.connect(dsn)
     try:
-        await conn.copy_records_to_table(
-            "collection_items", records=records, columns=["collection", "item", "data", "created_at"]
-        )
-        await set_collection_size(conn, collection)
+        await copy_collection_items(conn, collection, records)
         await conn.execute("ANALYZE")
     finally:
         await conn.close()
