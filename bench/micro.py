@@ -29,6 +29,7 @@ for path in (str(REPO), str(REPO / "bench")):
 import asyncpg  # noqa: E402
 import httpx  # noqa: E402
 import run as bench  # noqa: E402
+from loop import run_fast  # noqa: E402
 
 from peer.app import create_app  # noqa: E402
 from peer.settings import Settings  # noqa: E402
@@ -202,13 +203,7 @@ def main() -> None:
     parser.add_argument("--hosts", type=int, default=16)
     args = parser.parse_args()
     coro = inbox(args) if args.what == "inbox" else fanout(args)
-    try:
-        import uvloop
-    except ImportError:
-        result = asyncio.run(coro)
-    else:
-        result = uvloop.run(coro)
-    print(json.dumps(result))
+    print(json.dumps(run_fast(coro)))
 
 
 if __name__ == "__main__":
