@@ -136,10 +136,6 @@ class Activity:
     def target_id(self) -> str:
         return id_of(self.target, "target")
 
-    @property
-    def recipients(self) -> tuple[str, ...]:
-        return self.to + self.cc + self.bto + self.bcc + self.audience
-
 
 def parse_activity(doc: dict[str, Any]) -> Activity:
     kind = doc.get("type")
@@ -181,8 +177,3 @@ def _reference(value: object, what: str) -> object:
 def same_origin(a: str, b: str) -> bool:
     pa, pb = urlsplit(a), urlsplit(b)
     return (pa.scheme, pa.hostname, pa.port) == (pb.scheme, pb.hostname, pb.port)
-
-
-def host_of(url: str) -> str:
-    parts = urlsplit(url)
-    return parts.netloc.lower()

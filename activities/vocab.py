@@ -39,14 +39,6 @@ AS2_MEDIA_TYPE = "application/activity+json"
 LD_MEDIA_TYPE = 'application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
 JSON_MEDIA_TYPES = frozenset({"application/activity+json", "application/ld+json", "application/json"})
 
-ACTIVITY_TYPES = frozenset(
-    {
-        "Accept", "Add", "Announce", "Arrive", "Block", "Create", "Delete", "Dislike", "Flag", "Follow",
-        "Ignore", "Invite", "Join", "Leave", "Like", "Listen", "Move", "Offer", "Question", "Read",
-        "Reject", "Remove", "TentativeAccept", "TentativeReject", "Travel", "Undo", "Update", "View",
-    }
-)  # fmt: skip
-
 
 def wants_activity_json(accept_header: str) -> bool:
     """Content negotiation: does this Accept header ask for AS2 JSON rather than HTML?"""

@@ -1,4 +1,4 @@
-"""What a running peer offers its kind: the store, the actor, remote look-ups, sending."""
+"""What a running peer offers its kind: the store, the actor, remote look-ups, sending, its pages' setting."""
 
 from __future__ import annotations
 
@@ -6,17 +6,41 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import jinja2
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activities.identity import LocalActor
 from inbox.directory import Directory
+from inbox.dispatch import InboxContext
 from inbox.remote import RemoteFetcher
 from outbox.record import emit
 from store.db import Store
 
 
-@dataclass
+class Doorbell:
+    """Rung when an emitted activity is committed; the delivery worker, once it runs, answers it."""
+
+    def __init__(self) -> None:
+        self._answer: Callable[[], None] = lambda: None
+
+    def answer_with(self, wake: Callable[[], None]) -> None:
+        self._answer = wake
+
+    def ring(self) -> None:
+        self._answer()
+
+
+@dataclass(frozen=True)
+class Site:
+    """What every page of this peer shows around its content."""
+
+    kind_name: str  # "Blog", "Events", "Shop"
+    nav: tuple[tuple[str, str], ...]  # (label, path) in the page header
+    templates: jinja2.Environment
+
+
+@dataclass(frozen=True)
 class Services:
     actor: LocalActor
     store: Store
@@ -27,9 +51,10 @@ class Services:
     admin_token: str
     secret: bytes
     clock: Callable[[], float]
+    site: Site
     currency: str = "GBP"
-    wake_delivery: Callable[[], None] = lambda: None
-    extra: dict[str, Any] = field(default_factory=dict)
+    manually_approves_followers: bool = False
+    doorbell: Doorbell = field(default_factory=Doorbell)
 
     def peer_actor(self, kind: str) -> str | None:
         base = self.peers.get(kind)
@@ -38,6 +63,10 @@ class Services:
     async def emit(self, session: AsyncSession, activity: dict[str, Any]) -> dict[str, Any]:
         """Record `activity` in the caller's transaction; the delivery worker is woken once it commits."""
         sent = await emit(session, self.actor, activity, self.clock())
-        wake = self.wake_delivery
-        event.listen(session.sync_session, "after_commit", lambda _s: wake(), once=True)
+        ring = self.doorbell.ring
+        event.listen(session.sync_session, "after_commit", lambda _s: ring(), once=True)
         return sent
+
+
+# What a listener of an actor kind is handed.
+Context = InboxContext[Services]

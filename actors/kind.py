@@ -1,4 +1,12 @@
-"""How an actor kind plugs into a peer: it fills a KindSetup from its `register(setup)`."""
+"""How an actor kind plugs into a peer: it fills a KindSetup from its `register(setup)`.
+
+- listeners: `setup.listeners.on(ListenerKey("Add"), on_add)`; an Accept/Reject of one of our activities is
+  keyed by the answered type, `ListenerKey("Accept", answering="Offer")`, after the inbox checked it answers
+  an activity we sent to that actor.
+- client-to-server: `setup.on_c2s(C2SKey("Create", "Event"), handler)` for a POST to the actor's outbox.
+- pages: `setup.routes` (module-level Starlette endpoints reading `request.app.state.services`) and
+  `setup.html[type]`, the HTML view of a stored object of that type.
+- collections: `setup.collections`, served as AS2 OrderedCollections with keyset paging."""
 
 from __future__ import annotations
 
@@ -12,38 +20,65 @@ from starlette.routing import BaseRoute
 
 from actors.context import Services
 from inbox.dispatch import Listeners
+from store import objects
 
-# (request, services, activity) → (status, Location) for a client-to-server POST to the outbox.
+
+@dataclass(frozen=True)
+class C2SKey:
+    """A client-to-server activity type, with its object's type for Create and Update."""
+
+    activity: str
+    object: str | None = None
+
+    @classmethod
+    def of(cls, doc: dict[str, Any]) -> C2SKey:
+        kind, obj = str(doc.get("type")), doc.get("object")
+        if kind in ("Create", "Update") and isinstance(obj, dict):
+            return cls(kind, str(obj.get("type")))
+        return cls(kind)
+
+    def __str__(self) -> str:
+        return f"{self.activity} of {self.object}" if self.object else self.activity
+
+
+# (request, services, activity) → the id of what was created or changed, for a POST to the outbox.
 C2SHandler = Callable[[Request, Services, dict[str, Any]], Awaitable[str]]
 # Renders a stored object as HTML for a browser.
 HtmlRenderer = Callable[[Request, Services, dict[str, Any]], Awaitable[Any]]
-ItemRenderer = Callable[[AsyncSession, list[str]], Awaitable[list[Any]]]
+ItemRenderer = Callable[[AsyncSession, Services, list[str]], Awaitable[list[Any]]]
+CollectionCheck = Callable[[AsyncSession, Services, str], Awaitable[bool]]
+CollectionFields = Callable[[AsyncSession, Services, str], Awaitable[dict[str, Any]]]
 
 
 @dataclass(frozen=True)
 class CollectionSpec:
-    """A collection served at `path` (a Starlette path pattern). `resolve` maps path params to its id
-    and says whether it exists; `embed` turns item ids into what the page lists."""
+    """A collection served at `path` (a Starlette path pattern). `exists` says whether the collection with
+    that id is one of ours; `embed` turns item ids into what the page lists."""
 
     path: str
     public: bool = True
     embed: ItemRenderer | None = None
-    exists: Callable[[AsyncSession, str], Awaitable[bool]] | None = None
+    exists: CollectionCheck | None = None
     html: Callable[[Request], Awaitable[Any]] | None = None  # the page a browser gets instead
-    extra: Callable[[AsyncSession, str], Awaitable[dict[str, Any]]] | None = None  # more fields (name, links)
+    extra: CollectionFields | None = None  # more fields (name, links)
 
 
 @dataclass
 class KindSetup:
     services: Services
-    listeners: Listeners
+    listeners: Listeners[Services]
     routes: list[BaseRoute] = field(default_factory=list)
     collections: list[CollectionSpec] = field(default_factory=list)
-    c2s: dict[str, C2SHandler] = field(default_factory=dict)  # activity (or Create's object) type → handler
+    c2s: dict[C2SKey, C2SHandler] = field(default_factory=dict)
     html: dict[str, HtmlRenderer] = field(default_factory=dict)  # object type → HTML page
     on_start: list[Callable[[Services], Awaitable[None]]] = field(default_factory=list)
     actor_fields: dict[str, Any] = field(default_factory=dict)
-    nav: list[tuple[str, str]] = field(default_factory=list)  # (label, path) in the page header
+
+    def on_c2s(self, key: C2SKey, handler: C2SHandler) -> KindSetup:
+        if key in self.c2s:
+            raise ValueError(f"a client-to-server handler for {key} is already registered")
+        self.c2s[key] = handler
+        return self
 
 
 @dataclass(frozen=True)
@@ -53,3 +88,9 @@ class Kind:
     display_name: str
     summary: str
     register: Callable[[KindSetup], None]
+    nav: tuple[tuple[str, str], ...] = ()  # (label, path) in the page header
+
+
+async def public_objects(session: AsyncSession, services: Services, ids: list[str]) -> list[Any]:
+    """Items embedded as their public view where we hold them, as ids otherwise."""
+    return await objects.embed_public(session, ids)

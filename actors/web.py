@@ -105,14 +105,13 @@ def _save(request: Request, response: Response, services: Services) -> Response:
 def render(
     request: Request, services: Services, template: str, context: dict[str, Any], status_code: int = 200
 ) -> Response:
-    templates = services.extra["templates"]
-    page = templates.get_template(template).render(
+    page = services.site.templates.get_template(template).render(
         request=request,
         csrf=csrf_token(request, services),
         admin=is_admin(request, services),
         actor=services.actor,
-        nav=services.extra.get("nav", []),
-        kind=services.extra.get("kind_name", ""),
+        nav=services.site.nav,
+        kind=services.site.kind_name,
         peers=services.peers,
         **context,
     )

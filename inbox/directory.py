@@ -10,7 +10,6 @@ from urllib.parse import urldefrag
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from activities.errors import ActivityError
 from activities.httpsig import load_public_key
@@ -116,10 +115,6 @@ class Directory:
         if doc.get("id") != actor_id:
             raise FetchError(actor_id, "the document's id is not the URL it was fetched from")
         return await self._remember_actor(doc)
-
-    async def known_actor(self, session: AsyncSession, actor_id: str) -> ActorInfo | None:
-        row = await session.get(RemoteActor, actor_id)
-        return ActorInfo(row.id, row.inbox, row.shared_inbox, row.data) if row else None
 
     async def _remember_actor(self, doc: dict[str, Any]) -> ActorInfo:
         try:

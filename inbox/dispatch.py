@@ -2,15 +2,15 @@
 
 A listener does its remote look-ups first, then opens `ctx.transaction()`: the inbox row that makes
 the activity idempotent is written in that same transaction as the listener's effects, so a replay,
-a crash or a refusal leaves no half-done state."""
+a crash or a refusal leaves no half-done state. It returns what came of the activity: an `Outcome`."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from enum import Enum
-from typing import Any
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,49 +20,75 @@ from store.db import Store
 from store.models import InboxActivity
 from store.upsert import insert_ignore
 
-Listener = Callable[["InboxContext"], Awaitable[None]]
+S = TypeVar("S")  # the running peer's services, as the actor kinds know them
+
+ANSWER_TYPES = frozenset({"Accept", "Reject"})
 
 
-class Outcome(Enum):
+class Outcome(StrEnum):
     PROCESSED = "processed"
     DUPLICATE = "duplicate"
     IGNORED = "ignored"
+
+
+class RecordState(StrEnum):
+    """The state an inbox_activities row is written with."""
+
+    PROCESSED = "processed"
+    IGNORED = "ignored"
+    FAILED = "failed"  # a listener raised a bug: kept whole for the admin
 
 
 class DuplicateActivity(Exception):
     """The activity id was recorded while the listener was working: someone else processed it."""
 
 
-class Listeners:
-    """Type → listener. `Accept` and `Reject` are keyed by the type of the activity they answer,
-    e.g. `on("Accept", handler, answering="Offer")`."""
+@dataclass(frozen=True)
+class ListenerKey:
+    """What a listener is for: an activity type, and for an `Accept`/`Reject` the type of our activity it
+    answers (`ListenerKey("Accept", answering="Offer")`)."""
+
+    type: str
+    answering: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.answering is not None) != (self.type in ANSWER_TYPES):
+            raise ValueError(f"only {', '.join(sorted(ANSWER_TYPES))} are keyed by the type they answer")
+
+    def __str__(self) -> str:
+        return f"{self.type} of {self.answering}" if self.answering else self.type
+
+
+Listener = Callable[["InboxContext[S]"], Awaitable[Outcome]]
+
+
+class Listeners(Generic[S]):
+    """ListenerKey → listener, each key at most once."""
 
     def __init__(self) -> None:
-        self._by_key: dict[str, Listener] = {}
+        self._by_key: dict[ListenerKey, Listener[S]] = {}
 
-    def on(self, kind: str, listener: Listener, *, answering: str | None = None) -> Listeners:
-        key = f"{kind}:{answering}" if answering else kind
+    def on(self, key: ListenerKey, listener: Listener[S]) -> Listeners[S]:
         if key in self._by_key:
             raise ValueError(f"a listener for {key} is already registered")
         self._by_key[key] = listener
         return self
 
-    def get(self, kind: str, answering: str | None = None) -> Listener | None:
-        return self._by_key.get(f"{kind}:{answering}" if answering else kind)
+    def get(self, key: ListenerKey) -> Listener[S] | None:
+        return self._by_key.get(key)
 
-    def __contains__(self, key: str) -> bool:
+    def __contains__(self, key: ListenerKey) -> bool:
         return key in self._by_key
 
 
 @dataclass
-class InboxContext:
+class InboxContext(Generic[S]):
     activity: Activity
     verified: Verified
     recipient: str | None
     store: Store
-    services: Any  # the running peer's services; actor kinds know its type
+    services: S
     now: float
-    state: str = "processed"
     answered: dict[str, Any] | None = None  # for Accept/Reject: the activity of ours they answer
     _session: AsyncSession | None = field(default=None, init=False)
 
@@ -72,7 +98,7 @@ class InboxContext:
         if self._session is not None:
             raise RuntimeError("a listener opens its transaction once")
         async with self.store.write() as session:
-            await record(session, self.activity, self.recipient, self.state, self.now)
+            await record(session, self.activity, self.recipient, RecordState.PROCESSED, self.now)
             self._session = session
             yield session
 
@@ -81,7 +107,7 @@ class InboxContext:
         return self._session is not None
 
 
-def inbox_row(activity: Activity, recipient: str | None, state: str, now: float) -> dict[str, Any]:
+def inbox_row(activity: Activity, recipient: str | None, state: RecordState, now: float) -> dict[str, Any]:
     """The inbox_activities row that records `activity` (and makes a replay of it a no-op)."""
     return {
         "id": activity.id,
@@ -89,13 +115,15 @@ def inbox_row(activity: Activity, recipient: str | None, state: str, now: float)
         "type": activity.type,
         "data": activity.raw,
         "recipient": recipient,
-        "state": state,
+        "state": state.value,
         "error": None,
         "received_at": now,
     }
 
 
-async def record(session: AsyncSession, activity: Activity, recipient: str | None, state: str, now: float) -> None:
+async def record(
+    session: AsyncSession, activity: Activity, recipient: str | None, state: RecordState, now: float
+) -> None:
     inserted = await insert_ignore(session, InboxActivity, inbox_row(activity, recipient, state, now), ("id",))
     if not inserted:
         raise DuplicateActivity(activity.id)

@@ -8,19 +8,33 @@ import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic
 
 from sqlalchemy import ARRAY, String, any_, bindparam, select
 from starlette.requests import Request
 
 from activities.errors import ActivityError
+from activities.identity import LocalActor
 from activities.parse import Activity, load_json, parse_activity
+from activities.vocab import JSON_MEDIA_TYPES
 from inbox.batch import Coalescer
 from inbox.directory import Directory
-from inbox.dispatch import DuplicateActivity, InboxContext, Listeners, Outcome, inbox_row, record
+from inbox.dispatch import (
+    ANSWER_TYPES,
+    DuplicateActivity,
+    InboxContext,
+    ListenerKey,
+    Listeners,
+    Outcome,
+    RecordState,
+    S,
+    inbox_row,
+    record,
+)
 from inbox.errors import InboxError, Malformed, TooLarge, WrongMediaType
 from inbox.signatures import SignedRequest, Verified, verify
-from inbox.trust import check_object_owner, check_sender
+from inbox.trust import answered_id, check_answer, check_object_owner, check_sender
+from store import objects
 from store.db import Store
 from store.models import InboxActivity
 from store.upsert import insert_ignore_statement
@@ -28,7 +42,6 @@ from store.upsert import insert_ignore_statement
 log = logging.getLogger(__name__)
 
 MAX_BODY = 1024 * 1024
-ACCEPTED_TYPES = ("application/activity+json", "application/ld+json", "application/json")
 
 
 @dataclass(frozen=True)
@@ -39,18 +52,18 @@ class Received:
 
 
 @dataclass
-class Inbox:
+class Inbox(Generic[S]):
     store: Store
     directory: Directory
-    listeners: Listeners
-    base_url: str
+    listeners: Listeners[S]
+    actor: LocalActor
     clock: Callable[[], float]
-    services: Any = None
+    services: S
     max_body: int = MAX_BODY
     # Concurrent requests share the look-up of their ids and, when a listener writes nothing else, the one
     # transaction that records them (group commit): each request still answers only after its row is committed.
     _seen: Coalescer[str, bool] = field(init=False, repr=False)
-    _records: Coalescer[tuple[Activity, str | None, str, float], bool] = field(init=False, repr=False)
+    _records: Coalescer[tuple[Activity, str | None, RecordState, float], bool] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._seen = Coalescer(self._known)
@@ -58,12 +71,12 @@ class Inbox:
 
     async def receive(self, request: Request, recipient: str | None) -> Received:
         media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if media_type not in ACCEPTED_TYPES:
+        if media_type not in JSON_MEDIA_TYPES:
             raise WrongMediaType("the body must be application/activity+json")
         body = await read_capped(request, self.max_body)
         signed = SignedRequest(
             method="POST",
-            url=self.base_url + request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+            url=self.actor.base_url + request.url.path + (f"?{request.url.query}" if request.url.query else ""),
             path=request.url.path,
             query=request.url.query,
             headers={k.lower(): v for k, v in request.headers.items()},
@@ -82,16 +95,15 @@ class Inbox:
     async def dispatch(self, activity: Activity, verified: Verified, recipient: str | None, now: float) -> Outcome:
         if await self._seen.submit(activity.id):
             return Outcome.DUPLICATE
-        listener = self.listeners.get(activity.type)
         ctx = InboxContext(activity, verified, recipient, self.store, self.services, now)
         try:
+            listener = self.listeners.get(await self._key(ctx))
             if listener is None:
-                ctx.state = Outcome.IGNORED.value
-                await self._record_alone(ctx)
+                await self._record_alone(ctx, RecordState.IGNORED)
                 return Outcome.IGNORED
-            await listener(ctx)
+            outcome = await listener(ctx)
             if not ctx.recorded:
-                await self._record_alone(ctx)
+                await self._record_alone(ctx, RecordState(outcome.value))
         except DuplicateActivity:
             return Outcome.DUPLICATE
         except InboxError:
@@ -101,11 +113,25 @@ class Inbox:
         except Exception as exc:
             log.exception("listener for %s %s failed", activity.type, activity.id)
             await self._keep_failed(activity, recipient, now, exc)
-        return Outcome.PROCESSED if ctx.state == Outcome.PROCESSED.value else Outcome.IGNORED
+            return Outcome.PROCESSED  # accepted and kept: the sender must not retry what we failed to handle
+        return outcome
 
-    async def _record_alone(self, ctx: InboxContext) -> None:
+    async def _key(self, ctx: InboxContext[S]) -> ListenerKey:
+        """The listener's key; for an Accept/Reject, after the trust rule on answers, with the answered type."""
+        activity = ctx.activity
+        if activity.type not in ANSWER_TYPES:
+            return ListenerKey(activity.type)
+        answered = answered_id(activity)
+        async with self.store.read() as session:
+            row = await objects.get(session, answered)
+        sent = row.data if row is not None and row.actor == self.actor.name else None
+        answering = check_answer(activity, sent, self.actor.id)
+        ctx.answered = sent
+        return ListenerKey(activity.type, answering=answering)
+
+    async def _record_alone(self, ctx: InboxContext[S], state: RecordState) -> None:
         """Record an activity that changed nothing else, in a transaction shared with concurrent ones."""
-        if not await self._records.submit((ctx.activity, ctx.recipient, ctx.state, ctx.now)):
+        if not await self._records.submit((ctx.activity, ctx.recipient, state, ctx.now)):
             raise DuplicateActivity(ctx.activity.id)
 
     async def _known(self, ids: list[str]) -> list[bool]:
@@ -115,7 +141,7 @@ class Inbox:
             found = set((await (await session.connection()).execute(statement, {"ids": list(set(ids))})).scalars())
         return [activity_id in found for activity_id in ids]
 
-    async def _record_many(self, items: list[tuple[Activity, str | None, str, float]]) -> list[bool]:
+    async def _record_many(self, items: list[tuple[Activity, str | None, RecordState, float]]) -> list[bool]:
         """Insert the rows (ON CONFLICT DO NOTHING) in one transaction; True for each row this call inserted.
         The same id twice in one batch: the first is inserted, the second is a duplicate, as if in sequence."""
         rows: dict[str, dict[str, Any]] = {}
@@ -136,7 +162,7 @@ class Inbox:
         """A bug in a listener must not lose what the sender handed us: keep it for the admin."""
         try:
             async with self.store.write() as session:
-                await record(session, activity, recipient, "failed", now)
+                await record(session, activity, recipient, RecordState.FAILED, now)
                 row = await session.get(InboxActivity, activity.id)
                 if row is not None:
                     row.error = f"{type(exc).__name__}: {exc}"[:2000]

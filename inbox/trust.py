@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from activities.errors import ActivityError
 from activities.parse import Activity, same_origin
-from inbox.errors import Forbidden, Malformed
+from inbox.errors import Forbidden, Malformed, Unprocessable
 from inbox.signatures import Verified
 
 
@@ -43,3 +45,25 @@ def check_attribution(activity: Activity, attributed_to: object) -> None:
 def check_same_origin(activity: Activity, object_id: str) -> None:
     if not same_origin(object_id, activity.actor):
         raise Forbidden("the object is not on the actor's host")
+
+
+def check_answer(answer: Activity, sent: dict[str, Any] | None, local_actor: str) -> str:
+    """An Accept/Reject counts only for an activity `local_actor` sent, and only from an actor it was sent to.
+    Returns the answered activity's type, which picks the listener."""
+    if sent is None or sent.get("actor") != local_actor:
+        raise Forbidden(f"{answer.type} of an activity this peer did not send")
+    addressed = {a for f in ("to", "cc", "bto", "bcc") for a in _as_list(sent.get(f))}
+    if answer.actor not in addressed:
+        raise Forbidden(f"{answer.type} from an actor the activity was not sent to")
+    return str(sent.get("type"))
+
+
+def answered_id(answer: Activity) -> str:
+    try:
+        return answer.object_id
+    except ActivityError:
+        raise Unprocessable(f"{answer.type} needs an object") from None
+
+
+def _as_list(value: object) -> list[Any]:
+    return value if isinstance(value, list) else [value] if value else []

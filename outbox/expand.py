@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from activities.identity import LocalActor
 from outbox.addressing import Target, inboxes
+from outbox.states import FANOUT, DeliveryState, FanOutState
 from store.models import CollectionItem, Delivery, FanOut, RemoteActor
 from store.upsert import insert_ignore_statement
 
@@ -59,7 +60,7 @@ async def write_deliveries(session: AsyncSession, fanout: FanOut, targets: list[
             "inbox": inbox,
             "host": urlsplit(inbox).netloc.lower(),
             "recipients": actors,
-            "state": "pending",
+            "state": DeliveryState.PENDING.value,
             "attempts": 0,
             "next_attempt_at": now,
             "locked_until": 0.0,
@@ -74,5 +75,5 @@ async def write_deliveries(session: AsyncSession, fanout: FanOut, targets: list[
         statement = insert_ignore_statement(session.bind.dialect.name, Delivery, ("activity_id", "inbox"))
         result = await (await session.connection()).execute(statement.returning(Delivery.__table__.c.id), rows)
         created = len(result.all())
-    fanout.state = "done"
+    fanout.state = FANOUT.move(fanout.state, FanOutState.DONE)
     return created

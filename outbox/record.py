@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from activities.build import public_view
 from activities.identity import LocalActor
 from outbox.addressing import is_publicly_addressed, recipients
+from outbox.states import FanOutState
 from store import collections, objects
 from store.models import FanOut
 
@@ -28,7 +29,7 @@ async def emit(session: AsyncSession, actor: LocalActor, activity: dict[str, Any
                 activity_id=activity["id"],
                 actor=actor.name,
                 recipients=targets,
-                state="pending",
+                state=FanOutState.PENDING,
                 attempts=0,
                 next_attempt_at=now,
                 locked_until=0.0,

@@ -11,7 +11,7 @@ from enum import Enum
 class Verdict(Enum):
     DELIVERED = "delivered"
     RETRY = "retry"
-    GIVE_UP = "failed"
+    GIVE_UP = "give up"
     GONE = "gone"  # 410: the recipient is gone for good
 
 

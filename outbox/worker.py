@@ -23,11 +23,20 @@ from activities.identity import LocalActor
 from outbox.expand import ResolveActor, UnresolvedRecipient, resolve_targets, write_deliveries
 from outbox.http import NotSent, Poster, PostFailed
 from outbox.retry import RetryPolicy, Verdict, parse_retry_after
+from outbox.states import DELIVERY, FANOUT, DeliveryState, FanOutState
 from store import collections
 from store.db import Store
+from store.follow_states import FOLLOW, FollowState
 from store.models import Delivery, DeliveryAttempt, FanOut, Follow, RemoteActor, StoredObject
 
 log = logging.getLogger(__name__)
+
+# What a delivery becomes when its answer ends it (a RETRY stays pending, or fails past the horizon)
+VERDICT_STATE = {
+    Verdict.DELIVERED: DeliveryState.DELIVERED,
+    Verdict.GIVE_UP: DeliveryState.FAILED,
+    Verdict.GONE: DeliveryState.GONE,
+}
 
 
 @dataclass(frozen=True)
@@ -181,7 +190,7 @@ class DeliveryWorker:
             fanouts = list(
                 await session.scalars(
                     select(FanOut)
-                    .where(FanOut.state == "pending", FanOut.next_attempt_at <= now, FanOut.locked_until < now)
+                    .where(FanOut.state == FanOutState.PENDING, FanOut.next_attempt_at <= now, FanOut.locked_until < now)
                     .order_by(FanOut.id)
                     .limit(10)
                     .with_for_update(skip_locked=True)
@@ -213,7 +222,9 @@ class DeliveryWorker:
                 fanout.attempts += 1
                 fanout.last_error = error
                 retry_at = self.policy.next_attempt(attempts=fanout.attempts, created_at=fanout.created_at, now=now)
-                fanout.state = "pending" if retry_at is not None else "failed"
+                fanout.state = FANOUT.move(
+                    fanout.state, FanOutState.PENDING if retry_at is not None else FanOutState.FAILED
+                )
                 fanout.next_attempt_at = retry_at or now
                 fanout.locked_until = 0.0
                 log.warning("fan-out %s: %s", fanout.activity_id, error)
@@ -233,7 +244,7 @@ class DeliveryWorker:
             else:
                 del self._host_paused_until[host]
         table = Delivery.__table__
-        waiting = (table.c.state == "pending", table.c.next_attempt_at <= now, table.c.locked_until < now)
+        waiting = (table.c.state == DeliveryState.PENDING, table.c.next_attempt_at <= now, table.c.locked_until < now)
         # Locked for this short transaction, so that other workers' scans pass over them to the next rows.
         scan = (
             select(table.c.id, table.c.host)
@@ -383,10 +394,12 @@ class DeliveryWorker:
                         self._host_paused_until[delivery.host] = min(
                             retry_at or now, now + (result.retry_after or self.policy.base_delay)
                         )
-                    values["state"] = "pending" if retry_at is not None else "failed"
+                    values["state"] = DELIVERY.move(
+                        DeliveryState.PENDING, DeliveryState.PENDING if retry_at is not None else DeliveryState.FAILED
+                    )
                     values["next_attempt_at"] = retry_at or now
                 else:
-                    values["state"] = verdict.value
+                    values["state"] = DELIVERY.move(DeliveryState.PENDING, VERDICT_STATE[verdict])
                     self._host_paused_until.pop(delivery.host, None)
                     if verdict is Verdict.GONE:
                         gone.append(delivery)
@@ -421,6 +434,10 @@ class DeliveryWorker:
             await collections.remove_many(session, actor.followers, gone_ids)
             await session.execute(
                 update(Follow)
-                .where(Follow.remote_actor.in_(gone_ids), Follow.direction == "in")
-                .values(state="gone", updated_at=self.clock())
+                .where(
+                    Follow.remote_actor.in_(gone_ids),
+                    Follow.direction == "in",
+                    Follow.state.in_(FOLLOW.sources_of(FollowState.GONE)),
+                )
+                .values(state=FollowState.GONE, updated_at=self.clock())
             )

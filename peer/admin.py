@@ -67,17 +67,8 @@ def routes(services: Services) -> list[Route]:
         require_admin(request, services)
         form = await checked_form(request, services)
         follow_id, decision = str(form.get("follow", "")), str(form.get("decision", ""))
-        now = services.clock()
         async with services.store.write() as db:
-            row = await db.get(Follow, follow_id)
-            if row is not None and row.direction == "in" and row.state == "pending":
-                if decision == "accept":
-                    row.state = "accepted"
-                    await follows.accept_follow(db, services, row.id, row.remote_actor, now)
-                else:
-                    row.state = "rejected"
-                    await services.emit(db, follows.answer(services, "Reject", row.id, row.remote_actor))
-                row.updated_at = now
+            await follows.decide(db, services, follow_id, accept=decision == "accept")
         return redirect(request, services, "/admin/followers")
 
     async def follow_someone(request: Request) -> Response:

@@ -11,7 +11,7 @@ from starlette.routing import Route
 from activities.errors import ActivityError
 from activities.parse import load_json
 from actors.context import Services
-from actors.kind import KindSetup
+from actors.kind import C2SKey, KindSetup
 from inbox.receive import read_capped
 from peer.respond import error
 
@@ -27,9 +27,7 @@ def outbox_post_route(services: Services, setup: KindSetup) -> Route:
             doc = load_json(body)
         except ActivityError as exc:
             return error(400, exc.reason)
-        kind = doc.get("type")
-        obj = doc.get("object")
-        key = f"{kind}:{obj.get('type')}" if kind in ("Create", "Update") and isinstance(obj, dict) else str(kind)
+        key = C2SKey.of(doc)
         handler = setup.c2s.get(key)
         if handler is None:
             return error(422, f"this outbox does not take {key}")

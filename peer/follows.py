@@ -1,4 +1,4 @@
-"""What every peer handles itself: Follow, Undo{Follow}, and Accept/Reject of what it sent."""
+"""What every peer handles itself: Follow, Undo{Follow}, and the followee's answer to a Follow we sent."""
 
 from __future__ import annotations
 
@@ -9,29 +9,29 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from activities.build import activity
 from activities.parse import id_of
-from actors.context import Services
-from inbox.dispatch import InboxContext, Listeners
+from actors.context import Context, Services
+from inbox.dispatch import ListenerKey, Listeners, Outcome
 from inbox.errors import FetchError, Forbidden, Unprocessable
-from store import collections, objects
+from store import collections
+from store.follow_states import FOLLOW, FollowState
 from store.models import Follow
 
 
-def register(listeners: Listeners) -> None:
-    listeners.on("Follow", on_follow).on("Undo", on_undo)
-    listeners.on("Accept", _answer_listener(listeners, "Accept")).on("Reject", _answer_listener(listeners, "Reject"))
-    listeners.on("Accept", on_follow_answered, answering="Follow")
-    listeners.on("Reject", on_follow_answered, answering="Follow")
+def register(listeners: Listeners[Services]) -> None:
+    listeners.on(ListenerKey("Follow"), on_follow).on(ListenerKey("Undo"), on_undo)
+    listeners.on(ListenerKey("Accept", answering="Follow"), on_follow_answered)
+    listeners.on(ListenerKey("Reject", answering="Follow"), on_follow_answered)
 
 
-async def on_follow(ctx: InboxContext) -> None:
-    services: Services = ctx.services
+async def on_follow(ctx: Context) -> Outcome:
+    services = ctx.services
     if ctx.activity.object_id != services.actor.id:
         raise Unprocessable("this inbox only accepts follows of its own actor")
     try:
         await services.directory.actor(ctx.activity.actor)
     except FetchError as exc:
         raise Unprocessable(f"cannot fetch the follower's actor: {exc.reason}") from None
-    manual = bool(services.extra.get("manually_approves_followers"))
+    manual = services.manually_approves_followers
     async with ctx.transaction() as session:
         session.add(
             Follow(
@@ -39,13 +39,14 @@ async def on_follow(ctx: InboxContext) -> None:
                 local_actor=services.actor.name,
                 remote_actor=ctx.activity.actor,
                 direction="in",
-                state="pending" if manual else "accepted",
+                state=FollowState.PENDING if manual else FollowState.ACCEPTED,
                 created_at=ctx.now,
                 updated_at=ctx.now,
             )
         )
         if not manual:
             await accept_follow(session, services, ctx.activity.id, ctx.activity.actor, ctx.now)
+    return Outcome.PROCESSED
 
 
 async def accept_follow(session: AsyncSession, services: Services, follow_id: str, follower: str, now: float) -> None:
@@ -58,69 +59,76 @@ def answer(services: Services, kind: str, follow_id: str, follower: str) -> dict
     return activity(kind, services.actor.new_activity_id(), services.actor.id, follow, to=[follower])
 
 
-async def on_undo(ctx: InboxContext) -> None:
-    services: Services = ctx.services
+def move(row: Follow, new: FollowState, now: float) -> None:
+    row.state, row.updated_at = FOLLOW.move(row.state, new), now
+
+
+async def decide(session: AsyncSession, services: Services, follow_id: str, accept: bool) -> bool:
+    """The admin's answer to a follow of us that waits for approval; False when none waits under that id."""
+    row = await session.get(Follow, follow_id)
+    if row is None or row.direction != "in" or row.state != FollowState.PENDING:
+        return False
+    now = services.clock()
+    if accept:
+        move(row, FollowState.ACCEPTED, now)
+        await accept_follow(session, services, row.id, row.remote_actor, now)
+    else:
+        move(row, FollowState.REJECTED, now)
+        await services.emit(session, answer(services, "Reject", row.id, row.remote_actor))
+    return True
+
+
+async def on_undo(ctx: Context) -> Outcome:
     undone = ctx.activity.object_doc or {}
     if undone.get("type") not in (None, "Follow"):
-        ctx.state = "ignored"
-        return
+        return Outcome.IGNORED
     follow_id = ctx.activity.object_id
-    async with ctx.transaction() as session:
-        row = await session.get(Follow, follow_id)
-        if row is None and undone.get("actor") == ctx.activity.actor:
-            row = await session.scalar(
-                select(Follow).where(
-                    Follow.remote_actor == ctx.activity.actor, Follow.direction == "in", Follow.state == "accepted"
-                )
-            )
+    async with ctx.services.store.read() as session:
+        row = await _undone_follow(session, ctx, follow_id, undone)
         if row is None or row.direction != "in":
-            ctx.state = "ignored"
-            return
-        if row.remote_actor != ctx.activity.actor:
-            raise Forbidden("only the follower may undo its follow")
-        row.state, row.updated_at = "undone", ctx.now
-        await collections.remove(session, services.actor.followers, row.remote_actor)
+            return Outcome.IGNORED
+    if row.remote_actor != ctx.activity.actor:
+        raise Forbidden("only the follower may undo its follow")
+    async with ctx.transaction() as session:
+        row = await session.get(Follow, row.id)
+        if row is None or not FOLLOW.can_move(row.state, FollowState.UNDONE):
+            return Outcome.PROCESSED  # undone meanwhile: the same end
+        move(row, FollowState.UNDONE, ctx.now)
+        await collections.remove(session, ctx.services.actor.followers, row.remote_actor)
+    return Outcome.PROCESSED
 
 
-def _answer_listener(listeners: Listeners, kind: str):  # type: ignore[no-untyped-def]
-    async def on_answer(ctx: InboxContext) -> None:
-        """Accept/Reject count only from a recipient of an activity we sent; then the listener for the
-        answered type (e.g. Accept of an Offer) takes over."""
-        services: Services = ctx.services
-        try:
-            answered_id = ctx.activity.object_id
-        except Exception:
-            raise Unprocessable(f"{kind} needs an object") from None
-        async with services.store.read() as session:
-            sent = await objects.get(session, answered_id)
-        if sent is None or sent.actor != services.actor.name or sent.data.get("actor") != services.actor.id:
-            raise Forbidden(f"{kind} of an activity this peer did not send")
-        addressed = {a for f in ("to", "cc", "bto", "bcc") for a in _as_list(sent.data.get(f))}
-        if ctx.activity.actor not in addressed:
-            raise Forbidden(f"{kind} from an actor the activity was not sent to")
-        listener = listeners.get(kind, answering=str(sent.data.get("type")))
-        if listener is None:
-            ctx.state = "ignored"
-            return
-        ctx.answered = sent.data
-        await listener(ctx)
-
-    return on_answer
+async def _undone_follow(session: AsyncSession, ctx: Context, follow_id: str, undone: dict[str, Any]) -> Follow | None:
+    """The Follow an Undo names, by id, or else (a follower that forgot the id) its accepted follow of us."""
+    row = await session.get(Follow, follow_id)
+    if row is None and undone.get("actor") == ctx.activity.actor:
+        row = await session.scalar(
+            select(Follow).where(
+                Follow.remote_actor == ctx.activity.actor,
+                Follow.direction == "in",
+                Follow.state == FollowState.ACCEPTED,
+            )
+        )
+    return row
 
 
-async def on_follow_answered(ctx: InboxContext) -> None:
-    services: Services = ctx.services
+async def on_follow_answered(ctx: Context) -> Outcome:
+    services = ctx.services
     follow_id = id_of(ctx.activity.object, "object")
+    accepted = ctx.activity.type == "Accept"
+    new = FollowState.ACCEPTED if accepted else FollowState.REJECTED
     async with ctx.transaction() as session:
         row = await session.get(Follow, follow_id)
         if row is None or row.direction != "out" or row.remote_actor != ctx.activity.actor:
             raise Forbidden("no follow of that actor is pending")
-        accepted = ctx.activity.type == "Accept"
-        row.state, row.updated_at = ("accepted" if accepted else "rejected"), ctx.now
+        if not FOLLOW.can_move(row.state, new):
+            raise Forbidden(f"that follow was {row.state}; it cannot be {new} now")
+        move(row, new, ctx.now)
         if accepted:
             await collections.add(session, services.actor.following, row.remote_actor, ctx.now)
         else:
             await collections.remove(session, services.actor.following, row.remote_actor)
+    return Outcome.PROCESSED
 
 
 async def follow(services: Services, target: str) -> str:
@@ -135,7 +143,7 @@ async def follow(services: Services, target: str) -> str:
                 local_actor=services.actor.name,
                 remote_actor=info.id,
                 direction="out",
-                state="pending",
+                state=FollowState.PENDING,
                 created_at=now,
                 updated_at=now,
             )
@@ -144,18 +152,14 @@ async def follow(services: Services, target: str) -> str:
     return follow_id
 
 
-def _as_list(value: object) -> list[Any]:
-    return value if isinstance(value, list) else [value] if value else []
-
-
 async def unfollow(services: Services, follow_id: str) -> bool:
     """Undo one of our follows: `Undo{Follow}` to the followee, and it leaves our following collection."""
     now = services.clock()
     async with services.store.write() as session:
         row = await session.get(Follow, follow_id)
-        if row is None or row.direction != "out" or row.state not in ("pending", "accepted"):
+        if row is None or row.direction != "out" or not FOLLOW.can_move(row.state, FollowState.UNDONE):
             return False
-        row.state, row.updated_at = "undone", now
+        move(row, FollowState.UNDONE, now)
         await collections.remove(session, services.actor.following, row.remote_actor)
         follow_doc = {"id": row.id, "type": "Follow", "actor": services.actor.id, "object": row.remote_actor}
         await services.emit(

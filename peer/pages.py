@@ -28,7 +28,7 @@ def actor_route(services: Services, kind: Kind, setup: KindSetup) -> Route:
             summary=kind.summary,
             base_url=actor.base_url,
             public_key_pem=await public_key_pem(services.store, actor),
-            manually_approves=bool(services.extra.get("manually_approves_followers")),
+            manually_approves=services.manually_approves_followers,
             extra=setup.actor_fields,
         )
         return ActivityJSONResponse(doc, headers={"Vary": "Accept"})

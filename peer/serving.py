@@ -87,15 +87,15 @@ def collection_route(services: Services, spec: CollectionSpec) -> Route:
         except ValueError:
             return error(400, "before/after must be integers")
         async with services.store.read() as session:
-            if spec.exists is not None and not await spec.exists(session, collection_id):
+            if spec.exists is not None and not await spec.exists(session, services, collection_id):
                 return error(404, "no such collection")
             total = await collections.count(session, collection_id)
-            extra = await spec.extra(session, collection_id) if spec.extra else {}
+            extra = await spec.extra(session, services, collection_id) if spec.extra else {}
             paged = "page" in params or before is not None or after is not None
             if paged:
                 page = await collections.page(session, collection_id, before=before, after=after, size=PAGE_SIZE)
                 ids = [item.item for item in page.items]
-                embedded = await spec.embed(session, ids) if spec.embed else ids
+                embedded = await spec.embed(session, services, ids) if spec.embed else ids
         if not paged:
             doc = ordered_collection(collection_id, total, f"{collection_id}?page=true", **extra)
         else:

@@ -11,7 +11,7 @@ from activities.parse import check_url, id_of
 from actors.blog import listeners, pages
 from actors.blog.posts import allocate, create_post, delete_post, update_post
 from actors.context import Services
-from actors.kind import CollectionSpec, Kind, KindSetup
+from actors.kind import C2SKey, CollectionSpec, Kind, KindSetup, public_objects
 from inbox.errors import Malformed, Unprocessable
 from store import objects
 
@@ -91,19 +91,20 @@ async def c2s_delete(request: Request, services: Services, doc: dict[str, Any]) 
 
 
 def register(setup: KindSetup) -> None:
-    services = setup.services
     listeners.register(setup.listeners)
-    setup.routes += pages.routes(services)
+    setup.routes += pages.routes(setup.services)
     setup.html["Article"] = pages.post_page
-    setup.collections.append(CollectionSpec("/posts", embed=objects.embed_public))
-    setup.c2s["Create:Article"] = c2s_create_article
-    setup.c2s["Add"] = c2s_add
-    setup.c2s["Update:Article"] = c2s_update_article
-    setup.c2s["Delete"] = c2s_delete
+    setup.collections.append(CollectionSpec("/posts", embed=public_objects))
+    setup.on_c2s(C2SKey("Create", "Article"), c2s_create_article).on_c2s(C2SKey("Add"), c2s_add)
+    setup.on_c2s(C2SKey("Update", "Article"), c2s_update_article).on_c2s(C2SKey("Delete"), c2s_delete)
     setup.on_start.append(seed)
-    setup.nav += [("Posts", "/")]
 
 
 KIND = Kind(
-    "blog", "Service", "Blog", "The cooperative's blog. Posts can be allocated to its events calendar.", register
+    "blog",
+    "Service",
+    "Blog",
+    "The cooperative's blog. Posts can be allocated to its events calendar.",
+    register,
+    nav=(("Posts", "/"),),
 )

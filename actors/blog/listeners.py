@@ -8,48 +8,51 @@ from activities.errors import ActivityError
 from activities.event import featured_post
 from activities.parse import id_of
 from activities.text import plain
+from actors.blog.allocation_states import ALLOCATION, AllocationState
 from actors.blog.posts import allocations_of, events_of
-from actors.context import Services
-from inbox.dispatch import InboxContext, Listeners
+from actors.context import Context, Services
+from inbox.dispatch import ListenerKey, Listeners, Outcome
 from inbox.errors import Forbidden, Unprocessable
 from inbox.trust import check_attribution, check_same_origin
 from store import collections, objects
 
 
-def register(listeners: Listeners) -> None:
-    listeners.on("Accept", on_allocation_answer, answering="Add")
-    listeners.on("Reject", on_allocation_answer, answering="Add")
-    listeners.on("Create", on_event).on("Update", on_event).on("Delete", on_event_deleted)
+def register(listeners: Listeners[Services]) -> None:
+    listeners.on(ListenerKey("Accept", answering="Add"), on_allocation_answer)
+    listeners.on(ListenerKey("Reject", answering="Add"), on_allocation_answer)
+    listeners.on(ListenerKey("Create"), on_event).on(ListenerKey("Update"), on_event)
+    listeners.on(ListenerKey("Delete"), on_event_deleted)
 
 
-async def on_allocation_answer(ctx: InboxContext) -> None:
+async def on_allocation_answer(ctx: Context) -> Outcome:
     assert ctx.answered is not None
     post = id_of(ctx.answered.get("object"), "object")
-    state = "allocated" if ctx.activity.type == "Accept" else "rejected"
+    state = AllocationState.ALLOCATED if ctx.activity.type == "Accept" else AllocationState.REJECTED
     async with ctx.transaction() as session:
         item = await collections.get(session, allocations_of(post), ctx.answered["id"])
         data = dict(item.data or {}) if item else {"calendar": ctx.answered.get("target")}
-        data.update(state=state, answered_by=ctx.activity.id, reason=ctx.activity.summary or "")
+        if not ALLOCATION.can_move(data.get("state", AllocationState.PENDING), state):
+            raise Unprocessable(f"that allocation was {data['state']} already")
+        data.update(state=state.value, answered_by=ctx.activity.id, reason=ctx.activity.summary or "")
         if item is None:
             await collections.add(session, allocations_of(post), ctx.answered["id"], ctx.now, data)
         else:
             await collections.set_data(session, allocations_of(post), ctx.answered["id"], data)
+    return Outcome.PROCESSED
 
 
-async def on_event(ctx: InboxContext) -> None:
+async def on_event(ctx: Context) -> Outcome:
     """A Create/Update(Event) that features one of our posts is listed on that post's page."""
-    services: Services = ctx.services
+    services = ctx.services
     event = ctx.activity.object_doc
     if not event or event.get("type") != "Event":
-        ctx.state = "ignored"
-        return
+        return Outcome.IGNORED
     event_id = id_of(event, "object")
     check_same_origin(ctx.activity, event_id)
     check_attribution(ctx.activity, event.get("attributedTo"))
     post = featured_post(event)
     if not post or not post.startswith(services.actor.base_url + "/"):
-        ctx.state = "ignored"
-        return
+        return Outcome.IGNORED
     summary = {
         "name": _text(event.get("name"), 200),
         "startTime": str(event.get("startTime", ""))[:64],
@@ -66,6 +69,7 @@ async def on_event(ctx: InboxContext) -> None:
         if not await collections.add(session, events_of(post), event_id, ctx.now, summary):
             await _check_owner(session, events_of(post), event_id, ctx.activity.actor)
             await collections.set_data(session, events_of(post), event_id, summary)
+    return Outcome.PROCESSED
 
 
 def _text(value: object, limit: int) -> str:
@@ -83,11 +87,12 @@ async def _check_owner(session: AsyncSession, collection: str, event_id: str, ac
         raise Forbidden("the event belongs to another actor")
 
 
-async def on_event_deleted(ctx: InboxContext) -> None:
-    services: Services = ctx.services
+async def on_event_deleted(ctx: Context) -> Outcome:
+    services = ctx.services
     event_id = ctx.activity.object_id
     check_same_origin(ctx.activity, event_id)
     async with ctx.transaction() as session:
         for post in await objects.of_type(session, services.actor.name, "Article"):
             await _check_owner(session, events_of(post.id), event_id, ctx.activity.actor)
             await collections.remove(session, events_of(post.id), event_id)
+    return Outcome.PROCESSED

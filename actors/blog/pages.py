@@ -10,6 +10,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from activities.errors import ActivityError
+from actors.blog.allocation_states import AllocationState
 from actors.blog.posts import (
     allocate,
     allocations_of,
@@ -124,7 +125,7 @@ def routes(services: Services) -> list[Route]:
     async def status(request: Request) -> Response:
         row = await _existing(request.path_params["slug"])
         state = await post_state(services, row.id)
-        fields = {f"alloc:{a['id']}": a.get("state", "pending") for a in state["allocations"]}
+        fields = {f"alloc:{a['id']}": a.get("state", AllocationState.PENDING.value) for a in state["allocations"]}
         return JSONResponse({"fields": fields, "events": len(state["events"]), **state})
 
     return [

@@ -11,6 +11,7 @@ from activities.build import activity, iso, tombstone
 from activities.errors import ActivityError
 from activities.text import slugify, text_to_html
 from activities.vocab import PUBLIC
+from actors.blog.allocation_states import AllocationState
 from actors.context import Services
 from store import collections, objects
 from store.models import StoredObject
@@ -99,6 +100,6 @@ async def allocate(session: AsyncSession, services: Services, post: str, calenda
     add_id = services.actor.new_activity_id()
     await services.emit(session, activity("Add", add_id, services.actor.id, post, target=calendar, to=[events_actor]))
     await collections.add(
-        session, allocations_of(post), add_id, services.clock(), {"calendar": calendar, "state": "pending"}
+        session, allocations_of(post), add_id, services.clock(), {"calendar": calendar, "state": AllocationState.PENDING.value}
     )
     return add_id

@@ -15,7 +15,8 @@ from actors.context import Services
 from actors.events import listeners, pages
 from actors.events.calendars import all_calendars, calendar_data, create_calendar
 from actors.events.schedule import cancel, events_id, reschedule, schedule
-from actors.kind import CollectionSpec, Kind, KindSetup
+from actors.events.tickets import PurchaseWaiters
+from actors.kind import C2SKey, CollectionSpec, Kind, KindSetup, public_objects
 from inbox.errors import Malformed, Unprocessable
 from store import objects
 
@@ -101,44 +102,47 @@ async def c2s_delete_event(request: Request, services: Services, doc: dict[str, 
         return str(row.id)
 
 
+async def embed_calendars(session: AsyncSession, services: Services, ids: list[str]) -> list[Any]:
+    docs = {c["id"]: c for c in await all_calendars(session, services)}
+    return [docs.get(i, i) for i in ids]
+
+
+async def calendar_fields(session: AsyncSession, services: Services, calendar: str) -> dict[str, Any]:
+    data = await calendar_data(session, services, calendar) or {}
+    return {"name": data.get("name", ""), "summary": data.get("summary", ""), "allocated": f"{calendar}/allocated"}
+
+
+async def is_calendar(session: AsyncSession, services: Services, calendar: str) -> bool:
+    return await calendar_data(session, services, calendar) is not None
+
+
+async def is_sold_of_event(session: AsyncSession, services: Services, sold: str) -> bool:
+    row = await objects.get(session, sold.removesuffix("/sold"))
+    return row is not None and row.type in ("Event", "Tombstone")
+
+
+async def is_allocated_of_calendar(session: AsyncSession, services: Services, allocated: str) -> bool:
+    return await is_calendar(session, services, allocated.removesuffix("/allocated"))
+
+
 def register(setup: KindSetup) -> None:
-    services = setup.services
-    listeners.register(setup.listeners)
-    page_routes, calendars_page = pages.routes(services)
+    waiters = PurchaseWaiters()  # this process's buyers waiting on their purchase page
+    listeners.register(setup.listeners, waiters)
+    page_routes, calendars_page = pages.routes(setup.services, waiters)
     setup.routes += page_routes
     setup.html["Event"] = pages.event_page
-
-    async def embed_calendars(session: AsyncSession, ids: list[str]) -> list[Any]:
-        docs = {c["id"]: c for c in await all_calendars(session, services)}
-        return [docs.get(i, i) for i in ids]
-
-    async def calendar_extra(session: AsyncSession, calendar: str) -> dict[str, Any]:
-        data = await calendar_data(session, services, calendar) or {}
-        return {"name": data.get("name", ""), "summary": data.get("summary", ""), "allocated": f"{calendar}/allocated"}
-
-    async def is_calendar(session: AsyncSession, calendar: str) -> bool:
-        return await calendar_data(session, services, calendar) is not None
-
-    async def is_event(session: AsyncSession, sold: str) -> bool:
-        row = await objects.get(session, sold.removesuffix("/sold"))
-        return row is not None and row.type in ("Event", "Tombstone")
-
-    async def is_allocated_of_calendar(session: AsyncSession, allocated: str) -> bool:
-        return await is_calendar(session, allocated.removesuffix("/allocated"))
-
     setup.collections += [
         CollectionSpec("/calendars", embed=embed_calendars, html=calendars_page),
         CollectionSpec("/calendars/{slug}/allocated", exists=is_allocated_of_calendar),
-        CollectionSpec("/calendars/{slug}", embed=objects.embed_public, exists=is_calendar, extra=calendar_extra),
-        CollectionSpec("/events", embed=objects.embed_public),
-        CollectionSpec("/events/{slug}/sold", exists=is_event),
+        CollectionSpec("/calendars/{slug}", embed=public_objects, exists=is_calendar, extra=calendar_fields),
+        CollectionSpec("/events", embed=public_objects),
+        CollectionSpec("/events/{slug}/sold", exists=is_sold_of_event),
     ]
-    setup.actor_fields["upcomingEvents"] = events_id(services)
-    setup.c2s["Create:Event"] = c2s_create_event
-    setup.c2s["Update:Event"] = c2s_update_event
-    setup.c2s["Delete"] = c2s_delete_event
+    setup.actor_fields["upcomingEvents"] = events_id(setup.services)
+    setup.on_c2s(C2SKey("Create", "Event"), c2s_create_event)
+    setup.on_c2s(C2SKey("Update", "Event"), c2s_update_event)
+    setup.on_c2s(C2SKey("Delete"), c2s_delete_event)
     setup.on_start.append(seed)
-    setup.nav += [("Calendars", "/calendars")]
 
 
 KIND = Kind(
@@ -147,4 +151,5 @@ KIND = Kind(
     "Events",
     "The cooperative's events calendar. Follow it to see every event as it is announced.",
     register,
+    nav=(("Calendars", "/calendars"),),
 )

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import functools
+
 from activities.errors import ActivityError
 from activities.order import is_order
 from activities.parse import id_of, same_origin
 from activities.text import plain
-from actors.context import Services
+from actors.context import Context, Services
 from actors.events.calendars import allocate_post, allocated_of, calendar_data, pending_of
+from actors.events.purchase_states import PURCHASE_LIFECYCLE, PurchaseState
 from actors.events.schedule import record_sale
-from actors.events.tickets import purchase_for_offer, purchase_waiters, update_purchase
-from inbox.dispatch import InboxContext, Listeners
+from actors.events.tickets import PurchaseWaiters, purchase_for_offer, update_purchase
+from inbox.dispatch import ListenerKey, Listeners, Outcome
 from inbox.errors import FetchError, Forbidden, Malformed, Unprocessable
 from inbox.trust import check_attribution, check_same_origin
 from store import collections
@@ -18,15 +21,16 @@ from store import collections
 POST_TYPES = frozenset({"Article", "Note", "Page"})
 
 
-def register(listeners: Listeners) -> None:
-    listeners.on("Add", on_add)
-    listeners.on("Accept", on_offer_answer, answering="Offer")
-    listeners.on("Reject", on_offer_answer, answering="Offer")
+def register(listeners: Listeners[Services], waiters: PurchaseWaiters) -> None:
+    answer = functools.partial(on_offer_answer, waiters=waiters)
+    listeners.on(ListenerKey("Add"), on_add)
+    listeners.on(ListenerKey("Accept", answering="Offer"), answer)
+    listeners.on(ListenerKey("Reject", answering="Offer"), answer)
 
 
-async def on_add(ctx: InboxContext) -> None:
+async def on_add(ctx: Context) -> Outcome:
     """Allocate a post to a calendar: the post must be the sender's, the target one of our calendars."""
-    services: Services = ctx.services
+    services = ctx.services
     add = ctx.activity
     try:
         post, calendar = add.object_id, add.target_id
@@ -56,16 +60,16 @@ async def on_add(ctx: InboxContext) -> None:
     }
     async with ctx.transaction() as session:
         if await collections.contains(session, allocated_of(calendar), post):
-            ctx.state = "processed"
             await allocate_post(session, services, calendar, post, data, add.id, add.actor)
         elif add.actor in services.trusted:
             await allocate_post(session, services, calendar, post, data, add.id, add.actor)
         else:
             await collections.add(session, pending_of(calendar), add.id, ctx.now, {**data, "post": post})
+    return Outcome.PROCESSED
 
 
-async def on_offer_answer(ctx: InboxContext) -> None:
-    services: Services = ctx.services
+async def on_offer_answer(ctx: Context, *, waiters: PurchaseWaiters) -> Outcome:
+    services = ctx.services
     offer = ctx.answered
     assert offer is not None
     answer = ctx.activity
@@ -76,11 +80,11 @@ async def on_offer_answer(ctx: InboxContext) -> None:
         if row is None:
             raise Unprocessable("no purchase waits for that offer")
         if answer.type == "Reject":
-            if row.data.get("state") == "pending":
+            if PURCHASE_LIFECYCLE.can_move(row.data["state"], PurchaseState.REJECTED):
                 reason = plain(answer.summary or "the shop refused the order", "reason", 300)
-                update_purchase(row, ctx.now, state="rejected", reason=reason)
-                purchase_waiters(services).notify_after_commit(session, row.id)
-            return
+                update_purchase(row, ctx.now, PurchaseState.REJECTED, reason=reason)
+                waiters.notify_after_commit(session, row.id)
+            return Outcome.PROCESSED
         order = answer.result if isinstance(answer.result, dict) else None
         if order is None or not is_order(order):
             raise Malformed("an Accept of an offer carries the Order as its result")
@@ -90,12 +94,12 @@ async def on_offer_answer(ctx: InboxContext) -> None:
         wanted = offer["object"]
         if order.get("orderedItem") != wanted.get("orderedItem") or order.get("quantity") != wanted.get("quantity"):
             raise Unprocessable("the order does not match the offer")
-        if row.data.get("state") == "confirmed":
-            return
+        if not PURCHASE_LIFECYCLE.can_move(row.data["state"], PurchaseState.CONFIRMED):
+            return Outcome.PROCESSED  # answered already: a second Accept changes nothing
         update_purchase(
             row,
             ctx.now,
-            state="confirmed",
+            PurchaseState.CONFIRMED,
             order=order_id,
             orderNumber=str(order.get("orderNumber", ""))[:32],
             price=str(order.get("price", ""))[:16],
@@ -103,4 +107,5 @@ async def on_offer_answer(ctx: InboxContext) -> None:
             orderUrl=order.get("url") if isinstance(order.get("url"), str) else order_id,
         )
         await record_sale(session, services, row.data["event"], order_id, int(wanted["quantity"]))
-        purchase_waiters(services).notify_after_commit(session, row.id)
+        waiters.notify_after_commit(session, row.id)
+    return Outcome.PROCESSED

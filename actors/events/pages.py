@@ -23,8 +23,9 @@ from actors.events.calendars import (
     pending_of,
     refuse_allocation,
 )
+from actors.events.purchase_states import PurchaseState
 from actors.events.schedule import cancel, reschedule, schedule, sold_of
-from actors.events.tickets import buy, purchase_id, purchase_waiters
+from actors.events.tickets import PurchaseWaiters, buy, purchase_id
 from actors.web import checked_form, is_admin, redirect, render, require_admin
 from store import collections, objects
 
@@ -71,7 +72,7 @@ def event_slug(event: str) -> str:
     return event.rsplit("/", 1)[-1]
 
 
-def routes(services: Services) -> list[Route]:
+def routes(services: Services, waiters: PurchaseWaiters) -> tuple[list[Route], Any]:
     async def calendars_page(request: Request, error: str | None = None, status: int = 200) -> Response:
         views = await calendars_view(services, is_admin(request, services))
         sold = await sold_counts(services, [e for v in views for e in v["events"]])
@@ -222,10 +223,10 @@ def routes(services: Services) -> list[Route]:
         wait = _wait_seconds(request.query_params.get("wait"))
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait
-        waiting = purchase_waiters(services).waiting(purchase_id(services, token)) if wait else nullcontext(None)
+        waiting = waiters.waiting(purchase_id(services, token)) if wait else nullcontext(None)
         with waiting as woken:
             purchase = await _purchase(token)  # read after the waiter is registered: no answer slips between
-            while purchase["state"] == "pending" and woken is not None and (left := deadline - loop.time()) > 0:
+            while purchase["state"] == PurchaseState.PENDING and woken is not None and (left := deadline - loop.time()) > 0:
                 try:
                     await asyncio.wait_for(woken.wait(), min(left, RECHECK))
                 except TimeoutError:

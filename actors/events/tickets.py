@@ -17,6 +17,7 @@ from activities.build import activity
 from activities.errors import ActivityError
 from activities.order import Customer, order_offer_object
 from actors.context import Services
+from actors.events.purchase_states import PURCHASE_LIFECYCLE, PurchaseState
 from store import collections, objects
 from store.models import StoredObject
 
@@ -64,14 +65,6 @@ class PurchaseWaiters:
         orm_event.listen(session.sync_session, "after_commit", lambda _s: self.notify(purchase), once=True)
 
 
-def purchase_waiters(services: Services) -> PurchaseWaiters:
-    waiters = services.extra.get("purchase_waiters")
-    if waiters is None:
-        waiters = services.extra["purchase_waiters"] = PurchaseWaiters()
-    assert isinstance(waiters, PurchaseWaiters)
-    return waiters
-
-
 def offers_index(services: Services) -> str:
     return services.actor.url("offers")
 
@@ -98,7 +91,7 @@ async def buy(session: AsyncSession, services: Services, event: StoredObject, qu
         "quantity": quantity,
         "customer": {"name": customer.name, "email": customer.email},
         "offer": offer_id,
-        "state": "pending",
+        "state": PurchaseState.PENDING.value,
     }
     await objects.put(session, purchase, actor=services.actor.name, now=now, public=False, readers=[])
     offer = activity(
@@ -129,7 +122,8 @@ async def purchase_for_offer(
     return await objects.get(session, item.data["purchase"])
 
 
-def update_purchase(row: StoredObject, now: float, **changes: Any) -> None:
+def update_purchase(row: StoredObject, now: float, state: PurchaseState, **changes: Any) -> None:
+    """Move the purchase to `state` (a move its lifecycle allows), with the fields that come with it."""
     data = dict(row.data)
-    data.update(changes)
+    data.update(changes, state=PURCHASE_LIFECYCLE.move(data["state"], state).value)
     row.data, row.updated_at = data, now

@@ -8,36 +8,37 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 
+from actors.context import Services
 from actors.kind import CollectionSpec, Kind, KindSetup
 from actors.shop import listeners, pages
 from actors.shop.orders import products_id
 from store import collections
 
 
+async def orders_html(request: Request) -> Response:
+    return await pages.orders_page(request, request.app.state.services)
+
+
+async def product_fields(session: AsyncSession, services: Services, collection: str) -> dict[str, Any]:
+    key = collection.removesuffix("/orders").rsplit("/", 1)[-1]
+    for item in await collections.all_items(session, products_id(services)):
+        if pages.product_key(item.item) == key:
+            return {"name": (item.data or {}).get("name", ""), "orderedItem": item.item}
+    return {}
+
+
+async def is_product_orders(session: AsyncSession, services: Services, collection: str) -> bool:
+    return bool(await product_fields(session, services, collection))
+
+
 def register(setup: KindSetup) -> None:
-    services = setup.services
     listeners.register(setup.listeners)
-    setup.routes += pages.routes(services)
+    setup.routes += pages.routes(setup.services)
     setup.html["Order"] = pages.order_page
-
-    async def orders_html(request: Request) -> Response:
-        return await pages.orders_page(request, services)
-
-    async def product_extra(session: AsyncSession, collection: str) -> dict[str, Any]:
-        key = collection.removesuffix("/orders").rsplit("/", 1)[-1]
-        for item in await collections.all_items(session, products_id(services)):
-            if pages.product_key(item.item) == key:
-                return {"name": (item.data or {}).get("name", ""), "orderedItem": item.item}
-        return {}
-
-    async def product_exists(session: AsyncSession, collection: str) -> bool:
-        return bool(await product_extra(session, collection))
-
     setup.collections += [
         CollectionSpec("/orders", html=orders_html),
-        CollectionSpec("/products/{key}/orders", exists=product_exists, extra=product_extra),
+        CollectionSpec("/products/{key}/orders", exists=is_product_orders, extra=product_fields),
     ]
-    setup.nav += [("Tickets", "/"), ("Orders", "/orders")]
 
 
 KIND = Kind(
@@ -46,4 +47,5 @@ KIND = Kind(
     "Shop",
     "The cooperative's ticket shop. It sells tickets for events its trusted calendars organize.",
     register,
+    nav=(("Tickets", "/"), ("Orders", "/orders")),
 )

@@ -6,19 +6,19 @@ from decimal import Decimal, InvalidOperation
 
 from activities.errors import ActivityError
 from activities.order import parse_order
-from actors.context import Services
+from actors.context import Context, Services
 from actors.shop.orders import place_order
-from inbox.dispatch import InboxContext, Listeners
+from inbox.dispatch import ListenerKey, Listeners, Outcome
 from inbox.errors import FetchError, Forbidden, Malformed, TryLater, Unprocessable
 from inbox.trust import check_attribution, check_same_origin
 
 
-def register(listeners: Listeners) -> None:
-    listeners.on("Offer", on_offer)
+def register(listeners: Listeners[Services]) -> None:
+    listeners.on(ListenerKey("Offer"), on_offer)
 
 
-async def on_offer(ctx: InboxContext) -> None:
-    services: Services = ctx.services
+async def on_offer(ctx: Context) -> Outcome:
+    services = ctx.services
     offer = ctx.activity
     if offer.actor not in services.trusted:
         raise Forbidden("the offer's actor is not an accepted seller of this shop")
@@ -57,3 +57,4 @@ async def on_offer(ctx: InboxContext) -> None:
             raise Unprocessable("the offered price contradicts the event")
     async with ctx.transaction() as session:
         await place_order(session, services, offer_id=offer.id, seller=offer.actor, request=request, event=event)
+    return Outcome.PROCESSED

@@ -1,0 +1,97 @@
+"""One wiring of a peer's services, for the web process and for `rose-ash worker` alike."""
+
+from __future__ import annotations
+
+import importlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import jinja2
+from starlette.templating import Jinja2Templates
+
+from activities.httpsig import RequestSigner
+from activities.identity import LocalActor
+from actors.context import Services, Site
+from actors.kind import Kind
+from inbox.directory import Directory
+from inbox.remote import AddressGuard, RemoteFetcher
+from outbox.worker import DeliveryWorker
+from peer.keys import ensure_key_pair
+from peer.settings import Settings
+from peer.workers import make_worker
+from store.db import open_store
+from store.migrate import migrate
+
+VERSION = "0.1.0"
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+
+def load_kind(name: str) -> Kind:
+    module = importlib.import_module(f"actors.{name}")
+    kind: Kind = module.KIND
+    return kind
+
+
+def user_agent(settings: Settings) -> str:
+    return f"rose-ash/{VERSION} (+{settings.base_url}/)"
+
+
+def page_templates() -> jinja2.Environment:
+    return Jinja2Templates(directory=str(TEMPLATES)).env
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """What one peer process owns: its services, and the HTTP client and store it must close."""
+
+    settings: Settings
+    kind: Kind
+    services: Services
+    client: httpx.AsyncClient
+
+    async def start(self) -> RequestSigner:
+        """Migrate the store and load (or make) the actor's key pair; remote fetches are signed from here on."""
+        await migrate(self.services.store)
+        signer = await ensure_key_pair(self.services.store, self.services.actor)
+        self.services.fetcher.signer = signer
+        return signer
+
+    def delivery_worker(self, signer: RequestSigner) -> DeliveryWorker:
+        """The delivery worker, woken whenever this process commits an emitted activity."""
+        actor = self.services.actor
+        worker = make_worker(self.settings, self.services, self.client, {actor.name: actor}, {actor.name: signer})
+        self.services.doorbell.answer_with(worker.wake)
+        return worker
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+        await self.services.store.close()
+
+
+def build_services(settings: Settings, clock: Callable[[], float] = time.time) -> Runtime:
+    kind = load_kind(settings.kind)
+    store = open_store(settings.database_url, clock)
+    client = httpx.AsyncClient(
+        timeout=httpx.Timeout(10.0, connect=5.0),
+        limits=httpx.Limits(max_connections=200, max_keepalive_connections=100),
+        headers={"user-agent": user_agent(settings)},
+    )
+    fetcher = RemoteFetcher(client, AddressGuard(settings.allow_private, settings.allowed_hosts), clock)
+    services = Services(
+        actor=LocalActor(settings.kind, settings.base_url),
+        store=store,
+        directory=Directory(store, fetcher),
+        fetcher=fetcher,
+        peers=dict(settings.peers),
+        trusted=settings.trusted_actors,
+        admin_token=settings.admin_token,
+        secret=settings.secret,
+        clock=clock,
+        site=Site(kind.display_name, kind.nav, page_templates()),
+        currency=settings.currency,
+        manually_approves_followers=settings.manually_approves_followers,
+    )
+    return Runtime(settings, kind, services, client)
