@@ -140,6 +140,6 @@ def event_document(
 
 def featured_post(event: dict[str, Any]) -> str | None:
     for link in event.get("attachment") or []:
-        if isinstance(link, dict) and link.get("rel") == "featured" and isinstance(link.get("href"), str):
-            return link["href"]
+        if isinstance(link, dict) and link.get("rel") == "featured" and isinstance(href := link.get("href"), str):
+            return href
     return None

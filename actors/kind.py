@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from actors.context import Services
@@ -44,7 +45,7 @@ class C2SKey:
 # (request, services, activity) → the id of what was created or changed, for a POST to the outbox.
 C2SHandler = Callable[[Request, Services, dict[str, Any]], Awaitable[str]]
 # Renders a stored object as HTML for a browser.
-HtmlRenderer = Callable[[Request, Services, dict[str, Any]], Awaitable[Any]]
+HtmlRenderer = Callable[[Request, Services, dict[str, Any]], Awaitable[Response]]
 ItemRenderer = Callable[[AsyncSession, Services, list[str]], Awaitable[list[Any]]]
 CollectionCheck = Callable[[AsyncSession, Services, str], Awaitable[bool]]
 CollectionFields = Callable[[AsyncSession, Services, str], Awaitable[dict[str, Any]]]
@@ -59,7 +60,7 @@ class CollectionSpec:
     public: bool = True
     embed: ItemRenderer | None = None
     exists: CollectionCheck | None = None
-    html: Callable[[Request], Awaitable[Any]] | None = None  # the page a browser gets instead
+    html: Callable[[Request], Awaitable[Response]] | None = None  # the page a browser gets instead
     extra: CollectionFields | None = None  # more fields (name, links)
 
 

@@ -140,5 +140,5 @@ def _key_in(doc: dict[str, Any], key_id: str) -> str | None:
         if isinstance(key, dict) and key.get("id") == key_id and isinstance(key.get("publicKeyPem"), str):
             if key.get("owner") not in (None, doc.get("id")):
                 return None
-            return key["publicKeyPem"]
+            return str(key["publicKeyPem"])
     return None

@@ -35,7 +35,7 @@ from inbox.errors import InboxError, Malformed, TooLarge, WrongMediaType
 from inbox.signatures import SignedRequest, Verified, verify
 from inbox.trust import answered_id, check_answer, check_object_owner, check_sender
 from store import objects
-from store.db import Store
+from store.db import Store, dialect
 from store.models import InboxActivity
 from store.upsert import insert_ignore_statement
 
@@ -136,7 +136,7 @@ class Inbox(Generic[S]):
 
     async def _known(self, ids: list[str]) -> list[bool]:
         async with self.store.read() as session:
-            statement = _known_statement(session.bind.dialect.name)
+            statement = _known_statement(dialect(session))
             # Core on the session's connection: per batch, the ORM's bookkeeping cost more than the query
             found = set((await (await session.connection()).execute(statement, {"ids": list(set(ids))})).scalars())
         return [activity_id in found for activity_id in ids]
@@ -148,7 +148,7 @@ class Inbox(Generic[S]):
         for activity, recipient, state, now in items:
             rows.setdefault(activity.id, inbox_row(activity, recipient, state, now))
         async with self.store.write() as session:
-            statement = _record_statement(session.bind.dialect.name)
+            statement = _record_statement(dialect(session))
             connection = await session.connection()
             result = await connection.execute(statement, list(rows.values()))
             inserted = set(result.scalars())

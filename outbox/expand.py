@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from activities.identity import LocalActor
 from outbox.addressing import Target, inboxes
 from outbox.states import FANOUT, DeliveryState, FanOutState
+from store.db import dialect
 from store.models import CollectionItem, Delivery, FanOut, RemoteActor
 from store.upsert import insert_ignore_statement
 
@@ -72,7 +73,7 @@ async def write_deliveries(session: AsyncSession, fanout: FanOut, targets: list[
     ]
     created = 0
     if rows:  # one multi-row INSERT … ON CONFLICT DO NOTHING per thousand rows, not one statement per inbox
-        statement = insert_ignore_statement(session.bind.dialect.name, Delivery, ("activity_id", "inbox"))
+        statement = insert_ignore_statement(dialect(session), Delivery, ("activity_id", "inbox"))
         result = await (await session.connection()).execute(statement.returning(Delivery.__table__.c.id), rows)
         created = len(result.all())
     fanout.state = FANOUT.move(fanout.state, FanOutState.DONE)

@@ -34,7 +34,7 @@ class RetryPolicy:
         self, *, attempts: int, created_at: float, now: float, retry_after: float | None = None
     ) -> float | None:
         """When to try again after `attempts` failures, or None past the horizon."""
-        delay = min(self.max_delay, self.base_delay * (2 ** max(0, attempts - 1)))
+        delay = min(self.max_delay, self.base_delay * (2.0 ** max(0, attempts - 1)))
         if retry_after is not None:
             delay = max(delay, min(retry_after, self.max_delay))
         if now + delay - created_at > self.horizon:

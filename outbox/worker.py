@@ -25,7 +25,7 @@ from outbox.http import NotSent, Poster, PostFailed
 from outbox.retry import RetryPolicy, Verdict, parse_retry_after
 from outbox.states import DELIVERY, FANOUT, DeliveryState, FanOutState
 from store import collections
-from store.db import Store
+from store.db import Store, table_of
 from store.follow_states import FOLLOW, FollowState
 from store.models import Delivery, DeliveryAttempt, FanOut, Follow, RemoteActor, StoredObject
 
@@ -243,7 +243,7 @@ class DeliveryWorker:
                 busy.append(host)
             else:
                 del self._host_paused_until[host]
-        table = Delivery.__table__
+        table = table_of(Delivery)
         waiting = (table.c.state == DeliveryState.PENDING, table.c.next_attempt_at <= now, table.c.locked_until < now)
         # Locked for this short transaction, so that other workers' scans pass over them to the next rows.
         scan = (
@@ -373,8 +373,8 @@ class DeliveryWorker:
             for result in results:
                 delivery = result.delivery
                 if result.deferred_until is not None:  # no attempt was made: no attempt counted or recorded
-                    values = {"locked_until": 0.0, "locked_by": None, "next_attempt_at": result.deferred_until}
-                    updates.setdefault(tuple(sorted(values)), []).append({**values, "delivery_id": delivery.id})
+                    deferred = {"locked_until": 0.0, "locked_by": None, "next_attempt_at": result.deferred_until}
+                    updates.setdefault(tuple(sorted(deferred)), []).append({**deferred, "delivery_id": delivery.id})
                     continue
                 verdict = self.policy.verdict(result.status)
                 attempts = delivery.attempts + 1
@@ -414,7 +414,7 @@ class DeliveryWorker:
                         "duration_ms": result.duration,
                     }
                 )
-            table = Delivery.__table__
+            table = table_of(Delivery)
             connection = await session.connection()
             for rows in updates.values():
                 # Only while the lease is still ours: a late result must not overwrite what another worker did
@@ -422,7 +422,7 @@ class DeliveryWorker:
                     update(table).where(table.c.id == bindparam("delivery_id"), table.c.locked_by == self.name), rows
                 )
             if attempts_rows:
-                await connection.execute(insert(DeliveryAttempt.__table__), attempts_rows)
+                await connection.execute(insert(table_of(DeliveryAttempt)), attempts_rows)
             for delivery in gone:
                 await self._drop_followers_at(session, delivery)
 

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from store.db import affected, dialect
 from store.models import CollectionItem, CollectionSize
 from store.upsert import insert_ignore, insert_or_add_statement
 
@@ -45,7 +46,7 @@ async def remove(session: AsyncSession, collection: str, item: str) -> bool:
     result = await session.execute(
         delete(CollectionItem).where(CollectionItem.collection == collection, CollectionItem.item == item)
     )
-    removed = bool(result.rowcount)
+    removed = bool(affected(result))
     if removed:
         await _shrink(session, collection, 1)
     return removed
@@ -59,14 +60,14 @@ async def remove_many(session: AsyncSession, collection: str, items: list[str]) 
         result = await session.execute(
             delete(CollectionItem).where(CollectionItem.collection == collection, CollectionItem.item.in_(chunk))
         )
-        removed += result.rowcount or 0
+        removed += affected(result)
     if removed:
         await _shrink(session, collection, removed)
     return removed
 
 
 async def _grow(session: AsyncSession, collection: str, by: int) -> None:
-    statement = insert_or_add_statement(session.bind.dialect.name, CollectionSize, ("collection",), "size")
+    statement = insert_or_add_statement(dialect(session), CollectionSize, ("collection",), "size")
     await session.execute(statement, {"collection": collection, "size": by})
 
 

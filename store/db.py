@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, exc
+from sqlalchemy import CursorResult, Result, Table, event, exc
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 Clock = Callable[[], float]
@@ -129,3 +129,21 @@ def _ping_when_idle(engine: AsyncEngine) -> None:
             alive = False
         if not alive:
             raise exc.DisconnectionError("the pooled connection is gone")
+
+
+def dialect(session: AsyncSession) -> str:
+    """The session's database dialect name ("sqlite", "postgresql"), which picks dialect-specific statements."""
+    return session.get_bind().dialect.name
+
+
+def affected(result: Result[Any]) -> int:
+    """Rows an INSERT, UPDATE or DELETE touched."""
+    assert isinstance(result, CursorResult), "only a DML statement's result counts rows"
+    return result.rowcount or 0
+
+
+def table_of(model: type[Any]) -> Table:
+    """A mapped class's Table, for Core statements (the ORM's per-row bookkeeping costs more than the query)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table

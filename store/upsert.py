@@ -7,6 +7,8 @@ from typing import Any
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from store.db import affected, dialect
+
 # One statement per (dialect, table, conflict columns), values bound at execution: building an ORM insert with
 # `.values(**values)` for every row cost more than the round trip to the database.
 _STATEMENTS: dict[tuple[Any, ...], Any] = {}
@@ -24,9 +26,9 @@ def insert_ignore_statement(dialect: str, model: Any, conflict: tuple[str, ...])
 
 async def insert_ignore(session: AsyncSession, model: Any, values: dict[str, Any], conflict: tuple[str, ...]) -> bool:
     """Insert a row unless one with the same `conflict` columns exists; True when inserted."""
-    statement = insert_ignore_statement(session.bind.dialect.name, model, conflict)
+    statement = insert_ignore_statement(dialect(session), model, conflict)
     result = await session.execute(statement, values)
-    return bool(result.rowcount)
+    return bool(affected(result))
 
 
 def insert_or_add_statement(dialect: str, model: Any, conflict: tuple[str, ...], column: str) -> Any:

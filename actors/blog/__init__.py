@@ -36,7 +36,7 @@ async def c2s_create_article(request: Request, services: Services, doc: dict[str
             post = await create_post(session, services, str(obj.get("name", "")), str(obj.get("content", "")))
     except ActivityError as exc:
         raise Malformed(exc.reason) from None
-    return post["id"]
+    return str(post["id"])
 
 
 async def c2s_add(request: Request, services: Services, doc: dict[str, Any]) -> str:

@@ -31,7 +31,7 @@ async def on_allocation_answer(ctx: Context) -> Outcome:
     async with ctx.transaction() as session:
         item = await collections.get(session, allocations_of(post), ctx.answered["id"])
         data = dict(item.data or {}) if item else {"calendar": ctx.answered.get("target")}
-        if not ALLOCATION.can_move(data.get("state", AllocationState.PENDING), state):
+        if not ALLOCATION.can_move(str(data.get("state", AllocationState.PENDING)), state):
             raise Unprocessable(f"that allocation was {data['state']} already")
         data.update(state=state.value, answered_by=ctx.activity.id, reason=ctx.activity.summary or "")
         if item is None:

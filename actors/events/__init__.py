@@ -48,7 +48,7 @@ def _description(event: dict[str, Any]) -> str:
     """What the organiser typed: `source` when we wrote the event, else the content after its date line."""
     source = event.get("source")
     if isinstance(source, dict) and isinstance(source.get("content"), str):
-        return source["content"]
+        return str(source["content"])
     return str(event.get("content") or "").removeprefix(str(event.get("summary") or ""))
 
 
@@ -68,7 +68,7 @@ async def c2s_create_event(request: Request, services: Services, doc: dict[str, 
         raise (
             Unprocessable(exc.reason) if "calendar" in exc.reason or "featured" in exc.reason else Malformed(exc.reason)
         ) from None
-    return created["id"]
+    return str(created["id"])
 
 
 async def _own_event(session: AsyncSession, doc: dict[str, Any]) -> Any:

@@ -11,7 +11,7 @@ from starlette.responses import Response
 from actors.context import Services
 from actors.kind import CollectionSpec, Kind, KindSetup
 from actors.shop import listeners, pages
-from actors.shop.orders import products_id
+from actors.shop.orders import product_key, products_id
 from store import collections
 
 
@@ -22,7 +22,7 @@ async def orders_html(request: Request) -> Response:
 async def product_fields(session: AsyncSession, services: Services, collection: str) -> dict[str, Any]:
     key = collection.removesuffix("/orders").rsplit("/", 1)[-1]
     for item in await collections.all_items(session, products_id(services)):
-        if pages.product_key(item.item) == key:
+        if product_key(item.item) == key:
             return {"name": (item.data or {}).get("name", ""), "orderedItem": item.item}
     return {}
 
