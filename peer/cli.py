@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+from peer.preflight import StartupError, check_database, is_loopback
 from peer.settings import KINDS, Settings
 
 DEFAULT_TOKEN_FILE = "admin-token"
@@ -33,6 +34,7 @@ def _serve_args(parser: argparse.ArgumentParser) -> None:
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
+    """The settings the flags and the environment give; StartupError, in one sentence, when they don't add up."""
     env = dict(os.environ)
     env["ROSE_ASH_DATA_DIR"] = args.data_dir
     if args.peer:
@@ -44,9 +46,25 @@ def settings_from(args: argparse.Namespace) -> Settings:
     if getattr(args, "no_worker", False):
         env["ROSE_ASH_INPROCESS_WORKER"] = "0"
     env.setdefault("ROSE_ASH_BASE_URL", f"http://{args.host}:{args.port}")
-    return Settings.from_env(
-        env, kind=args.kind, base_url=args.base_url, database_url=args.database_url, admin_token=args.admin_token
-    )
+    try:
+        settings = Settings.from_env(
+            env, kind=args.kind, base_url=args.base_url, database_url=args.database_url, admin_token=args.admin_token
+        )
+    except ValueError as exc:
+        raise StartupError(str(exc)) from None
+    if settings.allow_private and not is_loopback(args.host):
+        raise StartupError(
+            f"--allow-private (ROSE_ASH_ALLOW_PRIVATE) turns the SSRF guard off, so it needs a loopback --host, "
+            f"not {args.host}; name the peers' hosts in ROSE_ASH_ALLOWED_HOSTS instead"
+        )
+    return settings
+
+
+def checked_settings(args: argparse.Namespace) -> Settings:
+    """Settings whose database answers: what `serve` and `worker` start with."""
+    settings = settings_from(args)
+    asyncio.run(check_database(settings.database_url))
+    return settings
 
 
 def serve(args: argparse.Namespace) -> None:
@@ -54,7 +72,7 @@ def serve(args: argparse.Namespace) -> None:
 
     from peer.app import create_app
 
-    settings = settings_from(args)
+    settings = checked_settings(args)
     uvicorn.run(
         create_app(settings),
         host=args.host,
@@ -71,12 +89,13 @@ def serve(args: argparse.Namespace) -> None:
 def worker(args: argparse.Namespace) -> None:
     from peer.standalone_worker import run_worker
 
+    settings = checked_settings(args)
     try:
         import uvloop  # the event loop `serve` gets from uvicorn, cheaper per request than asyncio's
     except ImportError:
-        asyncio.run(run_worker(settings_from(args)))
+        asyncio.run(run_worker(settings))
     else:
-        uvloop.run(run_worker(settings_from(args)))
+        uvloop.run(run_worker(settings))
 
 
 def admin_token(data_dir: Path) -> str:
@@ -114,12 +133,15 @@ def up(args: argparse.Namespace) -> int:
             str(data_dir),
             "--admin-token",
             token,
-            "--allow-private",
         ]
+        # The SSRF guard stays on for peers other machines can reach: only their own host is let through.
+        command += ["--allow-private"] if is_loopback(args.host) else []
         for other in others:
             command += ["--peer", other]
         env = dict(os.environ)
         env.pop("DATABASE_URL", None)
+        if not is_loopback(args.host):
+            env["ROSE_ASH_ALLOWED_HOSTS"] = args.host
         procs.append(subprocess.Popen(command, env=env))
     print("\nRose Ash is starting:")
     for kind, url in urls.items():
@@ -161,12 +183,16 @@ def main(argv: list[str] | None = None) -> int:
     worker_parser = commands.add_parser("worker", help="run delivery workers only (scale out on PostgreSQL)")
     _serve_args(worker_parser)
     args = parser.parse_args(argv)
-    if args.command == "up":
-        return up(args)
-    if args.command == "serve":
-        serve(args)
-    else:
-        worker(args)
+    try:
+        if args.command == "up":
+            return up(args)
+        if args.command == "serve":
+            serve(args)
+        else:
+            worker(args)
+    except StartupError as exc:
+        print(f"rose-ash {args.command}: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

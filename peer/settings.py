@@ -18,7 +18,7 @@ def parse_peers(value: str) -> dict[str, str]:
     for part in filter(None, (p.strip() for p in value.split(","))):
         name, sep, url = part.partition("=")
         if not sep or not url.startswith(("http://", "https://")):
-            raise ValueError(f"peer {part!r} is not NAME=URL")
+            raise ValueError(f"peer {part!r} (--peer or ROSE_ASH_PEERS) is not NAME=URL")
         peers[name.strip()] = url.strip().rstrip("/")
     return peers
 
@@ -28,6 +28,19 @@ def trusted_actor(value: str) -> str:
     Mastodon actor lives at /users/NAME)."""
     url = value.strip().rstrip("/")
     return url if urlsplit(url).path else f"{url}/actor"
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number of seconds, not {raw!r}") from None
+    if not 0 < value < float("inf"):
+        raise ValueError(f"{name} must be a positive number of seconds, not {raw!r}")
+    return value
 
 
 def _flag(value: str | None) -> bool:
@@ -54,11 +67,11 @@ class Settings:
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
-            raise ValueError(f"kind must be one of {', '.join(KINDS)}")
+            raise ValueError(f"the kind (--kind or ROSE_ASH_KIND) must be one of {', '.join(KINDS)}")
         if not self.base_url.startswith(("http://", "https://")):
-            raise ValueError("the base URL must be http(s)")
+            raise ValueError("the base URL (--base-url or ROSE_ASH_BASE_URL) must start with http:// or https://")
         if len(self.admin_token) < 8:
-            raise ValueError("the admin token must be at least 8 characters")
+            raise ValueError("the admin token (--admin-token or ROSE_ASH_ADMIN_TOKEN) must be at least 8 characters")
 
     @property
     def secret(self) -> bytes:
@@ -86,9 +99,9 @@ class Settings:
                 h.strip().lower() for h in env.get("ROSE_ASH_ALLOWED_HOSTS", "").split(",") if h.strip()
             ),
             "inprocess_worker": env.get("ROSE_ASH_INPROCESS_WORKER", "1") != "0",
-            "retry_base": float(env.get("ROSE_ASH_RETRY_BASE", "30")),
-            "retry_horizon": float(env.get("ROSE_ASH_RETRY_HORIZON", str(3 * 24 * 3600))),
-            "lease_seconds": float(env.get("ROSE_ASH_LEASE_SECONDS", "60")),
+            "retry_base": _seconds(env, "ROSE_ASH_RETRY_BASE", 30.0),
+            "retry_horizon": _seconds(env, "ROSE_ASH_RETRY_HORIZON", 3 * 24 * 3600.0),
+            "lease_seconds": _seconds(env, "ROSE_ASH_LEASE_SECONDS", 60.0),
             "manually_approves_followers": _flag(env.get("ROSE_ASH_MANUAL_FOLLOWERS")),
             "currency": env.get("ROSE_ASH_CURRENCY", "GBP"),
         }
