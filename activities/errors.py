@@ -4,3 +4,7 @@ class ActivityError(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class RuleRefused(ActivityError):
+    """Well-formed input that a rule of ours refuses (no such calendar, capacity below what is sold)."""

@@ -1,5 +1,9 @@
 """Typed refusals. Each carries the HTTP status and a reason safe to show the sender."""
 
+import logging
+
+log = logging.getLogger(__name__)
+
 
 class InboxError(Exception):
     status = 400
@@ -46,6 +50,14 @@ class FetchError(Exception):
 
 class BlockedAddress(FetchError):
     """The URL points at an address the SSRF guard refuses."""
+
+
+def unfetchable(what: str, exc: FetchError) -> str:
+    """The reason given to a sender when a fetch made on its behalf failed: what could not be fetched, never
+    why (a connection refused, a status, a blocked address would let a sender map our network through us).
+    The why goes to the log."""
+    log.warning("fetching %s failed: %s", exc.url, exc.reason)
+    return f"cannot fetch {what}"
 
 
 class TryLater(InboxError):

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from enum import Enum
+from urllib.parse import urlsplit
 
 from http_message_signatures import HTTPMessageVerifier, InvalidSignature, algorithms
 from http_message_signatures.resolvers import HTTPSignatureKeyResolver
@@ -25,7 +26,7 @@ from activities.httpsig import (
     signing_string,
 )
 from inbox.directory import PublicKey
-from inbox.errors import FetchError, Unauthorized
+from inbox.errors import FetchError, Unauthorized, unfetchable
 
 MAX_AGE = 12 * 3600
 CLOCK_SKEW = 3600
@@ -68,7 +69,7 @@ async def _key(lookup: KeyLookup, key_id: str, refresh: bool) -> PublicKey:
     try:
         return await lookup(key_id, refresh=refresh)
     except FetchError as exc:
-        raise Unauthorized(f"cannot fetch key {key_id}: {exc.reason}") from None
+        raise Unauthorized(unfetchable(f"key {key_id}", exc)) from None
 
 
 async def _verify_cavage(request: SignedRequest, lookup: KeyLookup, now: float) -> Verified:
@@ -81,6 +82,9 @@ async def _verify_cavage(request: SignedRequest, lookup: KeyLookup, now: float) 
         raise Unauthorized("the signature must cover (request-target)")
     if "host" not in fields:
         raise Unauthorized("the signature must cover host")
+    if not _is_our_authority(request.headers.get("host", ""), request.url):
+        # A signature captured from a delivery to another server would verify here as well.
+        raise Unauthorized("the signed host is not this server's")
     if request.method == "POST" and "digest" not in fields:
         raise Unauthorized("a POST signature must cover digest")
     _check_time(request, signature.created, signature.expires, fields, now)
@@ -103,6 +107,16 @@ async def _verify_cavage(request: SignedRequest, lookup: KeyLookup, now: float) 
         if rsa_verify(key.key, signature.signature, message):
             return Verified(key.key_id, key.owner, Scheme.CAVAGE)
     raise Unauthorized("the signature does not verify")
+
+
+def _is_our_authority(host: str, our_url: str) -> bool:
+    ours = urlsplit(our_url)
+    default = {"http": 80, "https": 443}.get(ours.scheme)
+    try:
+        theirs = urlsplit(f"{ours.scheme}://{host.strip()}")
+        return (theirs.hostname, theirs.port or default) == (ours.hostname, ours.port or default)
+    except ValueError:
+        return False
 
 
 def _check_time(

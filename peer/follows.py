@@ -11,7 +11,7 @@ from activities.build import activity
 from activities.parse import id_of
 from actors.context import Context, Services
 from inbox.dispatch import ListenerKey, Listeners, Outcome
-from inbox.errors import FetchError, Forbidden, Unprocessable
+from inbox.errors import FetchError, Forbidden, Unprocessable, unfetchable
 from store import collections
 from store.follow_states import FOLLOW, FollowState
 from store.models import Follow
@@ -30,7 +30,7 @@ async def on_follow(ctx: Context) -> Outcome:
     try:
         await services.directory.actor(ctx.activity.actor)
     except FetchError as exc:
-        raise Unprocessable(f"cannot fetch the follower's actor: {exc.reason}") from None
+        raise Unprocessable(unfetchable("the follower's actor", exc)) from None
     manual = services.manually_approves_followers
     async with ctx.transaction() as session:
         session.add(

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 
-from activities.errors import ActivityError
+from activities.errors import ActivityError, RuleRefused
 from activities.event import featured_post, parse_event_input
 from activities.parse import id_of
 from actors.context import Services
@@ -64,10 +64,10 @@ async def c2s_create_event(request: Request, services: Services, doc: dict[str, 
                 calendars = await all_calendars(session, services)
                 calendar = calendars[0]["id"] if calendars else ""
             created = await schedule(session, services, calendar, data, featured_post(event))
+    except RuleRefused as exc:
+        raise Unprocessable(exc.reason) from None
     except ActivityError as exc:
-        raise (
-            Unprocessable(exc.reason) if "calendar" in exc.reason or "featured" in exc.reason else Malformed(exc.reason)
-        ) from None
+        raise Malformed(exc.reason) from None
     return str(created["id"])
 
 

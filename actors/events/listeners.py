@@ -14,7 +14,7 @@ from actors.events.purchase_states import PURCHASE_LIFECYCLE, PurchaseState
 from actors.events.schedule import record_sale
 from actors.events.tickets import PurchaseWaiters, purchase_for_offer, update_purchase
 from inbox.dispatch import ListenerKey, Listeners, Outcome
-from inbox.errors import FetchError, Forbidden, Malformed, Unprocessable
+from inbox.errors import FetchError, Forbidden, Malformed, Unprocessable, unfetchable
 from inbox.trust import check_attribution, check_same_origin
 from store import collections
 
@@ -43,7 +43,7 @@ async def on_add(ctx: Context) -> Outcome:
     try:
         doc = await services.fetcher.get_json(post)
     except FetchError as exc:
-        raise Unprocessable(f"cannot fetch the post: {exc.reason}") from None
+        raise Unprocessable(unfetchable("the post", exc)) from None
     if doc.get("id") != post or doc.get("type") not in POST_TYPES:
         raise Unprocessable("the object is not a post")
     check_attribution(add, doc.get("attributedTo"))

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activities.build import activity, iso, tombstone
-from activities.errors import ActivityError
+from activities.errors import RuleRefused
 from activities.event import EventInput, event_document, featured_post
 from activities.text import slugify
 from activities.vocab import PUBLIC
@@ -41,7 +41,7 @@ async def _featured_author(session: AsyncSession, calendar: str, post: str | Non
         return []
     item = await collections.get(session, allocated_of(calendar), post)
     if item is None:
-        raise ActivityError("the featured post must be one allocated to this calendar")
+        raise RuleRefused("the featured post must be one allocated to this calendar")
     author = (item.data or {}).get("author")
     return [author] if isinstance(author, str) else []
 
@@ -50,7 +50,7 @@ async def schedule(
     session: AsyncSession, services: Services, calendar: str, data: EventInput, post: str | None
 ) -> dict[str, Any]:
     if await calendar_data(session, services, calendar) is None:
-        raise ActivityError("no such calendar")
+        raise RuleRefused("no such calendar")
     now = services.clock()
     event = await _free_id(session, services, data.name)
     doc = event_document(
@@ -78,7 +78,7 @@ async def reschedule(session: AsyncSession, services: Services, row: StoredObjec
     old = row.data
     sold = await collections.count(session, sold_of(row.id))
     if data.capacity < sold:
-        raise ActivityError(f"{sold} tickets are sold already; capacity cannot go below that")
+        raise RuleRefused(f"{sold} tickets are sold already; capacity cannot go below that")
     post = featured_post(old)
     doc = event_document(
         event_id=row.id,

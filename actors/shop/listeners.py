@@ -9,7 +9,7 @@ from activities.order import parse_order
 from actors.context import Context, Services
 from actors.shop.orders import place_order
 from inbox.dispatch import ListenerKey, Listeners, Outcome
-from inbox.errors import FetchError, Forbidden, Malformed, TryLater, Unprocessable
+from inbox.errors import FetchError, Forbidden, Malformed, TryLater, Unprocessable, unfetchable
 from inbox.trust import check_attribution, check_same_origin
 
 
@@ -32,7 +32,7 @@ async def on_offer(ctx: Context) -> Outcome:
     except FetchError as exc:
         if exc.reason == "HTTP 410":
             raise Unprocessable("the event was cancelled") from None
-        raise TryLater(f"cannot fetch the event now: {exc.reason}") from None
+        raise TryLater(unfetchable("the event now", exc)) from None
     if event.get("id") != request.event or event.get("type") != "Event":
         raise Unprocessable("the ordered item is not an event")
     try:

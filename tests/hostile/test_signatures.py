@@ -142,3 +142,23 @@ def test_activity_id_on_another_host(world: World, kind: str) -> None:
     peer = world.peers[kind]
     body = json.dumps(like(world, kind, id=world.other.url("/activities/elsewhere"))).encode()
     refused(world, kind, body, world.alice.cavage_headers("POST", peer.inbox, body), 403, "not on the actor's host")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_signature_captured_from_a_delivery_to_another_server(world: World, kind: str) -> None:
+    """A draft-cavage signature alice made for a POST to another server (its host signed) is replayed to us with
+    the same headers: the signature verifies with alice's key, but the host it was made for is not ours."""
+    body = json.dumps(like(world, kind)).encode()
+    elsewhere = "http://other-server.example:8080/actor/inbox"
+    headers = world.alice.cavage_headers("POST", elsewhere, body)
+    assert headers["host"] == "other-server.example:8080"
+    refused(world, kind, body, headers, 401, "signed host is not this server's")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_rfc9421_signature_made_for_another_authority(world: World, kind: str) -> None:
+    """RFC 9421 covers @authority and @target-uri, which we rebuild from our own base URL: another server's
+    signature does not verify here."""
+    body = json.dumps(like(world, kind)).encode()
+    headers = world.alice.rfc9421_headers("POST", "http://other-server.example:8080/actor/inbox", body)
+    refused(world, kind, body, headers, 401, "does not verify")

@@ -5,9 +5,10 @@ reached as 127.0.0.1, which must stay forbidden."""
 
 from __future__ import annotations
 
+import functools
 import json
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from tests.hostile.helpers import StoreView, Unchanged, Visitor, assert_refused,
 from tests.support.actors import RemoteActor, key_pair
 from tests.support.databases import Databases, postgres_or_skip
 from tests.support.httpserver import FakeServer, Reply
-from tests.support.processes import PeerProcess
+from tests.support.processes import PeerProcess, free_port
 
 
 class GuardedPeer(PeerProcess):
@@ -118,13 +119,46 @@ def forbidden_targets(server: FakeServer) -> list[tuple[str, str]]:
     ]
 
 
+def refused_for_a_logged_reason(
+    guarded: Guarded, send: Callable[[], httpx.Response], status: int, answer: str, *reasons: str
+) -> None:
+    """The sender is told only `answer` (what could not be fetched); why, which would map our network for it,
+    is in the peer's log."""
+    logged_before = guarded.log.stat().st_size
+    with Unchanged(guarded.view):
+        response = send()
+    assert_refused(response, status, answer)
+    assert response.json()["error"] == answer, response.json()
+    with guarded.log.open(errors="replace") as log:
+        log.seek(logged_before)
+        logged = log.read()
+    assert any(reason in logged for reason in reasons), (answer, logged[-500:])
+
+
+def key_refused(guarded: Guarded, key_id: str, *reasons: str) -> None:
+    send = functools.partial(signed_with_key_id, guarded, key_id)
+    refused_for_a_logged_reason(guarded, send, 401, f"cannot fetch key {key_id}", *reasons)
+
+
 def test_key_urls_at_forbidden_addresses(guarded: Guarded) -> None:
     for key_id, reason in forbidden_targets(guarded.server):
-        with Unchanged(guarded.view):
-            response = signed_with_key_id(guarded, key_id)
-        assert_refused(response, 401, "cannot fetch key")
-        assert reason in response.json()["error"], (key_id, response.json())
+        key_refused(guarded, key_id, reason)
     assert guarded.loopback_gets() == []
+
+
+def test_failed_key_fetches_all_read_alike_to_the_sender(guarded: Guarded) -> None:
+    """A closed port, a 404, a 500 and a blocked address give the same answer: no port scanning through us."""
+    guarded.server.serve("/users/missing", Reply(404, {}, b"{}"))
+    guarded.server.serve("/users/broken", Reply(500, {}, b"oops"))
+    closed = free_port()
+    targets = {
+        f"http://localhost:{closed}/users/alice#main-key": "ConnectError",
+        f"http://localhost:{guarded.server.port}/users/missing#main-key": "HTTP 404",
+        f"http://localhost:{guarded.server.port}/users/broken#main-key": "HTTP 500",
+        "http://10.0.0.1/actor#main-key": "non-public address",
+    }
+    for key_id, reason in targets.items():
+        key_refused(guarded, key_id, reason)
 
 
 @pytest.mark.parametrize(
@@ -141,10 +175,7 @@ def test_redirect_to_a_forbidden_address(guarded: Guarded, target: str) -> None:
     url = target.format(port=guarded.server.port)
     guarded.server.serve("/users/redirected", Reply(302, {"location": url}))
     key_id = f"http://localhost:{guarded.server.port}/users/redirected#main-key"
-    with Unchanged(guarded.view):
-        response = signed_with_key_id(guarded, key_id)
-    assert_refused(response, 401, "cannot fetch key")
-    assert "non-public address" in response.json()["error"] or "is not allowed" in response.json()["error"]
+    key_refused(guarded, key_id, "non-public address", "is not allowed")
     assert guarded.server.gets("/users/redirected"), "the allowed first hop was fetched"
     assert guarded.loopback_gets() == []
 
@@ -156,9 +187,7 @@ def test_key_document_whose_owner_is_a_forbidden_address(guarded: Guarded) -> No
         guarded.server.serve_json(
             "/keys/standalone", {"id": key_id, "owner": owner, "publicKeyPem": guarded.alice.key.public_pem}
         )
-        with Unchanged(guarded.view):
-            response = signed_with_key_id(guarded, key_id)
-        assert_refused(response, 401, "non-public address")
+        key_refused(guarded, key_id, "non-public address")
     assert guarded.loopback_gets() == []
 
 
@@ -169,9 +198,8 @@ def test_object_urls_that_redirect_to_forbidden_addresses(guarded: Guarded) -> N
     add = alice.activity(
         "Add", f"{alice.id.rsplit('/users', 1)[0]}/posts/bounce", target=f"{guarded.peer.url}/calendars/main"
     )
-    with Unchanged(guarded.view):
-        response = alice.post(guarded.http, guarded.peer.inbox, add)
-    assert_refused(response, 422, "non-public address 127.0.0.1")
+    send = functools.partial(alice.post, guarded.http, guarded.peer.inbox, add)
+    refused_for_a_logged_reason(guarded, send, 422, "cannot fetch the post", "non-public address 127.0.0.1")
     assert guarded.loopback_gets() == []
 
 
