@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from activities.httpsig import digest_header
-from tests.hostile.conftest import World
+from tests.hostile.conftest import KEYS, World
 from tests.hostile.helpers import AS2, Unchanged, assert_refused
 from tests.support.actors import key_pair
 
@@ -44,7 +44,7 @@ def test_unsigned_post(world: World, kind: str) -> None:
 def test_signed_with_another_key_under_the_actors_key_id(world: World, kind: str) -> None:
     url = world.peers[kind].inbox
     body = json.dumps(like(world, kind)).encode()
-    headers = world.alice.cavage_headers("POST", url, body, key=key_pair(47).private_key, algorithm="hs2019")
+    headers = world.alice.cavage_headers("POST", url, body, key=key_pair(next(KEYS)).private_key, algorithm="hs2019")
     refused(world, kind, body, headers, 401, "does not verify")
 
 
