@@ -100,6 +100,12 @@ async def count(session: AsyncSession, collection: str) -> int:
     return await session.scalar(select(CollectionSize.size).where(CollectionSize.collection == collection)) or 0
 
 
+async def holding(session: AsyncSession, item: str, prefix: str, suffix: str) -> list[str]:
+    """The collections named `prefix…suffix` that hold `item` (found by the item's index, whatever the store's size)."""
+    rows = await session.scalars(select(CollectionItem.collection).where(CollectionItem.item == item))
+    return [c for c in rows if c.startswith(prefix) and c.endswith(suffix)]
+
+
 async def all_items(session: AsyncSession, collection: str, newest_first: bool = True) -> list[CollectionItem]:
     order = CollectionItem.seq.desc() if newest_first else CollectionItem.seq.asc()
     rows = await session.scalars(select(CollectionItem).where(CollectionItem.collection == collection).order_by(order))

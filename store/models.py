@@ -66,6 +66,7 @@ class CollectionItem(Base):
     __table_args__ = (
         UniqueConstraint("collection", "item", name="uq_collection_item"),
         Index("ix_collection_items_collection_seq", "collection", "seq"),
+        Index("ix_collection_items_item", "item"),
     )
 
 

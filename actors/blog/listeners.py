@@ -9,7 +9,7 @@ from activities.event import featured_post
 from activities.parse import id_of
 from activities.text import plain
 from actors.blog.allocation_states import ALLOCATION, AllocationState
-from actors.blog.posts import allocations_of, events_of
+from actors.blog.posts import allocations_of, events_of, post_id
 from actors.context import Context, Services
 from inbox.dispatch import ListenerKey, Listeners, Outcome
 from inbox.errors import Forbidden, Unprocessable
@@ -92,7 +92,8 @@ async def on_event_deleted(ctx: Context) -> Outcome:
     event_id = ctx.activity.object_id
     check_same_origin(ctx.activity, event_id)
     async with ctx.transaction() as session:
-        for post in await objects.of_type(session, services.actor.name, "Article"):
-            await _check_owner(session, events_of(post.id), event_id, ctx.activity.actor)
-            await collections.remove(session, events_of(post.id), event_id)
+        listing = await collections.holding(session, event_id, prefix=post_id(services, ""), suffix=events_of(""))
+        for collection in listing:
+            await _check_owner(session, collection, event_id, ctx.activity.actor)
+            await collections.remove(session, collection, event_id)
     return Outcome.PROCESSED
