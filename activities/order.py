@@ -15,6 +15,21 @@ _EMAIL = re.compile(r"^[^@\s<>\"']{1,64}@[A-Za-z0-9.-]{1,190}\.[A-Za-z]{2,24}$")
 
 
 @dataclass(frozen=True)
+class TicketLimits:
+    """How many tickets one order, and one buyer (by email) per event, may take: one visitor cannot buy out an
+    event."""
+
+    per_order: int = MAX_QUANTITY
+    per_buyer: int = MAX_QUANTITY
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.per_order <= MAX_QUANTITY:
+            raise ValueError(f"tickets per order must be between 1 and {MAX_QUANTITY}")
+        if self.per_buyer < 1:
+            raise ValueError("tickets per buyer must be at least 1")
+
+
+@dataclass(frozen=True)
 class Customer:
     name: str
     email: str

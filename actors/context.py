@@ -11,6 +11,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activities.identity import LocalActor
+from activities.order import TicketLimits
 from inbox.directory import Directory
 from inbox.dispatch import InboxContext
 from inbox.remote import RemoteFetcher
@@ -53,6 +54,7 @@ class Services:
     clock: Callable[[], float]
     site: Site
     currency: str = "GBP"
+    ticket_limits: TicketLimits = field(default_factory=TicketLimits)
     manually_approves_followers: bool = False
     doorbell: Doorbell = field(default_factory=Doorbell)
 

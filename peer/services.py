@@ -92,6 +92,7 @@ def build_services(settings: Settings, clock: Callable[[], float] = time.time) -
         clock=clock,
         site=Site(kind.display_name, kind.nav, page_templates()),
         currency=settings.currency,
+        ticket_limits=settings.ticket_limits,
         manually_approves_followers=settings.manually_approves_followers,
     )
     return Runtime(settings, kind, services, client)

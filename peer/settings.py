@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from activities.order import TicketLimits
+
 KINDS = ("blog", "events", "shop")
 
 
@@ -43,6 +45,15 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+def _count(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or not raw.strip():
+        return default
+    if not raw.strip().isdigit() or int(raw) < 1:
+        raise ValueError(f"{name} must be a whole number of at least 1, not {raw!r}")
+    return int(raw)
+
+
 def _flag(value: str | None) -> bool:
     return (value or "").strip().lower() in ("1", "true", "yes", "on")
 
@@ -63,6 +74,8 @@ class Settings:
     lease_seconds: float = 60.0
     manually_approves_followers: bool = False
     currency: str = "GBP"
+    max_tickets_per_order: int = 10
+    max_tickets_per_buyer: int = 10  # per event, counted by the buyer's email address
     seed: bool = True
 
     def __post_init__(self) -> None:
@@ -70,8 +83,16 @@ class Settings:
             raise ValueError(f"the kind (--kind or ROSE_ASH_KIND) must be one of {', '.join(KINDS)}")
         if not self.base_url.startswith(("http://", "https://")):
             raise ValueError("the base URL (--base-url or ROSE_ASH_BASE_URL) must start with http:// or https://")
+        self.ticket_limits  # noqa: B018  (refuses limits out of range at start)
         if len(self.admin_token) < 8:
             raise ValueError("the admin token (--admin-token or ROSE_ASH_ADMIN_TOKEN) must be at least 8 characters")
+
+    @property
+    def ticket_limits(self) -> TicketLimits:
+        try:
+            return TicketLimits(self.max_tickets_per_order, self.max_tickets_per_buyer)
+        except ValueError as exc:
+            raise ValueError(f"ROSE_ASH_MAX_TICKETS_PER_ORDER / _PER_BUYER: {exc}") from None
 
     @property
     def secret(self) -> bytes:
@@ -104,6 +125,8 @@ class Settings:
             "lease_seconds": _seconds(env, "ROSE_ASH_LEASE_SECONDS", 60.0),
             "manually_approves_followers": _flag(env.get("ROSE_ASH_MANUAL_FOLLOWERS")),
             "currency": env.get("ROSE_ASH_CURRENCY", "GBP"),
+            "max_tickets_per_order": _count(env, "ROSE_ASH_MAX_TICKETS_PER_ORDER", 10),
+            "max_tickets_per_buyer": _count(env, "ROSE_ASH_MAX_TICKETS_PER_BUYER", 10),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

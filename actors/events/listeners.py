@@ -12,7 +12,7 @@ from actors.context import Context, Services
 from actors.events.calendars import allocate_post, allocated_of, calendar_data, pending_of
 from actors.events.purchase_states import PURCHASE_LIFECYCLE, PurchaseState
 from actors.events.schedule import record_sale
-from actors.events.tickets import PurchaseWaiters, purchase_for_offer, update_purchase
+from actors.events.tickets import PurchaseWaiters, purchase_for_offer, release_buyer_tickets, update_purchase
 from inbox.dispatch import ListenerKey, Listeners, Outcome
 from inbox.errors import FetchError, Forbidden, Malformed, Unprocessable, unfetchable
 from inbox.trust import check_attribution, check_same_origin
@@ -83,6 +83,7 @@ async def on_offer_answer(ctx: Context, *, waiters: PurchaseWaiters) -> Outcome:
             if PURCHASE_LIFECYCLE.can_move(row.data["state"], PurchaseState.REJECTED):
                 reason = plain(answer.summary or "the shop refused the order", "reason", 300)
                 update_purchase(row, ctx.now, PurchaseState.REJECTED, reason=reason)
+                await release_buyer_tickets(session, row.data)
                 waiters.notify_after_commit(session, row.id)
             return Outcome.PROCESSED
         order = answer.result if isinstance(answer.result, dict) else None

@@ -4,6 +4,7 @@ pending to confirmed or rejected. Buyer details travel only in the private Offer
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,7 +19,7 @@ from activities.errors import ActivityError
 from activities.order import Customer, order_offer_object
 from actors.context import Services
 from actors.events.purchase_states import PURCHASE_LIFECYCLE, PurchaseState
-from store import collections, objects
+from store import collections, counters, objects
 from store.models import StoredObject
 
 PURCHASE = "TicketPurchase"
@@ -80,6 +81,12 @@ async def buy(session: AsyncSession, services: Services, event: StoredObject, qu
         raise ActivityError("no shop is configured for this calendar")
     if event.deleted_at is not None or event.type != "Event":
         raise ActivityError("this event was cancelled")
+    limits = services.ticket_limits
+    if quantity > limits.per_order:
+        raise ActivityError(f"one order can take at most {limits.per_order} tickets")
+    await counters.ensure(session, buyer_counter(event.id, customer.email), limits.per_buyer)
+    if await counters.take(session, buyer_counter(event.id, customer.email), quantity) is None:
+        raise ActivityError(f"one buyer can hold at most {limits.per_buyer} tickets for this event")
     token = secrets.token_urlsafe(18)
     offer_id = services.actor.new_activity_id()
     now = services.clock()
@@ -102,6 +109,16 @@ async def buy(session: AsyncSession, services: Services, event: StoredObject, qu
     # row all their transactions update; taken just before the commit, it is held the shortest time.
     await collections.add(session, offers_index(services), offer_id, now, {"purchase": purchase["id"]})
     return token
+
+
+def buyer_counter(event: str, email: str) -> str:
+    """The tickets one email address holds for an event (its digest: the counter's name is no place for it)."""
+    return f"{event}#buyer:{hashlib.sha256(email.strip().lower().encode()).hexdigest()}"
+
+
+async def release_buyer_tickets(session: AsyncSession, purchase: dict[str, Any]) -> None:
+    """A refused purchase gives the buyer's allowance back."""
+    await counters.take(session, buyer_counter(purchase["event"], purchase["customer"]["email"]), -purchase["quantity"])
 
 
 async def purchase_for_offer(
