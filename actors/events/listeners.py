@@ -9,7 +9,7 @@ from activities.order import is_order
 from activities.parse import id_of, same_origin
 from activities.text import plain
 from actors.context import Context, Services
-from actors.events.calendars import allocate_post, allocated_of, calendar_data, pending_of
+from actors.events.calendars import TooManyPending, allocate_post, allocated_of, calendar_data, hold_for_approval
 from actors.events.purchase_states import PURCHASE_LIFECYCLE, PurchaseState
 from actors.events.schedule import record_sale
 from actors.events.tickets import PurchaseWaiters, purchase_for_offer, release_buyer_tickets, update_purchase
@@ -64,7 +64,10 @@ async def on_add(ctx: Context) -> Outcome:
         elif add.actor in services.trusted:
             await allocate_post(session, services, calendar, post, data, add.id, add.actor)
         else:
-            await collections.add(session, pending_of(calendar), add.id, ctx.now, {**data, "post": post})
+            try:
+                await hold_for_approval(session, services, calendar, add.id, add.actor, {**data, "post": post})
+            except TooManyPending as exc:
+                raise Unprocessable(exc.reason) from None
     return Outcome.PROCESSED
 
 

@@ -17,11 +17,10 @@ from activities.order import parse_customer, parse_quantity
 from actors.context import Services
 from actors.events.calendars import (
     all_calendars,
-    allocate_post,
     allocated_of,
     create_calendar,
+    decide_allocation,
     pending_of,
-    refuse_allocation,
 )
 from actors.events.purchase_states import PurchaseState
 from actors.events.schedule import cancel, reschedule, schedule, sold_of
@@ -133,15 +132,8 @@ def routes(services: Services, waiters: PurchaseWaiters) -> tuple[list[Route], A
         form = await checked_form(request, services)
         calendar, add = str(form.get("calendar", "")), str(form.get("add", ""))
         async with services.store.write() as session:
-            item = await collections.get(session, pending_of(calendar), add)
-            if item is None:
+            if not await decide_allocation(session, services, calendar, add, form.get("decision") == "accept"):
                 raise HTTPException(404, "That allocation is no longer waiting.")
-            data = dict(item.data or {})
-            await collections.remove(session, pending_of(calendar), add)
-            if form.get("decision") == "accept":
-                await allocate_post(session, services, calendar, data.pop("post"), data, add, data["author"])
-            else:
-                await refuse_allocation(session, services, add, data["author"], "the calendar admin declined")
         return redirect(request, services, "/calendars")
 
     async def _event(slug: str) -> Any:
