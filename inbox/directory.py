@@ -14,6 +14,7 @@ from sqlalchemy import update
 from activities.errors import ActivityError
 from activities.httpsig import load_public_key
 from activities.parse import check_url, same_origin
+from activities.remote_actor import compact_actor
 from inbox.errors import FetchError
 from inbox.remote import RemoteFetcher
 from store.db import Store
@@ -127,11 +128,12 @@ class Directory:
         shared = shared if isinstance(shared, str) and shared.startswith(("http://", "https://")) else None
         if not same_origin(inbox, actor_id) or (shared and not same_origin(shared, actor_id)):
             raise FetchError(actor_id, "inbox is not on the actor's host")
-        values = {"inbox": inbox, "shared_inbox": shared, "data": doc, "fetched_at": self.store.clock()}
+        kept = compact_actor(doc)
+        values = {"inbox": inbox, "shared_inbox": shared, "data": kept, "fetched_at": self.store.clock()}
         async with self.store.write() as session:  # an upsert: concurrent first sightings must not collide
             if not await insert_ignore(session, RemoteActor, {"id": actor_id, **values}, ("id",)):
                 await session.execute(update(RemoteActor).where(RemoteActor.id == actor_id).values(**values))
-        return ActorInfo(actor_id, inbox, shared, doc)
+        return ActorInfo(actor_id, inbox, shared, kept)
 
 
 def _key_in(doc: dict[str, Any], key_id: str) -> str | None:

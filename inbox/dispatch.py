@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from activities.parse import Activity
 from inbox.signatures import Verified
 from store.db import Store
+from store.inbox_states import RecordState
 from store.models import InboxActivity
 from store.upsert import insert_ignore
 
@@ -29,14 +30,6 @@ class Outcome(StrEnum):
     PROCESSED = "processed"
     DUPLICATE = "duplicate"
     IGNORED = "ignored"
-
-
-class RecordState(StrEnum):
-    """The state an inbox_activities row is written with."""
-
-    PROCESSED = "processed"
-    IGNORED = "ignored"
-    FAILED = "failed"  # a listener raised a bug: kept whole for the admin
 
 
 class DuplicateActivity(Exception):

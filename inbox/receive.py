@@ -26,7 +26,6 @@ from inbox.dispatch import (
     ListenerKey,
     Listeners,
     Outcome,
-    RecordState,
     S,
     inbox_row,
     record,
@@ -36,6 +35,7 @@ from inbox.signatures import SignedRequest, Verified, verify
 from inbox.trust import answered_id, check_answer, check_object_owner, check_sender
 from store import objects
 from store.db import Store, dialect
+from store.inbox_states import RecordState
 from store.models import InboxActivity
 from store.upsert import insert_ignore_statement
 

@@ -19,14 +19,16 @@ from starlette.staticfiles import StaticFiles
 
 from actors.context import Services
 from actors.kind import CollectionSpec, KindSetup, public_objects
+from actors.web import services_of
 from inbox.dispatch import Listeners
 from inbox.errors import InboxError
 from inbox.receive import Inbox
 from peer import admin, follows, wellknown
 from peer.c2s import outbox_post_route
-from peer.pages import actor_route, health_route
+from peer.housekeeping import keep_house
+from peer.pages import actor_route, health
 from peer.respond import error, wants_json
-from peer.services import TEMPLATES, VERSION, Runtime, build_services
+from peer.services import TEMPLATES, Runtime, build_services
 from peer.serving import collection_route, object_route
 from peer.settings import Settings
 
@@ -48,17 +50,17 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> St
     inbox = Inbox(services.store, services.directory, listeners, services.actor, clock, services)
 
     routes: list[BaseRoute] = [
-        health_route(services),
-        *wellknown.routes(services, kind.display_name, VERSION),
-        actor_route(services, kind, setup),
+        Route("/healthz", health),
+        *wellknown.ROUTES,
+        actor_route(kind, setup.actor_fields),
         Route("/actor/inbox", inbox_endpoint, methods=["POST"]),
         Route("/inbox", inbox_endpoint, methods=["POST"]),
-        outbox_post_route(services, setup),
-        *admin.routes(services),
+        outbox_post_route(setup.c2s),
+        *admin.ROUTES,
         Mount("/static", StaticFiles(directory=str(TEMPLATES / "static")), name="static"),
         *setup.routes,
-        *(collection_route(services, spec) for spec in setup.collections),
-        object_route(services, setup.html),
+        *(collection_route(spec) for spec in setup.collections),
+        object_route(setup.html),
     ]
 
     @contextlib.asynccontextmanager
@@ -84,12 +86,16 @@ async def _running(runtime: Runtime, setup: KindSetup, app: Starlette) -> AsyncI
         if runtime.settings.seed:
             for hook in setup.on_start:
                 await hook(runtime.services)
-        task = asyncio.create_task(worker.run()) if runtime.settings.inprocess_worker else None
+        tasks = [worker.run()] if runtime.settings.inprocess_worker else []
+        services = runtime.services
+        tasks.append(keep_house(services.store, services.clock, runtime.settings.inbox_retention))
+        running = [asyncio.create_task(task) for task in tasks]
         try:
             yield
         finally:
-            if task:
+            for task in running:
                 task.cancel()
+            for task in running:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await worker.aclose()
@@ -114,11 +120,9 @@ async def inbox_error(request: Request, exc: Exception) -> Response:
 
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    if exc.status_code in (301, 302, 303, 307, 308) and exc.headers:
-        return Response(status_code=exc.status_code, headers=exc.headers)
     if wants_json(request) or (request.method == "POST" and "json" in request.headers.get("content-type", "")):
         return error(exc.status_code, str(exc.detail))
-    services: Services = request.app.state.services
+    services = services_of(request)
     page = services.site.templates.get_template("layout/error.html").render(
         request=request,
         status=exc.status_code,

@@ -72,6 +72,7 @@ class Settings:
     retry_base: float = 30.0
     retry_horizon: float = 3 * 24 * 3600.0
     lease_seconds: float = 60.0
+    inbox_retention: float = 7 * 24 * 3600.0  # seconds an accepted activity's body is kept (its id: for ever)
     manually_approves_followers: bool = False
     currency: str = "GBP"
     max_tickets_per_order: int = 10
@@ -123,6 +124,7 @@ class Settings:
             "retry_base": _seconds(env, "ROSE_ASH_RETRY_BASE", 30.0),
             "retry_horizon": _seconds(env, "ROSE_ASH_RETRY_HORIZON", 3 * 24 * 3600.0),
             "lease_seconds": _seconds(env, "ROSE_ASH_LEASE_SECONDS", 60.0),
+            "inbox_retention": _seconds(env, "ROSE_ASH_INBOX_RETENTION", 7 * 24 * 3600.0),
             "manually_approves_followers": _flag(env.get("ROSE_ASH_MANUAL_FOLLOWERS")),
             "currency": env.get("ROSE_ASH_CURRENCY", "GBP"),
             "max_tickets_per_order": _count(env, "ROSE_ASH_MAX_TICKETS_PER_ORDER", 10),
