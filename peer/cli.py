@@ -71,10 +71,13 @@ def serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     from peer.app import create_app
+    from peer.slow_clients import BodyDeadline, ClientLimits, guarded_protocol
 
     settings = checked_settings(args)
+    limits = ClientLimits(settings.header_seconds, settings.body_seconds, settings.max_connections_per_client)
     uvicorn.run(
-        create_app(settings),
+        BodyDeadline(create_app(settings), settings.body_seconds),
+        http=guarded_protocol(limits),
         host=args.host,
         port=args.port,
         access_log=args.access_log,
