@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activities.build import activity
 from activities.text import plain, slugify
+from actors import pending
 from actors.context import Services
-from store import collections, counters
+from store import collections
 
 
 def calendars_id(services: Services) -> str:
@@ -74,35 +74,12 @@ async def allocate_post(
     )
 
 
-# Allocations from untrusted actors wait for the admin; one actor, or one host, may keep only so many waiting.
-PENDING_PER_ACTOR = 20
-PENDING_PER_HOST = 100
-
-
-class TooManyPending(Exception):
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-def _pending_counters(services: Services, sender: str) -> list[tuple[str, int, str]]:
-    host = urlsplit(sender).netloc.lower()
-    base = services.actor.url("pending")
-    return [
-        (f"{base}/actor/{sender}", PENDING_PER_ACTOR, "this actor"),
-        (f"{base}/host/{host}", PENDING_PER_HOST, f"actors on {host}"),
-    ]
-
-
 async def hold_for_approval(
     session: AsyncSession, services: Services, calendar: str, add: str, sender: str, data: dict[str, Any]
 ) -> None:
     """Put an untrusted allocation in the calendar's pending collection, within the per-actor and per-host
-    limits (TooManyPending beyond them)."""
-    for name, limit, whose in _pending_counters(services, sender):
-        await counters.ensure(session, name, limit)
-        if await counters.take(session, name, 1) is None:
-            raise TooManyPending(f"{limit} allocations from {whose} wait for the calendar admin already")
+    limits (pending.TooManyPending beyond them)."""
+    await pending.hold(session, services, "allocations", sender, "allocations")
     await collections.add(session, pending_of(calendar), add, services.clock(), {**data, "author": sender})
 
 
@@ -113,8 +90,7 @@ async def decide_allocation(session: AsyncSession, services: Services, calendar:
         return False
     data = dict(item.data or {})
     await collections.remove(session, pending_of(calendar), add)
-    for name, _, _ in _pending_counters(services, data["author"]):
-        await counters.take(session, name, -1)
+    await pending.release(session, services, "allocations", data["author"])
     if accept:
         await allocate_post(session, services, calendar, data.pop("post"), data, add, data["author"])
     else:

@@ -9,10 +9,11 @@ from activities.order import is_order
 from activities.parse import id_of, same_origin
 from activities.text import plain
 from actors.context import Context, Services
-from actors.events.calendars import TooManyPending, allocate_post, allocated_of, calendar_data, hold_for_approval
+from actors.events.calendars import allocate_post, allocated_of, calendar_data, hold_for_approval
 from actors.events.purchase_states import PURCHASE_LIFECYCLE, PurchaseState
 from actors.events.schedule import record_sale
 from actors.events.tickets import PurchaseWaiters, purchase_for_offer, release_buyer_tickets, update_purchase
+from actors.pending import TooManyPending
 from inbox.dispatch import ListenerKey, Listeners, Outcome
 from inbox.errors import FetchError, Forbidden, Malformed, Unprocessable, unfetchable
 from inbox.trust import check_attribution, check_same_origin

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import secrets
 
-from actors.events.calendars import PENDING_PER_ACTOR
+from actors.pending import PER_ACTOR as PENDING_PER_ACTOR
 from tests.hostile.conftest import KEYS, World
 from tests.hostile.helpers import Unchanged, Visitor, assert_refused, serve_post
 from tests.support.actors import RemoteActor, key_pair
@@ -25,7 +25,7 @@ def test_an_untrusted_actor_keeps_only_so_many_allocations_waiting(world: World)
         assert response.status_code == 202 and response.json()["status"] == "processed", response.text
     with Unchanged(world.view(world.events)):
         response = dave.post(world.http, world.events.inbox, add(PENDING_PER_ACTOR))
-    assert_refused(response, 422, f"{PENDING_PER_ACTOR} allocations from this actor wait")
+    assert_refused(response, 422, f"{PENDING_PER_ACTOR} allocations from this actor wait for the admin")
     # another untrusted actor is not held back by dave's flood
     erin = RemoteActor(world.other, f"erin-{secrets.token_hex(3)}", key_pair(next(KEYS)))
     post = serve_post(erin, "erins-post")
@@ -40,4 +40,4 @@ def test_an_untrusted_actor_keeps_only_so_many_allocations_waiting(world: World)
     assert response.status_code == 202, response.text
     with Unchanged(world.view(world.events)):
         response = dave.post(world.http, world.events.inbox, add(PENDING_PER_ACTOR + 2))
-    assert_refused(response, 422, "wait for the calendar admin")
+    assert_refused(response, 422, "wait for the admin")
