@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
 import secrets
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, Concatenate, ParamSpec
 
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
@@ -17,6 +19,16 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from actors.context import Services
 
 MAX_FORM_FIELD = 100_000
+
+P = ParamSpec("P")
+
+
+def services_of(request: Request) -> Services:
+    """The peer's services, which `create_app` keeps in the app's state."""
+    services = request.app.state.services
+    if not isinstance(services, Services):
+        raise TypeError(f"the app's state holds {type(services).__name__}, not Services")
+    return services
 
 
 def _sign(secret: bytes, payload: bytes) -> str:
@@ -69,9 +81,27 @@ def is_admin(request: Request, services: Services) -> bool:
     return bool(session(request, services).get("admin"))
 
 
-def require_admin(request: Request, services: Services) -> None:
-    if not is_admin(request, services):
-        raise HTTPException(303, headers={"Location": f"/login?next={request.url.path}"})
+def login_first(request: Request, services: Services) -> Response | None:
+    """None for the admin; anyone else is sent to the login page, which brings them back here."""
+    if is_admin(request, services):
+        return None
+    return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+
+
+def admin_only(
+    handler: Callable[Concatenate[Request, P], Awaitable[Response]],
+) -> Callable[Concatenate[Request, P], Awaitable[Response]]:
+    """An endpoint only the admin reaches: before it runs (before its form is read), anyone else gets
+    `login_first`'s redirect."""
+
+    @functools.wraps(handler)
+    async def guarded(request: Request, /, *args: P.args, **kwargs: P.kwargs) -> Response:
+        refused = login_first(request, services_of(request))
+        if refused is not None:
+            return refused
+        return await handler(request, *args, **kwargs)
+
+    return guarded
 
 
 def csrf_token(request: Request, services: Services) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+from urllib.parse import quote
 
 from sqlalchemy import func, select
 from starlette.requests import Request
@@ -11,95 +12,106 @@ from starlette.routing import Route
 
 from activities.parse import check_url
 from actors.context import Services
-from actors.web import checked_form, mark_session_changed, redirect, render, require_admin, safe_next, session
+from actors.web import admin_only, checked_form, mark_session_changed, redirect, render, safe_next, services_of, session
 from inbox.errors import FetchError
 from peer import follows
 from store.models import Delivery, DeliveryAttempt, Follow, InboxActivity
 
 
-def routes(services: Services) -> list[Route]:
-    async def login(request: Request) -> Response:
-        if request.method == "GET":
-            return render(request, services, "layout/login.html", {"next": safe_next(request.query_params.get("next"))})
-        form = await checked_form(request, services)
-        token = str(form.get("token", ""))
-        if not hmac.compare_digest(token.encode(), services.admin_token.encode()):
-            return render(
-                request,
-                services,
-                "layout/login.html",
-                {"next": safe_next(str(form.get("next", ""))), "error": "That admin token is not right."},
-                403,
-            )
-        session(request, services)["admin"] = True
-        mark_session_changed(request)
-        return redirect(request, services, safe_next(str(form.get("next", ""))))
-
-    async def logout(request: Request) -> Response:
-        await checked_form(request, services)
-        session(request, services).pop("admin", None)
-        mark_session_changed(request)
-        return redirect(request, services, "/")
-
-    async def deliveries(request: Request) -> Response:
-        require_admin(request, services)
-        async with services.store.read() as db:
-            rows = list(await db.scalars(select(Delivery).order_by(Delivery.id.desc()).limit(200)))
-            counts = dict((await db.execute(select(Delivery.state, func.count()).group_by(Delivery.state))).all())
-            attempts = list(await db.scalars(select(DeliveryAttempt).order_by(DeliveryAttempt.id.desc()).limit(100)))
-            inbox = list(await db.scalars(select(InboxActivity).order_by(InboxActivity.received_at.desc()).limit(50)))
+async def login(request: Request) -> Response:
+    services = services_of(request)
+    if request.method == "GET":
+        return render(request, services, "layout/login.html", {"next": safe_next(request.query_params.get("next"))})
+    form = await checked_form(request, services)
+    token = str(form.get("token", ""))
+    if not hmac.compare_digest(token.encode(), services.admin_token.encode()):
         return render(
             request,
             services,
-            "layout/deliveries.html",
-            {"deliveries": rows, "counts": counts, "attempts": attempts, "inbox": inbox},
+            "layout/login.html",
+            {"next": safe_next(str(form.get("next", ""))), "error": "That admin token is not right."},
+            403,
         )
+    session(request, services)["admin"] = True
+    mark_session_changed(request)
+    return redirect(request, services, safe_next(str(form.get("next", ""))))
 
-    async def followers(request: Request) -> Response:
-        require_admin(request, services)
-        async with services.store.read() as db:
-            rows = list(await db.scalars(select(Follow).order_by(Follow.created_at.desc()).limit(500)))
-        return render(
-            request, services, "layout/followers.html", {"follows": rows, "message": request.query_params.get("m")}
-        )
 
-    async def decide(request: Request) -> Response:
-        require_admin(request, services)
-        form = await checked_form(request, services)
-        follow_id, decision = str(form.get("follow", "")), str(form.get("decision", ""))
-        async with services.store.write() as db:
-            await follows.decide(db, services, follow_id, accept=decision == "accept")
-        return redirect(request, services, "/admin/followers")
+async def logout(request: Request) -> Response:
+    services = services_of(request)
+    await checked_form(request, services)
+    session(request, services).pop("admin", None)
+    mark_session_changed(request)
+    return redirect(request, services, "/")
 
-    async def follow_someone(request: Request) -> Response:
-        require_admin(request, services)
-        form = await checked_form(request, services)
-        target = str(form.get("actor", "")).strip()
-        try:
-            actor_id = await resolve_handle(services, target)
-            await follows.follow(services, actor_id)
-            message = f"Follow sent to {actor_id}"
-        except (FetchError, ValueError) as exc:
-            message = f"Could not follow {target}: {exc}"
-        from urllib.parse import quote
 
-        return redirect(request, services, f"/admin/followers?m={quote(message)}")
+@admin_only
+async def deliveries(request: Request) -> Response:
+    services = services_of(request)
+    async with services.store.read() as db:
+        rows = list(await db.scalars(select(Delivery).order_by(Delivery.id.desc()).limit(200)))
+        counts = dict((await db.execute(select(Delivery.state, func.count()).group_by(Delivery.state))).all())
+        attempts = list(await db.scalars(select(DeliveryAttempt).order_by(DeliveryAttempt.id.desc()).limit(100)))
+        inbox = list(await db.scalars(select(InboxActivity).order_by(InboxActivity.received_at.desc()).limit(50)))
+    return render(
+        request,
+        services,
+        "layout/deliveries.html",
+        {"deliveries": rows, "counts": counts, "attempts": attempts, "inbox": inbox},
+    )
 
-    async def unfollow(request: Request) -> Response:
-        require_admin(request, services)
-        form = await checked_form(request, services)
-        await follows.unfollow(services, str(form.get("unfollow", "")))
-        return redirect(request, services, "/admin/followers")
 
-    return [
-        Route("/admin/unfollow", unfollow, methods=["POST"]),
-        Route("/login", login, methods=["GET", "POST"]),
-        Route("/logout", logout, methods=["POST"]),
-        Route("/admin/deliveries", deliveries),
-        Route("/admin/followers", followers),
-        Route("/admin/followers/decide", decide, methods=["POST"]),
-        Route("/admin/follow", follow_someone, methods=["POST"]),
-    ]
+@admin_only
+async def followers(request: Request) -> Response:
+    services = services_of(request)
+    async with services.store.read() as db:
+        rows = list(await db.scalars(select(Follow).order_by(Follow.created_at.desc()).limit(500)))
+    return render(
+        request, services, "layout/followers.html", {"follows": rows, "message": request.query_params.get("m")}
+    )
+
+
+@admin_only
+async def decide(request: Request) -> Response:
+    services = services_of(request)
+    form = await checked_form(request, services)
+    follow_id, decision = str(form.get("follow", "")), str(form.get("decision", ""))
+    async with services.store.write() as db:
+        await follows.decide(db, services, follow_id, accept=decision == "accept")
+    return redirect(request, services, "/admin/followers")
+
+
+@admin_only
+async def follow_someone(request: Request) -> Response:
+    services = services_of(request)
+    form = await checked_form(request, services)
+    target = str(form.get("actor", "")).strip()
+    try:
+        actor_id = await resolve_handle(services, target)
+        await follows.follow(services, actor_id)
+        message = f"Follow sent to {actor_id}"
+    except (FetchError, ValueError) as exc:
+        message = f"Could not follow {target}: {exc}"
+    return redirect(request, services, f"/admin/followers?m={quote(message)}")
+
+
+@admin_only
+async def unfollow(request: Request) -> Response:
+    services = services_of(request)
+    form = await checked_form(request, services)
+    await follows.unfollow(services, str(form.get("unfollow", "")))
+    return redirect(request, services, "/admin/followers")
+
+
+ROUTES: tuple[Route, ...] = (
+    Route("/admin/unfollow", unfollow, methods=["POST"]),
+    Route("/login", login, methods=["GET", "POST"]),
+    Route("/logout", logout, methods=["POST"]),
+    Route("/admin/deliveries", deliveries),
+    Route("/admin/followers", followers),
+    Route("/admin/followers/decide", decide, methods=["POST"]),
+    Route("/admin/follow", follow_someone, methods=["POST"]),
+)
 
 
 async def resolve_handle(services: Services, target: str) -> str:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import Mapping
+from functools import partial
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -10,28 +12,31 @@ from starlette.routing import Route
 
 from activities.errors import ActivityError
 from activities.parse import load_json
-from actors.context import Services
-from actors.kind import C2SKey, KindSetup
+from actors.kind import C2SHandler, C2SKey
+from actors.web import services_of
 from inbox.receive import read_capped
 from peer.respond import error
 
 
-def outbox_post_route(services: Services, setup: KindSetup) -> Route:
-    async def endpoint(request: Request) -> Response:
-        auth = request.headers.get("authorization", "")
-        scheme, _, token = auth.partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), services.admin_token.encode()):
-            return error(401, "a bearer token is required", **{"WWW-Authenticate": 'Bearer realm="outbox"'})
-        body = await read_capped(request, 1024 * 1024)
-        try:
-            doc = load_json(body)
-        except ActivityError as exc:
-            return error(400, exc.reason)
-        key = C2SKey.of(doc)
-        handler = setup.c2s.get(key)
-        if handler is None:
-            return error(422, f"this outbox does not take {key}")
-        location = await handler(request, services, doc)
-        return JSONResponse({"id": location}, status_code=201, headers={"Location": location})
+async def post_to_outbox(request: Request, handlers: Mapping[C2SKey, C2SHandler]) -> Response:
+    """Hand the activity to the kind's handler for its type; 201 with the Location of what it made."""
+    services = services_of(request)
+    auth = request.headers.get("authorization", "")
+    scheme, _, token = auth.partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), services.admin_token.encode()):
+        return error(401, "a bearer token is required", **{"WWW-Authenticate": 'Bearer realm="outbox"'})
+    body = await read_capped(request, 1024 * 1024)
+    try:
+        doc = load_json(body)
+    except ActivityError as exc:
+        return error(400, exc.reason)
+    key = C2SKey.of(doc)
+    handler = handlers.get(key)
+    if handler is None:
+        return error(422, f"this outbox does not take {key}")
+    location = await handler(request, services, doc)
+    return JSONResponse({"id": location}, status_code=201, headers={"Location": location})
 
-    return Route("/actor/outbox", endpoint, methods=["POST"])
+
+def outbox_post_route(handlers: Mapping[C2SKey, C2SHandler]) -> Route:
+    return Route("/actor/outbox", partial(post_to_outbox, handlers=handlers), methods=["POST"], name="outbox_post")

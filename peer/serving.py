@@ -6,6 +6,8 @@ GET, or to a browser holding the object's capability link."""
 from __future__ import annotations
 
 import hmac
+from collections.abc import Mapping
+from functools import partial
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -14,7 +16,7 @@ from starlette.routing import Route
 from activities.build import ordered_collection, ordered_collection_page, public_view, with_context
 from actors.context import Services
 from actors.kind import CollectionSpec, HtmlRenderer
-from actors.web import is_admin, render
+from actors.web import is_admin, render, services_of
 from inbox.errors import InboxError
 from inbox.signatures import SignedRequest, verify
 from peer.respond import ActivityJSONResponse, error, wants_json
@@ -49,69 +51,75 @@ def may_read(row: StoredObject, reader: str | None, token: str | None, services:
     return bool(token and row.capability and hmac.compare_digest(token, row.capability))
 
 
-def object_route(services: Services, html: dict[str, HtmlRenderer]) -> Route:
-    async def endpoint(request: Request) -> Response:
-        object_id = services.actor.base_url + request.url.path
-        async with services.store.read() as session:
-            row = await objects.get(session, object_id)
-        if row is None:
-            return error(404, "not found")
-        try:
-            reader = await signed_reader(request, services)
-        except InboxError as exc:
-            return error(exc.status, exc.reason)
-        if not may_read(row, reader, request.query_params.get("token"), services, is_admin(request, services)):
-            return error(404, "not found")
-        if row.deleted_at is not None:
-            tomb = with_context(row.data)
-            return ActivityJSONResponse(tomb, status_code=410) if wants_json(request) else error(410, "deleted")
-        if wants_json(request):
-            return ActivityJSONResponse(with_context(public_view(row.data)), headers={"Vary": "Accept"})
-        renderer = html.get(row.type)
-        if renderer is not None:
-            return await renderer(request, services, row.data)
-        return render(request, services, "layout/object.html", {"object": public_view(row.data)})
+async def serve_object(request: Request, html: Mapping[str, HtmlRenderer]) -> Response:
+    """A stored object at its id: AS2 JSON, or HTML through the kind's renderer for its type."""
+    services = services_of(request)
+    object_id = services.actor.base_url + request.url.path
+    async with services.store.read() as session:
+        row = await objects.get(session, object_id)
+    if row is None:
+        return error(404, "not found")
+    try:
+        reader = await signed_reader(request, services)
+    except InboxError as exc:
+        return error(exc.status, exc.reason)
+    if not may_read(row, reader, request.query_params.get("token"), services, is_admin(request, services)):
+        return error(404, "not found")
+    if row.deleted_at is not None:
+        tomb = with_context(row.data)
+        return ActivityJSONResponse(tomb, status_code=410) if wants_json(request) else error(410, "deleted")
+    if wants_json(request):
+        return ActivityJSONResponse(with_context(public_view(row.data)), headers={"Vary": "Accept"})
+    renderer = html.get(row.type)
+    if renderer is not None:
+        return await renderer(request, services, row.data)
+    return render(request, services, "layout/object.html", {"object": public_view(row.data)})
 
-    return Route("/{path:path}", endpoint, methods=["GET", "HEAD"])
+
+def object_route(html: Mapping[str, HtmlRenderer]) -> Route:
+    return Route("/{path:path}", partial(serve_object, html=html), methods=["GET", "HEAD"], name="object")
 
 
-def collection_route(services: Services, spec: CollectionSpec) -> Route:
-    async def endpoint(request: Request) -> Response:
-        if spec.html is not None and not wants_json(request):
-            return await spec.html(request)
-        collection_id = services.actor.base_url + request.url.path
-        params = request.query_params
-        try:
-            before = int(params["before"]) if "before" in params else None
-            after = int(params["after"]) if "after" in params else None
-        except ValueError:
-            return error(400, "before/after must be integers")
-        async with services.store.read() as session:
-            if spec.exists is not None and not await spec.exists(session, services, collection_id):
-                return error(404, "no such collection")
-            total = await collections.count(session, collection_id)
-            extra = await spec.extra(session, services, collection_id) if spec.extra else {}
-            paged = "page" in params or before is not None or after is not None
-            if paged:
-                page = await collections.page(session, collection_id, before=before, after=after, size=PAGE_SIZE)
-                ids = [item.item for item in page.items]
-                embedded = await spec.embed(session, services, ids) if spec.embed else ids
-        if not paged:
-            doc = ordered_collection(collection_id, total, f"{collection_id}?page=true", **extra)
-        else:
-            page_id = f"{collection_id}?" + (
-                f"before={before}" if before is not None else f"after={after}" if after is not None else "page=true"
-            )
-            doc = ordered_collection_page(
-                page_id,
-                collection_id,
-                embedded,
-                total=total,
-                next_page=f"{collection_id}?before={page.next_cursor}" if page.next_cursor else None,
-                prev_page=f"{collection_id}?after={page.prev_cursor}" if page.prev_cursor else None,
-            )
-        if wants_json(request):
-            return ActivityJSONResponse(doc, headers={"Vary": "Accept"})
-        return render(request, services, "layout/collection.html", {"collection": doc})
+async def serve_collection(request: Request, spec: CollectionSpec) -> Response:
+    """A collection as an AS2 OrderedCollection, keyset-paged; a browser gets the spec's page if it has one."""
+    if spec.html is not None and not wants_json(request):
+        return await spec.html(request)
+    services = services_of(request)
+    collection_id = services.actor.base_url + request.url.path
+    params = request.query_params
+    try:
+        before = int(params["before"]) if "before" in params else None
+        after = int(params["after"]) if "after" in params else None
+    except ValueError:
+        return error(400, "before/after must be integers")
+    async with services.store.read() as session:
+        if spec.exists is not None and not await spec.exists(session, services, collection_id):
+            return error(404, "no such collection")
+        total = await collections.count(session, collection_id)
+        extra = await spec.extra(session, services, collection_id) if spec.extra else {}
+        paged = "page" in params or before is not None or after is not None
+        if paged:
+            page = await collections.page(session, collection_id, before=before, after=after, size=PAGE_SIZE)
+            ids = [item.item for item in page.items]
+            embedded = await spec.embed(session, services, ids) if spec.embed else ids
+    if not paged:
+        doc = ordered_collection(collection_id, total, f"{collection_id}?page=true", **extra)
+    else:
+        page_id = f"{collection_id}?" + (
+            f"before={before}" if before is not None else f"after={after}" if after is not None else "page=true"
+        )
+        doc = ordered_collection_page(
+            page_id,
+            collection_id,
+            embedded,
+            total=total,
+            next_page=f"{collection_id}?before={page.next_cursor}" if page.next_cursor else None,
+            prev_page=f"{collection_id}?after={page.prev_cursor}" if page.prev_cursor else None,
+        )
+    if wants_json(request):
+        return ActivityJSONResponse(doc, headers={"Vary": "Accept"})
+    return render(request, services, "layout/collection.html", {"collection": doc})
 
-    return Route(spec.path, endpoint, methods=["GET", "HEAD"])
+
+def collection_route(spec: CollectionSpec) -> Route:
+    return Route(spec.path, partial(serve_collection, spec=spec), methods=["GET", "HEAD"], name="collection")

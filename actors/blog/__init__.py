@@ -92,7 +92,7 @@ async def c2s_delete(request: Request, services: Services, doc: dict[str, Any]) 
 
 def register(setup: KindSetup) -> None:
     listeners.register(setup.listeners)
-    setup.routes += pages.routes(setup.services)
+    setup.routes += pages.ROUTES
     setup.html["Article"] = pages.post_page
     setup.collections.append(CollectionSpec("/posts", embed=public_objects))
     setup.on_c2s(C2SKey("Create", "Article"), c2s_create_article).on_c2s(C2SKey("Add"), c2s_add)

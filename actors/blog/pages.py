@@ -21,9 +21,10 @@ from actors.blog.posts import (
     update_post,
 )
 from actors.context import Services
-from actors.web import checked_form, redirect, render, require_admin
+from actors.web import admin_only, checked_form, redirect, render, services_of
 from inbox.errors import FetchError
 from store import collections, objects
+from store.models import StoredObject
 
 
 async def calendars_of_events_peer(services: Services) -> tuple[list[dict[str, Any]], str | None]:
@@ -35,10 +36,10 @@ async def calendars_of_events_peer(services: Services) -> tuple[list[dict[str, A
         page = await services.fetcher.get_json(f"{base}/calendars?page=true")
     except FetchError as exc:
         return [], f"The events calendar cannot be reached right now ({exc.reason})."
-    items = page.get("orderedItems") if isinstance(page.get("orderedItems"), list) else []
+    items = page.get("orderedItems")
     calendars = [
         {"id": item["id"], "name": str(item.get("name") or item["id"])}
-        for item in items
+        for item in (items if isinstance(items, list) else [])
         if isinstance(item, dict) and isinstance(item.get("id"), str)
     ]
     return calendars, None
@@ -54,89 +55,100 @@ async def post_state(services: Services, post: str) -> dict[str, Any]:
     }
 
 
-def routes(services: Services) -> list[Route]:
-    async def index(request: Request) -> Response:
-        async with services.store.read() as session:
-            posts = [row.data for row in await objects.of_type(session, services.actor.name, "Article")]
-        return render(request, services, "blog/index.html", {"posts": posts})
+async def index(request: Request) -> Response:
+    services = services_of(request)
+    async with services.store.read() as session:
+        posts = [row.data for row in await objects.of_type(session, services.actor.name, "Article")]
+    return render(request, services, "blog/index.html", {"posts": posts})
 
-    async def new_post(request: Request) -> Response:
-        require_admin(request, services)
-        return render(request, services, "blog/edit.html", {"post": None, "error": None, "form": {}})
 
-    async def create(request: Request) -> Response:
-        require_admin(request, services)
-        form = await checked_form(request, services)
-        title, body = str(form.get("title", "")), str(form.get("body", ""))
-        try:
-            async with services.store.write() as session:
-                doc = await create_post(session, services, title, body)
-        except ActivityError as exc:
-            return render(request, services, "blog/edit.html", {"post": None, "error": exc.reason, "form": form}, 400)
-        return redirect(request, services, doc["id"].removeprefix(services.actor.base_url))
+@admin_only
+async def new_post(request: Request) -> Response:
+    return render(request, services_of(request), "blog/edit.html", {"post": None, "error": None, "form": {}})
 
-    async def _existing(slug: str) -> Any:
-        async with services.store.read() as session:
-            row = await objects.get(session, post_id(services, slug))
-        if row is None or row.deleted_at is not None or row.type != "Article":
-            raise HTTPException(404, "There is no such post.")
-        return row
 
-    async def edit(request: Request) -> Response:
-        require_admin(request, services)
-        row = await _existing(request.path_params["slug"])
-        if request.method == "GET":
-            return render(request, services, "blog/edit.html", {"post": row.data, "error": None, "form": {}})
-        form = await checked_form(request, services)
-        try:
-            async with services.store.write() as session:
-                fresh = await objects.get(session, row.id)
-                assert fresh is not None
-                await update_post(session, services, fresh, str(form.get("title", "")), str(form.get("body", "")))
-        except ActivityError as exc:
-            return render(
-                request, services, "blog/edit.html", {"post": row.data, "error": exc.reason, "form": form}, 400
-            )
-        return redirect(request, services, f"/posts/{request.path_params['slug']}")
+@admin_only
+async def create(request: Request) -> Response:
+    services = services_of(request)
+    form = await checked_form(request, services)
+    title, body = str(form.get("title", "")), str(form.get("body", ""))
+    try:
+        async with services.store.write() as session:
+            doc = await create_post(session, services, title, body)
+    except ActivityError as exc:
+        return render(request, services, "blog/edit.html", {"post": None, "error": exc.reason, "form": form}, 400)
+    return redirect(request, services, doc["id"].removeprefix(services.actor.base_url))
 
-    async def delete(request: Request) -> Response:
-        require_admin(request, services)
-        await checked_form(request, services)
-        row = await _existing(request.path_params["slug"])
+
+async def _existing(services: Services, slug: str) -> StoredObject:
+    async with services.store.read() as session:
+        row = await objects.get(session, post_id(services, slug))
+    if row is None or row.deleted_at is not None or row.type != "Article":
+        raise HTTPException(404, "There is no such post.")
+    return row
+
+
+@admin_only
+async def edit(request: Request) -> Response:
+    services = services_of(request)
+    row = await _existing(services, request.path_params["slug"])
+    if request.method == "GET":
+        return render(request, services, "blog/edit.html", {"post": row.data, "error": None, "form": {}})
+    form = await checked_form(request, services)
+    try:
         async with services.store.write() as session:
             fresh = await objects.get(session, row.id)
             assert fresh is not None
-            await delete_post(session, services, fresh)
-        return redirect(request, services, "/")
+            await update_post(session, services, fresh, str(form.get("title", "")), str(form.get("body", "")))
+    except ActivityError as exc:
+        return render(request, services, "blog/edit.html", {"post": row.data, "error": exc.reason, "form": form}, 400)
+    return redirect(request, services, f"/posts/{request.path_params['slug']}")
 
-    async def allocate_post(request: Request) -> Response:
-        require_admin(request, services)
-        form = await checked_form(request, services)
-        row = await _existing(request.path_params["slug"])
-        calendar = str(form.get("calendar", ""))
-        calendars, problem = await calendars_of_events_peer(services)
-        events_actor = services.peer_actor("events")
-        if problem or events_actor is None or calendar not in {c["id"] for c in calendars}:
-            raise HTTPException(400, problem or "Choose one of the events peer's calendars.")
-        async with services.store.write() as session:
-            await allocate(session, services, row.id, calendar, events_actor)
-        return redirect(request, services, f"/posts/{request.path_params['slug']}")
 
-    async def status(request: Request) -> Response:
-        row = await _existing(request.path_params["slug"])
-        state = await post_state(services, row.id)
-        fields = {f"alloc:{a['id']}": a.get("state", AllocationState.PENDING.value) for a in state["allocations"]}
-        return JSONResponse({"fields": fields, "events": len(state["events"]), **state})
+@admin_only
+async def delete(request: Request) -> Response:
+    services = services_of(request)
+    await checked_form(request, services)
+    row = await _existing(services, request.path_params["slug"])
+    async with services.store.write() as session:
+        fresh = await objects.get(session, row.id)
+        assert fresh is not None
+        await delete_post(session, services, fresh)
+    return redirect(request, services, "/")
 
-    return [
-        Route("/", index),
-        Route("/posts/new", new_post),
-        Route("/posts", create, methods=["POST"]),
-        Route("/posts/{slug}/edit", edit, methods=["GET", "POST"]),
-        Route("/posts/{slug}/delete", delete, methods=["POST"]),
-        Route("/posts/{slug}/allocate", allocate_post, methods=["POST"]),
-        Route("/posts/{slug}/status", status),
-    ]
+
+@admin_only
+async def allocate_post(request: Request) -> Response:
+    services = services_of(request)
+    form = await checked_form(request, services)
+    row = await _existing(services, request.path_params["slug"])
+    calendar = str(form.get("calendar", ""))
+    calendars, problem = await calendars_of_events_peer(services)
+    events_actor = services.peer_actor("events")
+    if problem or events_actor is None or calendar not in {c["id"] for c in calendars}:
+        raise HTTPException(400, problem or "Choose one of the events peer's calendars.")
+    async with services.store.write() as session:
+        await allocate(session, services, row.id, calendar, events_actor)
+    return redirect(request, services, f"/posts/{request.path_params['slug']}")
+
+
+async def status(request: Request) -> Response:
+    services = services_of(request)
+    row = await _existing(services, request.path_params["slug"])
+    state = await post_state(services, row.id)
+    fields = {f"alloc:{a['id']}": a.get("state", AllocationState.PENDING.value) for a in state["allocations"]}
+    return JSONResponse({"fields": fields, "events": len(state["events"]), **state})
+
+
+ROUTES: tuple[Route, ...] = (
+    Route("/", index),
+    Route("/posts/new", new_post),
+    Route("/posts", create, methods=["POST"]),
+    Route("/posts/{slug}/edit", edit, methods=["GET", "POST"]),
+    Route("/posts/{slug}/delete", delete, methods=["POST"]),
+    Route("/posts/{slug}/allocate", allocate_post, methods=["POST"]),
+    Route("/posts/{slug}/status", status),
+)
 
 
 async def post_page(request: Request, services: Services, post: dict[str, Any]) -> Response:

@@ -128,11 +128,10 @@ async def is_allocated_of_calendar(session: AsyncSession, services: Services, al
 def register(setup: KindSetup) -> None:
     waiters = PurchaseWaiters()  # this process's buyers waiting on their purchase page
     listeners.register(setup.listeners, waiters)
-    page_routes, calendars_page = pages.routes(setup.services, waiters)
-    setup.routes += page_routes
+    setup.routes += pages.routes(waiters)
     setup.html["Event"] = pages.event_page
     setup.collections += [
-        CollectionSpec("/calendars", embed=embed_calendars, html=calendars_page),
+        CollectionSpec("/calendars", embed=embed_calendars, html=pages.calendars_page),
         CollectionSpec("/calendars/{slug}/allocated", exists=is_allocated_of_calendar),
         CollectionSpec("/calendars/{slug}", embed=public_objects, exists=is_calendar, extra=calendar_fields),
         CollectionSpec("/events", embed=public_objects),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import nullcontext
+from functools import partial
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -25,8 +26,9 @@ from actors.events.calendars import (
 from actors.events.purchase_states import PurchaseState
 from actors.events.schedule import cancel, reschedule, schedule, sold_of
 from actors.events.tickets import PurchaseWaiters, buy, purchase_id
-from actors.web import checked_form, is_admin, redirect, render, require_admin
+from actors.web import admin_only, checked_form, is_admin, redirect, render, services_of
 from store import collections, objects
+from store.models import StoredObject
 
 MAX_WAIT = 20.0  # seconds a status request may wait for a pending purchase to be answered
 RECHECK = 5.0  # a waiting status request re-reads the store this often (an answer another process committed)
@@ -71,173 +73,197 @@ def event_slug(event: str) -> str:
     return event.rsplit("/", 1)[-1]
 
 
-def routes(services: Services, waiters: PurchaseWaiters) -> tuple[list[Route], Any]:
-    async def calendars_page(request: Request, error: str | None = None, status: int = 200) -> Response:
-        views = await calendars_view(services, is_admin(request, services))
-        sold = await sold_counts(services, [e for v in views for e in v["events"]])
-        names = {a["id"]: a.get("name", a["id"]) for v in views for a in v["allocated"]}
-        return render(
-            request,
-            services,
-            "events/calendars.html",
-            {
-                "calendars": views,
-                "sold": sold,
-                "post_names": names,
-                "featured": featured_post,
-                "error": error,
-                "zones": COMMON_ZONES,
-                "slug": event_slug,
-            },
-            status,
-        )
+async def calendars_page(request: Request, error: str | None = None, status: int = 200) -> Response:
+    """/calendars for a browser (the collection's HTML view); the forms come back here with their error."""
+    services = services_of(request)
+    views = await calendars_view(services, is_admin(request, services))
+    sold = await sold_counts(services, [e for v in views for e in v["events"]])
+    names = {a["id"]: a.get("name", a["id"]) for v in views for a in v["allocated"]}
+    return render(
+        request,
+        services,
+        "events/calendars.html",
+        {
+            "calendars": views,
+            "sold": sold,
+            "post_names": names,
+            "featured": featured_post,
+            "error": error,
+            "zones": COMMON_ZONES,
+            "slug": event_slug,
+        },
+        status,
+    )
 
-    async def live(request: Request) -> Response:
-        views = await calendars_view(services, False)
-        events = [e for v in views for e in v["events"]]
-        sold = await sold_counts(services, events)
-        fields: dict[str, Any] = {}
-        widths: dict[str, float] = {}
-        for e in events:
-            capacity = int(e.get("maximumAttendeeCapacity", 0)) or 1
-            fields[f"sold:{e['id']}"] = sold[e["id"]]
-            fields[f"remaining:{e['id']}"] = max(0, capacity - sold[e["id"]])
-            widths[f"sold:{e['id']}"] = round(100 * sold[e["id"]] / capacity, 1)
-        return JSONResponse({"fields": fields, "widths": widths})
 
-    async def schedule_event(request: Request) -> Response:
-        require_admin(request, services)
-        form = await checked_form(request, services)
-        try:
-            data = parse_event_input(dict(form))
-            post = str(form.get("featured") or "") or None
-            async with services.store.write() as session:
-                doc = await schedule(session, services, str(form.get("calendar", "")), data, post)
-        except ActivityError as exc:
-            return await calendars_page(request, exc.reason, 400)
-        return redirect(request, services, f"/calendars#{event_slug(doc['id'])}")
+async def live(request: Request) -> Response:
+    services = services_of(request)
+    views = await calendars_view(services, False)
+    events = [e for v in views for e in v["events"]]
+    sold = await sold_counts(services, events)
+    fields: dict[str, Any] = {}
+    widths: dict[str, float] = {}
+    for e in events:
+        capacity = int(e.get("maximumAttendeeCapacity", 0)) or 1
+        fields[f"sold:{e['id']}"] = sold[e["id"]]
+        fields[f"remaining:{e['id']}"] = max(0, capacity - sold[e["id"]])
+        widths[f"sold:{e['id']}"] = round(100 * sold[e["id"]] / capacity, 1)
+    return JSONResponse({"fields": fields, "widths": widths})
 
-    async def new_calendar(request: Request) -> Response:
-        require_admin(request, services)
-        form = await checked_form(request, services)
-        try:
-            async with services.store.write() as session:
-                await create_calendar(session, services, str(form.get("name", "")), str(form.get("summary", "")))
-        except ActivityError as exc:
-            return await calendars_page(request, exc.reason, 400)
-        return redirect(request, services, "/calendars")
 
-    async def decide(request: Request) -> Response:
-        require_admin(request, services)
-        form = await checked_form(request, services)
-        calendar, add = str(form.get("calendar", "")), str(form.get("add", ""))
+@admin_only
+async def schedule_event(request: Request) -> Response:
+    services = services_of(request)
+    form = await checked_form(request, services)
+    try:
+        data = parse_event_input(dict(form))
+        post = str(form.get("featured") or "") or None
         async with services.store.write() as session:
-            if not await decide_allocation(session, services, calendar, add, form.get("decision") == "accept"):
-                raise HTTPException(404, "That allocation is no longer waiting.")
-        return redirect(request, services, "/calendars")
+            doc = await schedule(session, services, str(form.get("calendar", "")), data, post)
+    except ActivityError as exc:
+        return await calendars_page(request, exc.reason, 400)
+    return redirect(request, services, f"/calendars#{event_slug(doc['id'])}")
 
-    async def _event(slug: str) -> Any:
-        async with services.store.read() as session:
-            row = await objects.get(session, services.actor.url(f"events/{slug}"))
-        if row is None or row.type not in ("Event", "Tombstone"):
-            raise HTTPException(404, "There is no such event.")
-        return row
 
-    async def edit_event(request: Request) -> Response:
-        require_admin(request, services)
-        row = await _event(request.path_params["slug"])
-        if row.deleted_at is not None:
-            raise HTTPException(410, "This event was cancelled.")
-        if request.method == "GET":
-            return render(
-                request, services, "events/edit.html", {"event": row.data, "error": None, "zones": COMMON_ZONES}
-            )
-        form = await checked_form(request, services)
-        try:
-            async with services.store.write() as session:
-                fresh = await objects.get(session, row.id)
-                assert fresh is not None
-                await reschedule(session, services, fresh, parse_event_input(dict(form)))
-        except ActivityError as exc:
-            return render(
-                request,
-                services,
-                "events/edit.html",
-                {"event": row.data, "error": exc.reason, "zones": COMMON_ZONES},
-                400,
-            )
-        return redirect(request, services, f"/events/{request.path_params['slug']}")
+@admin_only
+async def new_calendar(request: Request) -> Response:
+    services = services_of(request)
+    form = await checked_form(request, services)
+    try:
+        async with services.store.write() as session:
+            await create_calendar(session, services, str(form.get("name", "")), str(form.get("summary", "")))
+    except ActivityError as exc:
+        return await calendars_page(request, exc.reason, 400)
+    return redirect(request, services, "/calendars")
 
-    async def cancel_event(request: Request) -> Response:
-        require_admin(request, services)
-        await checked_form(request, services)
-        row = await _event(request.path_params["slug"])
+
+@admin_only
+async def decide(request: Request) -> Response:
+    services = services_of(request)
+    form = await checked_form(request, services)
+    calendar, add = str(form.get("calendar", "")), str(form.get("add", ""))
+    async with services.store.write() as session:
+        if not await decide_allocation(session, services, calendar, add, form.get("decision") == "accept"):
+            raise HTTPException(404, "That allocation is no longer waiting.")
+    return redirect(request, services, "/calendars")
+
+
+async def _event(services: Services, slug: str) -> StoredObject:
+    async with services.store.read() as session:
+        row = await objects.get(session, services.actor.url(f"events/{slug}"))
+    if row is None or row.type not in ("Event", "Tombstone"):
+        raise HTTPException(404, "There is no such event.")
+    return row
+
+
+@admin_only
+async def edit_event(request: Request) -> Response:
+    services = services_of(request)
+    row = await _event(services, request.path_params["slug"])
+    if row.deleted_at is not None:
+        raise HTTPException(410, "This event was cancelled.")
+    if request.method == "GET":
+        return render(request, services, "events/edit.html", {"event": row.data, "error": None, "zones": COMMON_ZONES})
+    form = await checked_form(request, services)
+    try:
         async with services.store.write() as session:
             fresh = await objects.get(session, row.id)
             assert fresh is not None
-            if fresh.deleted_at is None:
-                await cancel(session, services, fresh)
-        return redirect(request, services, "/calendars")
-
-    async def buy_ticket(request: Request) -> Response:
-        form = await checked_form(request, services)
-        slug = request.path_params["slug"]
-        try:
-            customer = parse_customer(form.get("name"), form.get("email"))
-            quantity = parse_quantity(form.get("quantity", "1"))
-            async with services.store.write() as session:  # the event is read where the purchase is written
-                row = await objects.get(session, services.actor.url(f"events/{slug}"))
-                if row is None or row.type not in ("Event", "Tombstone"):
-                    raise HTTPException(404, "There is no such event.")
-                token = await buy(session, services, row, quantity, customer)
-        except ActivityError as exc:
-            row = await _event(slug)
-            return await event_page(request, services, row.data, error=exc.reason, status=400)
-        return redirect(request, services, f"/tickets/{token}")
-
-    async def _purchase(token: str) -> dict[str, Any]:
-        async with services.store.read() as session:
-            row = await objects.get(session, purchase_id(services, token))
-        if row is None:
-            raise HTTPException(404, "There is no such ticket purchase.")
-        return row.data
-
-    async def ticket_page(request: Request) -> Response:
-        purchase = await _purchase(request.path_params["token"])
+            await reschedule(session, services, fresh, parse_event_input(dict(form)))
+    except ActivityError as exc:
         return render(
-            request, services, "events/ticket.html", {"purchase": purchase, "token": request.path_params["token"]}
+            request,
+            services,
+            "events/edit.html",
+            {"event": row.data, "error": exc.reason, "zones": COMMON_ZONES},
+            400,
         )
+    return redirect(request, services, f"/events/{request.path_params['slug']}")
 
-    async def ticket_status(request: Request) -> Response:
-        """The purchase's state. With `?wait=SECONDS` (at most MAX_WAIT) a pending purchase is answered when it
-        is settled or the time is up, whichever comes first: one request instead of a poll every moment."""
-        token = request.path_params["token"]
-        wait = _wait_seconds(request.query_params.get("wait"))
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + wait
-        waiting = waiters.waiting(purchase_id(services, token)) if wait else nullcontext(None)
-        with waiting as woken:
-            purchase = await _purchase(token)  # read after the waiter is registered: no answer slips between
-            while purchase["state"] == PurchaseState.PENDING and woken is not None and (left := deadline - loop.time()) > 0:
-                try:
-                    await asyncio.wait_for(woken.wait(), min(left, RECHECK))
-                except TimeoutError:
-                    pass
-                woken.clear()
-                purchase = await _purchase(token)
-        return JSONResponse(
-            {
-                "fields": {
-                    "state": purchase["state"],
-                    "orderNumber": purchase.get("orderNumber", ""),
-                    "reason": purchase.get("reason", ""),
-                }
+
+@admin_only
+async def cancel_event(request: Request) -> Response:
+    services = services_of(request)
+    await checked_form(request, services)
+    row = await _event(services, request.path_params["slug"])
+    async with services.store.write() as session:
+        fresh = await objects.get(session, row.id)
+        assert fresh is not None
+        if fresh.deleted_at is None:
+            await cancel(session, services, fresh)
+    return redirect(request, services, "/calendars")
+
+
+async def buy_ticket(request: Request) -> Response:
+    services = services_of(request)
+    form = await checked_form(request, services)
+    slug = request.path_params["slug"]
+    try:
+        customer = parse_customer(form.get("name"), form.get("email"))
+        quantity = parse_quantity(form.get("quantity", "1"))
+        async with services.store.write() as session:  # the event is read where the purchase is written
+            row = await objects.get(session, services.actor.url(f"events/{slug}"))
+            if row is None or row.type not in ("Event", "Tombstone"):
+                raise HTTPException(404, "There is no such event.")
+            token = await buy(session, services, row, quantity, customer)
+    except ActivityError as exc:
+        row = await _event(services, slug)
+        return await event_page(request, services, row.data, error=exc.reason, status=400)
+    return redirect(request, services, f"/tickets/{token}")
+
+
+async def _purchase(services: Services, token: str) -> dict[str, Any]:
+    async with services.store.read() as session:
+        row = await objects.get(session, purchase_id(services, token))
+    if row is None:
+        raise HTTPException(404, "There is no such ticket purchase.")
+    return row.data
+
+
+async def ticket_page(request: Request) -> Response:
+    services = services_of(request)
+    purchase = await _purchase(services, request.path_params["token"])
+    return render(
+        request, services, "events/ticket.html", {"purchase": purchase, "token": request.path_params["token"]}
+    )
+
+
+async def ticket_status(request: Request, waiters: PurchaseWaiters) -> Response:
+    """The purchase's state. With `?wait=SECONDS` (at most MAX_WAIT) a pending purchase is answered when it
+    is settled or the time is up, whichever comes first: one request instead of a poll every moment.
+    `waiters` are this process's buyers waiting on their purchase, which the kind's listeners wake."""
+    services = services_of(request)
+    token = request.path_params["token"]
+    wait = _wait_seconds(request.query_params.get("wait"))
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait
+    waiting = waiters.waiting(purchase_id(services, token)) if wait else nullcontext(None)
+    with waiting as woken:
+        purchase = await _purchase(services, token)  # read after the waiter is registered: no answer slips between
+        while purchase["state"] == PurchaseState.PENDING and woken is not None and (left := deadline - loop.time()) > 0:
+            try:
+                await asyncio.wait_for(woken.wait(), min(left, RECHECK))
+            except TimeoutError:
+                pass
+            woken.clear()
+            purchase = await _purchase(services, token)
+    return JSONResponse(
+        {
+            "fields": {
+                "state": purchase["state"],
+                "orderNumber": purchase.get("orderNumber", ""),
+                "reason": purchase.get("reason", ""),
             }
-        )
+        }
+    )
 
-    async def home(_request: Request) -> Response:
-        return RedirectResponse("/calendars", status_code=303)
 
+async def home(_request: Request) -> Response:
+    return RedirectResponse("/calendars", status_code=303)
+
+
+def routes(waiters: PurchaseWaiters) -> list[Route]:
+    """The pages' routes; the ticket status waits on `waiters`, the kind's own."""
     return [
         Route("/", home),
         Route("/calendars/live", live),
@@ -248,8 +274,8 @@ def routes(services: Services, waiters: PurchaseWaiters) -> tuple[list[Route], A
         Route("/events/{slug}/cancel", cancel_event, methods=["POST"]),
         Route("/events/{slug}/buy", buy_ticket, methods=["POST"]),
         Route("/tickets/{token}", ticket_page),
-        Route("/tickets/{token}/status", ticket_status),
-    ], calendars_page
+        Route("/tickets/{token}/status", partial(ticket_status, waiters=waiters), name="ticket_status"),
+    ]
 
 
 async def event_page(

@@ -5,18 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.requests import Request
-from starlette.responses import Response
 
 from actors.context import Services
 from actors.kind import CollectionSpec, Kind, KindSetup
 from actors.shop import listeners, pages
 from actors.shop.orders import product_key, products_id
 from store import collections
-
-
-async def orders_html(request: Request) -> Response:
-    return await pages.orders_page(request, request.app.state.services)
 
 
 async def product_fields(session: AsyncSession, services: Services, collection: str) -> dict[str, Any]:
@@ -33,10 +27,10 @@ async def is_product_orders(session: AsyncSession, services: Services, collectio
 
 def register(setup: KindSetup) -> None:
     listeners.register(setup.listeners)
-    setup.routes += pages.routes(setup.services)
+    setup.routes += pages.ROUTES
     setup.html["Order"] = pages.order_page
     setup.collections += [
-        CollectionSpec("/orders", html=orders_html),
+        CollectionSpec("/orders", html=pages.orders_page),
         CollectionSpec("/products/{key}/orders", exists=is_product_orders, extra=product_fields),
     ]
 

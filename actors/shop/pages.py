@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from actors.context import Services
 from actors.shop.orders import capacity_counter, orders_id, product_key, products_id
-from actors.web import render, require_admin
+from actors.web import admin_only, render, services_of
 from store import collections, counters
 from store.models import StoredObject
 
@@ -30,15 +30,18 @@ async def products(services: Services) -> list[dict[str, Any]]:
         ]
 
 
-def routes(services: Services) -> list[Route]:
-    async def index(request: Request) -> Response:
-        return render(request, services, "shop/index.html", {"products": await products(services)})
-
-    return [Route("/", index)]
+async def index(request: Request) -> Response:
+    services = services_of(request)
+    return render(request, services, "shop/index.html", {"products": await products(services)})
 
 
-async def orders_page(request: Request, services: Services) -> Response:
-    require_admin(request, services)
+ROUTES: tuple[Route, ...] = (Route("/", index),)
+
+
+@admin_only
+async def orders_page(request: Request) -> Response:
+    """/orders for a browser (the collection's HTML view): the admin's list of orders with their buyers."""
+    services = services_of(request)
     async with services.store.read() as session:
         ids = [item.item for item in await collections.all_items(session, orders_id(services))]
         rows = {r.id: r.data for r in await session.scalars(select(StoredObject).where(StoredObject.id.in_(ids)))}
