@@ -35,6 +35,26 @@ class ActorKey(Base):
     created_at: Mapped[float] = mapped_column(Float)
 
 
+class PeerSecret(Base):
+    """Random secrets made on first start (the key that signs anonymous session cookies and CSRF tokens)."""
+
+    __tablename__ = "peer_secrets"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class WebSession(Base):
+    """A signed-in browser session, kept server-side so that logging out ends it; `id` is the digest of the
+    cookie's token (the store never holds a usable token)."""
+
+    __tablename__ = "web_sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[float] = mapped_column(Float)
+    expires_at: Mapped[float] = mapped_column(Float, index=True)
+
+
 class StoredObject(Base):
     """A document this peer serves at its `id`. `readers` limits who may fetch a private one."""
 

@@ -1,0 +1,87 @@
+"""Browser sessions: signed-in sessions kept in the store (logout revokes them, sign-in makes a new one),
+the random secret that signs anonymous cookies and CSRF tokens, and a throttle on sign-in attempts."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete
+
+from store.db import Store
+from store.models import PeerSecret, WebSession
+from store.upsert import insert_ignore
+
+SESSION_SECONDS = 12 * 3600.0  # a signed-in session ends this long after sign-in
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def session_secret(store: Store) -> bytes:
+    """The peer's cookie-signing secret: made at random on first start, then read from the store."""
+    async with store.write() as session:
+        await insert_ignore(
+            session,
+            PeerSecret,
+            {"name": "sessions", "value": secrets.token_hex(32), "created_at": store.clock()},
+            ("name",),
+        )
+        row = await session.get(PeerSecret, "sessions")
+        assert row is not None
+        return bytes.fromhex(row.value)
+
+
+async def open_session(store: Store, data: dict[str, Any], lifetime: float = SESSION_SECONDS) -> str:
+    """A new signed-in session; its token (for the cookie). Expired sessions are swept on the way."""
+    token = secrets.token_urlsafe(32)
+    now = store.clock()
+    async with store.write() as session:
+        await session.execute(delete(WebSession).where(WebSession.expires_at < now))
+        session.add(WebSession(id=_digest(token), data=data, created_at=now, expires_at=now + lifetime))
+    return token
+
+
+async def load_session(store: Store, token: str) -> dict[str, Any] | None:
+    async with store.read() as session:
+        row = await session.get(WebSession, _digest(token))
+    if row is None or row.expires_at < store.clock():
+        return None
+    return dict(row.data)
+
+
+async def close_session(store: Store, token: str) -> None:
+    async with store.write() as session:
+        await session.execute(delete(WebSession).where(WebSession.id == _digest(token)))
+
+
+@dataclass
+class Throttle:
+    """At most `per_client` attempts per client and `overall` in all within `window` seconds (a guesser with
+    many addresses is still held by the overall limit)."""
+
+    per_client: int = 5
+    overall: int = 50
+    window: float = 60.0
+    _clients: dict[str, deque[float]] = field(default_factory=dict)
+    _all: deque[float] = field(default_factory=deque)
+
+    def allow(self, client: str, now: float | None = None) -> bool:
+        now = time.monotonic() if now is None else now
+        for times in (self._all, *([self._clients[client]] if client in self._clients else [])):
+            while times and times[0] <= now - self.window:
+                times.popleft()
+        mine = self._clients.setdefault(client, deque())
+        if len(mine) >= self.per_client or len(self._all) >= self.overall:
+            return False
+        mine.append(now)
+        self._all.append(now)
+        if len(self._clients) > 10_000:  # forget the quiet ones
+            for quiet in [c for c, t in self._clients.items() if not t]:
+                del self._clients[quiet]
+        return True
