@@ -20,7 +20,9 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from loop import run_fast  # bench/ is the script's own folder, first on sys.path
+# bench/ is the script's own folder, first on sys.path
+from loop import run_fast
+from stats import percentile
 
 
 class Connection(asyncio.Protocol):
@@ -106,10 +108,9 @@ async def run(
     elapsed = time.perf_counter() - started
     cpu1 = resource.getrusage(resource.RUSAGE_SELF)
     cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
-    latencies.sort()
 
     def pct(p: float) -> float:
-        return round(latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000, 3) if latencies else 0.0
+        return round(percentile(latencies, p) * 1000, 3)
 
     count = len(latencies)
     return {

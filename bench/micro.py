@@ -7,8 +7,9 @@
 
 `inbox` drives the blog app's ASGI callable directly (no sockets) with pre-signed Create activities whose keys are
 already stored; `fanout` makes the events actor emit a Create(Event) to N seeded followers and drains its delivery
-worker against a loopback sink (bench/sink.py). Both use a fresh PostgreSQL database, dropped afterwards. The CPU
-figure covers this process only (the peer's Python work), not PostgreSQL's or the sink's.
+worker against a loopback sink (bench/sink.py). Both use a fresh PostgreSQL database on BENCH_DATABASE_SERVER (as
+bench/run.py does), dropped afterwards. The CPU figure covers this process only (the peer's Python work), not
+PostgreSQL's or the sink's.
 """
 
 from __future__ import annotations
@@ -22,19 +23,26 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
-for path in (str(REPO), str(REPO / "bench")):
-    if path not in sys.path:
-        sys.path.insert(0, path)
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
 
 import asyncpg  # noqa: E402
 import httpx  # noqa: E402
-import run as bench  # noqa: E402
-from loop import run_fast  # noqa: E402
 
+from bench.harness import (  # noqa: E402
+    TOKEN,
+    create_database,
+    database_server,
+    drop_databases,
+    free_ports,
+    plain_url,
+    sink_command,
+)
+from bench.loop import run_fast  # noqa: E402
+from bench.measure import raw_rsa  # noqa: E402
+from bench.seeding import bench_event, make_actors, presign, seed_followers  # noqa: E402
 from peer.app import create_app  # noqa: E402
 from peer.settings import Settings  # noqa: E402
-
-SERVER = "postgresql://postgres@127.0.0.1:5432"
 
 
 async def asgi_post(app: Any, raw: bytes) -> int:
@@ -78,16 +86,12 @@ async def asgi_post(app: Any, raw: bytes) -> int:
 
 async def database(name: str) -> tuple[str, str]:
     db = f"micro_{name}_{int(time.time())}"
-    conn = await asyncpg.connect(f"{SERVER}/postgres")
-    await conn.execute(f'CREATE DATABASE "{db}"')
-    await conn.close()
-    return db, f"{SERVER}/{db}"
+    await create_database(database_server(), db)
+    return db, plain_url(database_server(), db)
 
 
 async def drop(db: str) -> None:
-    conn = await asyncpg.connect(f"{SERVER}/postgres")
-    await conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-    await conn.close()
+    await drop_databases(database_server(), [db])
 
 
 def settings(kind: str, dsn: str) -> Settings:
@@ -95,7 +99,7 @@ def settings(kind: str, dsn: str) -> Settings:
         kind=kind,
         base_url="http://127.0.0.1:9",
         database_url=dsn,
-        admin_token=bench.TOKEN,
+        admin_token=TOKEN,
         allow_private=True,
         inprocess_worker=False,
     )
@@ -105,9 +109,9 @@ async def inbox(args: argparse.Namespace) -> dict[str, Any]:
     db, dsn = await database("inbox")
     try:
         app = create_app(settings("blog", dsn))
-        docs, keys = bench.make_actors(1, 4)
+        docs, keys = make_actors(1, 4)
         total = args.warmup + args.requests
-        requests = bench.presign(keys, "http://127.0.0.1:9/inbox", total, 2)
+        requests = presign(keys, "http://127.0.0.1:9/inbox", total, 2)
         async with app.router.lifespan_context(app):
             conn = await asyncpg.connect(dsn)
             for doc in docs.values():
@@ -136,7 +140,7 @@ async def inbox(args: argparse.Namespace) -> dict[str, Any]:
             cpu, wall = time.process_time(), time.perf_counter()
             await asyncio.gather(*(client(total) for _ in range(args.concurrency)))
             cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-        sign_ms = bench.raw_rsa(1.0)["sign_ms"]
+        sign_ms = raw_rsa(1.0)["sign_ms"]
         return {
             "requests": args.requests,
             "statuses": statuses,
@@ -151,15 +155,13 @@ async def inbox(args: argparse.Namespace) -> dict[str, Any]:
 
 async def fanout(args: argparse.Namespace) -> dict[str, Any]:
     db, dsn = await database("fanout")
-    ports = bench.free_ports(args.hosts)
-    sink = await asyncio.create_subprocess_exec(
-        sys.executable, str(REPO / "bench" / "sink.py"), "--ports", ",".join(map(str, ports))
-    )
+    ports = free_ports(args.hosts)
+    sink = await asyncio.create_subprocess_exec(*sink_command(ports))
     await asyncio.sleep(1.0)
     try:
         app = create_app(settings("events", dsn))
         async with app.router.lifespan_context(app):
-            inboxes = await bench.seed_followers(
+            inboxes = await seed_followers(
                 dsn, "http://127.0.0.1:9/actor/followers", ports, args.followers, args.inboxes
             )
             worker = app.state.worker
@@ -167,8 +169,8 @@ async def fanout(args: argparse.Namespace) -> dict[str, Any]:
             async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:9") as client:
                 response = await client.post(
                     "/actor/outbox",
-                    json=bench.event_activity("Micro"),
-                    headers={"authorization": f"Bearer {bench.TOKEN}"},
+                    json=bench_event("Micro"),
+                    headers={"authorization": f"Bearer {TOKEN}"},
                 )
                 assert response.status_code == 201, response.text
             cpu, wall = time.process_time(), time.perf_counter()
@@ -177,7 +179,7 @@ async def fanout(args: argparse.Namespace) -> dict[str, Any]:
             conn = await asyncpg.connect(dsn)
             states = dict(await conn.fetch("SELECT state, count(*) FROM deliveries GROUP BY state"))
             await conn.close()
-        signs = bench.raw_rsa(1.0)["sign_ms"]
+        signs = raw_rsa(1.0)["sign_ms"]
         return {
             "deliveries": inboxes,
             "states": states,

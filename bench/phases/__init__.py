@@ -1,0 +1,22 @@
+"""The benchmark phases, in the order a full run takes them; `--only NAME` picks some."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from bench.phases.common import Run
+from bench.phases.fanout import phase_blog_fanout, phase_fanout
+from bench.phases.ingest import phase_inbox
+from bench.phases.paging import phase_collections
+from bench.phases.purchases import phase_purchases
+
+Phase = Callable[[Run], Awaitable[None]]
+
+# The blog the inbox phase starts serves the collections and blog-fanout phases after it.
+PHASES: dict[str, Phase] = {
+    "fanout": phase_fanout,
+    "inbox": phase_inbox,
+    "collections": phase_collections,
+    "blog-fanout": phase_blog_fanout,
+    "purchases": phase_purchases,
+}

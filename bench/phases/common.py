@@ -1,0 +1,81 @@
+"""What every phase gets: the run's sizes, cluster, sinks and results, and the few requests phases share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from bench.harness import TOKEN, Cluster, Proc, free_ports, pinning, rss_mib, wait_healthy
+from bench.seeding import ActorKey
+
+JSON_ACCEPT = {"accept": "application/activity+json"}
+
+
+@dataclass(frozen=True)
+class Sizes:
+    followers: int = 10_000
+    inboxes: int = 5_000
+    hosts: int = 16
+    inbox_requests: int = 12_000
+    inbox_warmup: int = 600
+    concurrency: int = 32
+    buyers: int = 50
+    purchases_per_buyer: int = 10
+    collection_items: int = 100_000
+    collection_samples: int = 200
+    sign_seconds: float = 2.0
+
+
+FULL = Sizes()
+QUICK = Sizes(
+    inboxes=2_000,
+    inbox_requests=3_000,
+    inbox_warmup=300,
+    purchases_per_buyer=3,
+    collection_samples=60,
+    sign_seconds=1.0,
+)
+
+
+@dataclass
+class Run:
+    cluster: Cluster
+    sizes: Sizes
+    sink_ports: list[int]
+    sink: Proc
+    actor_keys: list[ActorKey]
+    results: dict[str, Any] = field(default_factory=dict)
+    blog: tuple[Proc, str, str] | None = None  # (process, base URL, database DSN) while it runs
+
+
+async def c2s(client: httpx.AsyncClient, base: str, activity: dict[str, Any]) -> str:
+    response = await client.post(
+        f"{base}/actor/outbox",
+        json=activity,
+        headers={"authorization": f"Bearer {TOKEN}", "content-type": "application/activity+json"},
+    )
+    if response.status_code != 201:
+        raise RuntimeError(f"C2S {activity['type']} failed: {response.status_code} {response.text[:300]}")
+    return str(response.json()["id"])
+
+
+async def sink_stats(client: httpx.AsyncClient, port: int, reset: bool = False) -> dict[str, Any]:
+    if reset:
+        await client.post(f"http://127.0.0.1:{port}/_reset")
+        return {}
+    return dict((await client.get(f"http://127.0.0.1:{port}/_stats")).json())
+
+
+async def ensure_blog(run: Run) -> tuple[Proc, str, str]:
+    """The blog peer the inbox phase started, or a new one when that phase did not run."""
+    if run.blog is None:
+        (port,) = free_ports(1)
+        database = await run.cluster.new_database("blog")
+        base = f"http://127.0.0.1:{port}"
+        blog = run.cluster.peer("blog", "blog", port, database, cpu=pinning()[0])
+        await wait_healthy(blog, base)
+        run.results.setdefault("memory", {})["blog_idle_mib"] = rss_mib(blog.pid)
+        run.blog = (blog, base, run.cluster.raw_db_url(database))
+    return run.blog
