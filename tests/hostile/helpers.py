@@ -18,6 +18,7 @@ from activities.vocab import AS_CONTEXT
 from store.db import Store, open_store
 from store.models import Base, Delivery, FanOut
 from tests.support.actors import KeyPair, RemoteActor
+from tests.support.events import event_activity
 from tests.support.httpserver import FakeServer
 from tests.support.processes import PeerProcess
 
@@ -201,25 +202,6 @@ def assert_refused(response: httpx.Response, status: int, reason: str) -> None:
 
 def c2s(http: httpx.Client, peer: PeerProcess, activity: dict[str, Any]) -> httpx.Response:
     return http.post(f"{peer.url}/actor/outbox", json=activity, headers={"Authorization": f"Bearer {peer.admin_token}"})
-
-
-def event_activity(
-    name: str = "Gig", capacity: int = 100, price: str = "12.00", location: str = "Hall", **extra: Any
-) -> dict[str, Any]:
-    return {
-        "type": "Create",
-        "object": {
-            "type": "Event",
-            "name": name,
-            "startTime": "2027-07-01T19:00",
-            "endTime": "2027-07-01T23:00",
-            "timezone": "Europe/London",
-            "location": {"type": "Place", "name": location},
-            "maximumAttendeeCapacity": capacity,
-            "price": price,
-            **extra,
-        },
-    }
 
 
 def schedule_event(http: httpx.Client, events: PeerProcess, **kw: Any) -> str:
