@@ -1,4 +1,5 @@
-"""HTTP signatures as pure functions: the draft-cavage signing string, header parsing, digests.
+"""HTTP signatures as pure functions: the draft-cavage signing string, the RFC 9421 signature base, header
+parsing, digests.
 
 Sending, key look-up and the clock live elsewhere; this module only computes and checks bytes.
 bovine's verifier is not used: it drops the query string from `(request-target)`. Nor are its small
@@ -13,6 +14,8 @@ import functools
 import hashlib
 import re
 from dataclasses import dataclass
+from enum import StrEnum
+from urllib.parse import urlsplit
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
@@ -21,8 +24,17 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 SIGNED_POST_HEADERS = ("(request-target)", "host", "date", "digest", "content-type")
 SIGNED_GET_HEADERS = ("(request-target)", "host", "date", "accept")
 ALGORITHMS = frozenset({"rsa-sha256", "hs2019"})
+RFC9421_POST_COMPONENTS = ("@method", "@target-uri", "@authority", "content-digest")
+RFC9421_GET_COMPONENTS = ("@method", "@target-uri", "@authority")
+RFC9421_ALGORITHM = "rsa-v1_5-sha256"
+RFC9421_LABEL = "sig1"
 
 _PARAM = re.compile(r'\s*([A-Za-z]+)\s*=\s*(?:"([^"]*)"|([^,\s]*))\s*(?:,|$)')
+
+
+class SignatureScheme(StrEnum):
+    RFC9421 = "rfc9421"
+    CAVAGE = "draft-cavage"
 
 
 class SignatureFormatError(ValueError):
@@ -52,6 +64,11 @@ def _outgoing_digest(body: bytes) -> str:
 def content_digest_header(body: bytes) -> str:
     """RFC 9530 Content-Digest."""
     return "sha-256=:" + base64.b64encode(hashlib.sha256(body).digest()).decode() + ":"
+
+
+@functools.lru_cache(maxsize=32)
+def _outgoing_content_digest(body: bytes) -> str:
+    return content_digest_header(body)
 
 
 def parse_signature_header(header: str) -> CavageSignature:
@@ -168,27 +185,88 @@ def _http_date(second: int) -> str:
     return formatdate(second, usegmt=True)
 
 
+def authority(scheme: str, netloc: str) -> str:
+    """RFC 9421 `@authority`: the host in lower case, the port only when it is not the scheme's default."""
+    host, _, port = netloc.rpartition("@")[2].lower().rpartition(":")
+    if not host or "]" in port:  # no port, or the tail of an IPv6 literal
+        return netloc.rpartition("@")[2].lower()
+    return host if port == {"http": "80", "https": "443"}.get(scheme.lower()) else f"{host}:{port}"
+
+
+def target_uri(url: str) -> str:
+    """RFC 9421 `@target-uri`, normalised as receivers rebuild it (WHATWG URL: lower-case scheme and host,
+    no default port, `/` for an empty path)."""
+    parts = urlsplit(url)
+    query = f"?{parts.query}" if parts.query else ""
+    return f"{parts.scheme.lower()}://{authority(parts.scheme, parts.netloc)}{parts.path or '/'}{query}"
+
+
+def _sf_string(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def signature_params(components: tuple[str, ...], *, created: int, key_id: str, alg: str = RFC9421_ALGORITHM) -> str:
+    inner = " ".join(_sf_string(c) for c in components)
+    return f"({inner});created={created};keyid={_sf_string(key_id)};alg={_sf_string(alg)}"
+
+
+def signature_base(components: tuple[str, ...], *, method: str, url: str, headers: dict[str, str], params: str) -> str:
+    """The RFC 9421 signature base for a request. `headers` maps lower-case names to values; a missing one
+    raises KeyError."""
+    lines = []
+    for name in components:
+        if name == "@method":
+            value = method.upper()
+        elif name == "@target-uri":
+            value = target_uri(url)
+        elif name == "@authority":
+            parts = urlsplit(url)
+            value = authority(parts.scheme, parts.netloc)
+        elif name.startswith("@"):
+            raise KeyError(name)
+        else:
+            value = headers[name].strip()
+        lines.append(f"{_sf_string(name)}: {value}")
+    lines.append(f'"@signature-params": {params}')
+    return "\n".join(lines)
+
+
 @dataclass(frozen=True)
 class RequestSigner:
-    """Signs outgoing requests as one actor, draft-cavage `rsa-sha256` as Mastodon requires."""
+    """Signs outgoing requests as one actor: draft-cavage `rsa-sha256` as Mastodon requires, or RFC 9421
+    `rsa-v1_5-sha256` as Fedify (and Mastodon since 2025) prefer."""
 
     key_id: str
     private_key: rsa.RSAPrivateKey
 
     def headers_for(
-        self, method: str, url: str, body: bytes | None, now: float, accept: str | None = None
+        self,
+        method: str,
+        url: str,
+        body: bytes | None,
+        now: float,
+        accept: str | None = None,
+        scheme: SignatureScheme = SignatureScheme.CAVAGE,
     ) -> dict[str, str]:
-        from urllib.parse import urlsplit
-
         parts = urlsplit(url)
         headers = {"host": parts.netloc, "date": http_date(now)}
-        if method.upper() == "POST":
-            headers["digest"] = _outgoing_digest(body or b"")
+        post = method.upper() == "POST"
+        if post:
             headers["content-type"] = "application/activity+json"
-            fields = SIGNED_POST_HEADERS
         else:
             headers["accept"] = accept or "application/activity+json"
-            fields = SIGNED_GET_HEADERS
+        if scheme is SignatureScheme.RFC9421:
+            components = RFC9421_POST_COMPONENTS if post else RFC9421_GET_COMPONENTS
+            if post:
+                headers["content-digest"] = _outgoing_content_digest(body or b"")
+            params = signature_params(components, created=int(now), key_id=self.key_id)
+            base = signature_base(components, method=method, url=url, headers=headers, params=params)
+            signature = base64.b64encode(rsa_sign(self.private_key, base.encode())).decode()
+            headers["signature-input"] = f"{RFC9421_LABEL}={params}"
+            headers["signature"] = f"{RFC9421_LABEL}=:{signature}:"
+            return headers
+        if post:
+            headers["digest"] = _outgoing_digest(body or b"")
         headers["signature"] = sign_headers(
             key=self.private_key,
             key_id=self.key_id,
@@ -196,6 +274,6 @@ class RequestSigner:
             path=parts.path or "/",
             query=parts.query,
             headers=headers,
-            fields=fields,
+            fields=SIGNED_POST_HEADERS if post else SIGNED_GET_HEADERS,
         )
         return headers

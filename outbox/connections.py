@@ -5,34 +5,27 @@ HTTP client spends most of its time on features a delivery never uses: profiled 
 aiohttp, a quarter of a delivery's cost. Here a request is one `write` of bytes built with an f-string and the
 answer is parsed by httptools (llhttp, the parser uvicorn serves with), in C.
 
-It also closes a hole: the connection goes to an address that was resolved once and checked by the peer's
-address guard, so an inbox URL cannot make the worker POST to a private address, not even by a DNS answer that
-changes between the check and the connect."""
+It connects to what `net.guard.resolve_checked` answered, the same resolve-and-check the fetches' transport
+uses: an inbox URL cannot make the worker POST to a private address, not even by a DNS answer that changes
+between the check and the connect."""
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import socket
 import ssl
 import time
 from collections import OrderedDict
-from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import httptools
 
-from outbox.http import ERROR_TEXT, Answer, NotSent, PostFailed
-
-IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-# (host, addresses) -> why the connection is refused, or None to allow it
-AddressCheck = Callable[[str, list[IpAddress]], str | None]
+from net.guard import AddressCheck, Refused, Resolver, Unresolvable, resolve_checked, system_resolver
+from outbox.http import ERROR_TEXT, Answer, NotSent, PostFailed, check_sendable
 
 MAX_ANSWER_BYTES = 1024 * 1024  # an inbox's answer is a status line; read no more than this of its body
 IDLE_SECONDS = 30.0  # keep an idle connection this long (Mastodon's puma keeps them 20 s; a stale one is retried)
 RESOLVE_SECONDS = 60.0
-# Bytes an inbox URL may carry into a request line or Host header: printable ASCII without spaces.
-_URL_BYTES = frozenset(range(0x21, 0x7F))
 
 
 class _Connection(asyncio.Protocol):
@@ -151,6 +144,7 @@ class DirectPoster:
         ssl_context: ssl.SSLContext | None = None,
         per_origin: int = 8,
         max_idle: int = 256,
+        resolver: Resolver = system_resolver,
     ) -> None:
         self.user_agent = user_agent
         self.check = check
@@ -159,15 +153,16 @@ class DirectPoster:
         self.per_origin = per_origin
         self.max_idle = max_idle
         self._ssl = ssl_context
+        self._resolver = resolver
         self._idle: OrderedDict[tuple[str, str, int], list[_Connection]] = OrderedDict()
         self._idle_count = 0
         self._addresses: dict[tuple[str, int], tuple[float, list[tuple[int, str]]]] = {}
 
     async def post(self, url: str, body: bytes, headers: dict[str, str], within: float) -> Answer:
         deadline = asyncio.get_running_loop().time() + within
+        check_sendable(url, headers)
         scheme, host, port, netloc, target = _parse(url)
         origin = (scheme, host, port)
-        _check_header_values(headers)
         head = [f"POST {target} HTTP/1.1\r\n"]
         if "host" not in headers:
             head.append(f"host: {netloc}\r\n")
@@ -190,13 +185,6 @@ class DirectPoster:
         except TimeoutError:
             raise PostFailed(f"ConnectTimeout: no connection to {host}:{port} in time") from None
         return await self._exchange(connection, origin, data, deadline)
-
-    async def screen(self, url: str, headers: dict[str, str]) -> None:
-        """The checks `post` makes before connecting (URL, header values, resolved addresses against the guard),
-        for a poster that connects some other way (through a proxy)."""
-        _, host, port, _, _ = _parse(url)
-        _check_header_values(headers)
-        await self._resolve(host, port)
 
     async def aclose(self) -> None:
         for connections in self._idle.values():
@@ -283,19 +271,11 @@ class DirectPoster:
         if cached and cached[0] > time.monotonic():
             return cached[1]
         try:
-            literal = ipaddress.ip_address(host)
-        except ValueError:
-            try:
-                infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-            except OSError as exc:
-                raise PostFailed(f"ConnectError: cannot resolve {host}: {exc}") from None
-            found = [(info[0], str(info[4][0])) for info in infos]
-        else:
-            found = [(socket.AF_INET6 if literal.version == 6 else socket.AF_INET, str(literal))]
-        if self.check is not None:
-            refused = self.check(host, [ipaddress.ip_address(a.split("%")[0]) for _, a in found])
-            if refused:
-                raise NotSent(f"BlockedAddress: {refused}")
+            found = await resolve_checked(host, port, self.check, self._resolver)
+        except Unresolvable as exc:
+            raise PostFailed(f"ConnectError: {exc.reason}") from None
+        except Refused as exc:
+            raise NotSent(f"BlockedAddress: {exc.reason}") from None
         if len(self._addresses) > 4096:
             self._addresses.clear()
         self._addresses[(host, port)] = (time.monotonic() + RESOLVE_SECONDS, found)
@@ -303,9 +283,7 @@ class DirectPoster:
 
 
 def _parse(url: str) -> tuple[str, str, int, str, str]:
-    """scheme, host, port, netloc and request target of an inbox URL; PostFailed when it cannot be sent as is."""
-    if not _URL_BYTES.issuperset(url.encode("utf-8", errors="replace")):
-        raise NotSent("InvalidURL: an inbox URL must be printable ASCII without spaces")
+    """scheme, host, port, netloc and request target of an inbox URL; NotSent when it cannot be sent as is."""
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -315,11 +293,6 @@ def _parse(url: str) -> tuple[str, str, int, str, str]:
         raise NotSent(f"InvalidURL: {url}")
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80), parts.netloc, target
-
-
-def _check_header_values(headers: dict[str, str]) -> None:
-    if any("\r" in value or "\n" in value for value in headers.values()):
-        raise NotSent("InvalidHeader: a header value holds a line break")
 
 
 def _expire(answer: asyncio.Future[Answer], seconds: float) -> None:

@@ -1,19 +1,23 @@
-"""What the delivery worker needs of a POST (`Poster`), and the aiohttp poster used when deliveries must go
-through an HTTP proxy from the environment; otherwise outbox/connections.py sends them. (httpx was tried first:
-its pool re-checks every pooled connection on each request, several RSA signatures' worth of CPU per POST with
-dozens of hosts in flight.)"""
+"""What the delivery worker needs of a POST (`Poster`); the signed POST with double knock (`post_signed`);
+and the httpx poster used when deliveries must go through an HTTP proxy from the environment (otherwise
+outbox/connections.py sends them: httpx's pool re-checks every pooled connection on each request, several
+RSA signatures' worth of CPU per POST with dozens of hosts in flight)."""
 
 from __future__ import annotations
 
 import asyncio
-import ssl
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
-from urllib.parse import urlsplit
-from urllib.request import getproxies, proxy_bypass_environment
+from typing import Protocol
+
+import httpx
+
+from activities.httpsig import RequestSigner
+from net.guard import Refused
+from net.knock import REFUSED, SchemeMemory
 
 ERROR_TEXT = 500
+# Bytes an inbox URL may carry into a request line or Host header: printable ASCII without spaces.
+_URL_BYTES = frozenset(range(0x21, 0x7F))
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,14 @@ class NotSent(PostFailed):
     the fault is this delivery's, not its host's."""
 
 
+def check_sendable(url: str, headers: dict[str, str]) -> None:
+    """NotSent for an inbox URL or a header value that cannot go on the wire as it is."""
+    if not _URL_BYTES.issuperset(url.encode("utf-8", errors="replace")):
+        raise NotSent("InvalidURL: an inbox URL must be printable ASCII without spaces")
+    if any("\r" in value or "\n" in value for value in headers.values()):
+        raise NotSent("InvalidHeader: a header value holds a line break")
+
+
 class Poster(Protocol):
     async def post(self, url: str, body: bytes, headers: dict[str, str], within: float) -> Answer:
         """POST `body`: the answer, or PostFailed (a timeout included), within `within` seconds."""
@@ -40,76 +52,56 @@ class Poster(Protocol):
     async def aclose(self) -> None: ...
 
 
-class AiohttpPoster:
-    """POST with an aiohttp session opened on first use (importing aiohttp costs a start that sends nothing).
-    Same behaviour as the peers' httpx client: certifi's CAs, proxies from the environment, no redirects
-    followed, the same connect and read timeouts and User-Agent. The environment's proxies are read once, not
-    per request as aiohttp's `trust_env` does (in a thread, with a .netrc look-up), and no cookies are kept."""
+async def post_signed(
+    poster: Poster, signer: RequestSigner, knocks: SchemeMemory, url: str, body: bytes, now: float, within: float
+) -> Answer:
+    """POST signed with the scheme `knocks` gives for the inbox's origin; when the inbox refuses it (400, 401,
+    403), once more signed with the other scheme, in what is left of `within`. The scheme that got an answer
+    other than a refusal is remembered for the origin."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    first, fallback = knocks.order(url)
+    answer = await poster.post(url, body, signer.headers_for("POST", url, body, now, scheme=first), within)
+    scheme = first
+    if answer.status in REFUSED and deadline - loop.time() > 0:
+        scheme = fallback
+        headers = signer.headers_for("POST", url, body, now, scheme=fallback)
+        answer = await poster.post(url, body, headers, deadline - loop.time())
+    knocks.answered(url, scheme, answer.status)
+    return answer
 
-    def __init__(
-        self,
-        *,
-        user_agent: str,
-        screen: Callable[[str, dict[str, str]], Awaitable[None]] | None = None,
-        connect_timeout: float = 5.0,
-        read_timeout: float = 10.0,
-        limit: int = 64,
-    ) -> None:
-        self.user_agent = user_agent
-        self.screen = screen  # the address guard's verdict and the URL checks, before anything is sent
-        self.connect_timeout = connect_timeout
-        self.read_timeout = read_timeout
-        self.limit = limit
-        self._session: Any = None
-        self._proxies: dict[str, str] = {}
 
-    def _open(self) -> Any:
-        import aiohttp
-        import certifi
+class HttpxPoster:
+    """POST through the peer's httpx client, on the guarded transport (which goes through the environment's
+    proxy after resolving and checking the inbox's host). Redirects are not followed."""
 
-        connector = aiohttp.TCPConnector(
-            limit=self.limit,
-            ssl=ssl.create_default_context(cafile=certifi.where()),
-            resolver=aiohttp.ThreadedResolver(),  # getaddrinfo, as httpx; not aiodns's extra polling thread
-        )
-        self._proxies = {k: v for k, v in getproxies().items() if k in ("http", "https")}
-        self._session = aiohttp.ClientSession(
-            connector=connector,
-            timeout=aiohttp.ClientTimeout(total=None, sock_connect=self.connect_timeout, sock_read=self.read_timeout),
-            headers={"user-agent": self.user_agent},
-            cookie_jar=aiohttp.DummyCookieJar(),
-        )
-        return self._session
-
-    def _proxy_for(self, url: str) -> str | None:
-        if not self._proxies:
-            return None
-        parts = urlsplit(url)
-        if proxy_bypass_environment(parts.hostname or ""):
-            return None
-        return self._proxies.get(parts.scheme)
+    def __init__(self, client: httpx.AsyncClient, *, owns_client: bool = False) -> None:
+        self.client = client
+        self.owns_client = owns_client
 
     async def post(self, url: str, body: bytes, headers: dict[str, str], within: float) -> Answer:
-        import aiohttp
-
-        session = self._session or self._open()
-        if self.screen is not None:
-            await self.screen(url, headers)
+        check_sendable(url, headers)
         try:
-            proxy = self._proxy_for(url)
             async with (
                 asyncio.timeout(within),
-                session.post(url, data=body, headers=headers, allow_redirects=False, proxy=proxy) as response,
+                self.client.stream("POST", url, content=body, headers=headers, follow_redirects=False) as response,
             ):
-                content = await response.content.read(ERROR_TEXT * 4)  # the status matters, not the body
+                content = b""
+                async for chunk in response.aiter_bytes():  # the status matters, not the body
+                    content += chunk
+                    if len(content) >= ERROR_TEXT * 4:
+                        break
                 text = None
-                if response.status >= 300:
-                    text = content.decode(response.charset or "utf-8", errors="replace")[:ERROR_TEXT]
-                return Answer(response.status, text, response.headers.get("retry-after"))
-        except (aiohttp.ClientError, TimeoutError) as exc:
+                if response.status_code >= 300:
+                    text = content.decode(response.encoding or "utf-8", errors="replace")[:ERROR_TEXT]
+                return Answer(response.status_code, text, response.headers.get("retry-after"))
+        except Refused as exc:
+            raise NotSent(f"BlockedAddress: {exc.reason}") from None
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+            raise NotSent(f"InvalidURL: {exc}") from None
+        except (httpx.HTTPError, TimeoutError) as exc:
             raise PostFailed(f"{type(exc).__name__}: {exc}") from exc
 
     async def aclose(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        if self.owns_client:  # otherwise the client is the peer's, closed by its owner
+            await self.client.aclose()

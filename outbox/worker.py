@@ -20,8 +20,9 @@ from sqlalchemy import bindparam, insert, select, update
 from activities.build import public_view
 from activities.httpsig import RequestSigner
 from activities.identity import LocalActor
+from net.knock import SchemeMemory
 from outbox.expand import ResolveActor, UnresolvedRecipient, resolve_targets, write_deliveries
-from outbox.http import NotSent, Poster, PostFailed
+from outbox.http import NotSent, Poster, PostFailed, post_signed
 from outbox.retry import RetryPolicy, Verdict, parse_retry_after
 from outbox.states import DELIVERY, FANOUT, DeliveryState, FanOutState
 from store import collections
@@ -77,6 +78,7 @@ class DeliveryWorker:
     poll_interval: float = 0.25
     name: str = field(default_factory=lambda: f"worker-{secrets.token_hex(4)}")
     batch: int = 16  # claim and record this many at a time (sooner when idle, or after `poll_interval`)
+    knocks: SchemeMemory = field(default_factory=SchemeMemory)  # the signature scheme each origin accepts
     _wake: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _in_flight: dict[str, int] = field(default_factory=dict, init=False)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set, init=False)
@@ -322,13 +324,13 @@ class DeliveryWorker:
             if paused_until > self.clock():  # a send to the same host was refused (429, 503) since the claim
                 self._results.append(Result(delivery, None, None, None, started, 0.0, deferred_until=paused_until))
                 return
-            headers = self.signers[delivery.actor].headers_for("POST", delivery.inbox, body, started)
             # The whole POST must end well inside the lease, counted from the claim: once the lease lapses
             # another worker may claim the delivery and send it again.
             within = self.lease / 2 - (self.clock() - self._sending.get(delivery.id, started))
             if within <= 0:
                 raise NotSent("TimeoutError: no time left in the lease")
-            answer = await self.poster.post(delivery.inbox, body, headers, within)
+            signer = self.signers[delivery.actor]
+            answer = await post_signed(self.poster, signer, self.knocks, delivery.inbox, body, started, within)
             status = answer.status
             if status >= 300:
                 error = answer.text

@@ -18,6 +18,7 @@ from actors.context import Services, Site
 from actors.kind import Kind
 from inbox.directory import Directory
 from inbox.remote import AddressGuard, RemoteFetcher
+from net import HostLimiter, SchemeMemory, guarded_client
 from outbox.worker import DeliveryWorker
 from peer.keys import ensure_key_pair
 from peer.settings import Settings
@@ -74,12 +75,9 @@ class Runtime:
 def build_services(settings: Settings, clock: Callable[[], float] = time.time) -> Runtime:
     kind = load_kind(settings.kind)
     store = open_store(settings.database_url, clock)
-    client = httpx.AsyncClient(
-        timeout=httpx.Timeout(10.0, connect=5.0),
-        limits=httpx.Limits(max_connections=200, max_keepalive_connections=100),
-        headers={"user-agent": user_agent(settings)},
-    )
-    fetcher = RemoteFetcher(client, AddressGuard(settings.allow_private, settings.allowed_hosts), clock)
+    guard = AddressGuard(settings.allow_private, settings.allowed_hosts)
+    client = guarded_client(guard, user_agent=user_agent(settings), limiter=HostLimiter(peers=settings.peer_authorities))
+    fetcher = RemoteFetcher(client, guard, clock, knocks=SchemeMemory(settings.first_knock))
     services = Services(
         actor=LocalActor(settings.kind, settings.base_url),
         store=store,

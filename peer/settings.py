@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from activities.httpsig import SignatureScheme
 from activities.order import TicketLimits
+from net.limits import authority_of
 
 KINDS = ("blog", "events", "shop")
 
@@ -54,6 +56,14 @@ def _count(env: Mapping[str, str], name: str, default: int) -> int:
     return int(raw)
 
 
+def _first_knock(value: str) -> SignatureScheme:
+    name = value.strip().lower()
+    try:
+        return SignatureScheme("draft-cavage" if name == "cavage" else name)
+    except ValueError:
+        raise ValueError(f"ROSE_ASH_FIRST_KNOCK must be rfc9421 or cavage, not {value!r}") from None
+
+
 def _flag(value: str | None) -> bool:
     return (value or "").strip().lower() in ("1", "true", "yes", "on")
 
@@ -80,6 +90,7 @@ class Settings:
     currency: str = "GBP"
     max_tickets_per_order: int = 10
     max_tickets_per_buyer: int = 10  # per event, counted by the buyer's email address
+    first_knock: SignatureScheme = SignatureScheme.RFC9421  # the HTTP signature scheme tried first per origin
     seed: bool = True
 
     def __post_init__(self) -> None:
@@ -88,6 +99,9 @@ class Settings:
         if not self.base_url.startswith(("http://", "https://")):
             raise ValueError("the base URL (--base-url or ROSE_ASH_BASE_URL) must start with http:// or https://")
         self.ticket_limits  # noqa: B018  (refuses limits out of range at start)
+        if self.first_knock not in tuple(SignatureScheme):
+            schemes = ", ".join(SignatureScheme)
+            raise ValueError(f"ROSE_ASH_FIRST_KNOCK must be one of {schemes}, not {self.first_knock!r}")
         if len(self.admin_token) < 8:
             raise ValueError("the admin token (--admin-token or ROSE_ASH_ADMIN_TOKEN) must be at least 8 characters")
 
@@ -102,6 +116,11 @@ class Settings:
     def secret(self) -> bytes:
         """Signs session cookies and CSRF tokens; changes when the admin token does."""
         return hashlib.sha256(f"rose-ash-session:{self.kind}:{self.admin_token}".encode()).digest()
+
+    @property
+    def peer_authorities(self) -> frozenset[str]:
+        """The cooperating peers' `host:port`: their traffic is never queued behind strangers'."""
+        return frozenset(authority_of(url) for url in self.peers.values())
 
     @property
     def trusted_actors(self) -> frozenset[str]:
@@ -135,6 +154,7 @@ class Settings:
             "currency": env.get("ROSE_ASH_CURRENCY", "GBP"),
             "max_tickets_per_order": _count(env, "ROSE_ASH_MAX_TICKETS_PER_ORDER", 10),
             "max_tickets_per_buyer": _count(env, "ROSE_ASH_MAX_TICKETS_PER_BUYER", 10),
+            "first_knock": _first_knock(env.get("ROSE_ASH_FIRST_KNOCK", "rfc9421")),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

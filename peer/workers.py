@@ -9,9 +9,10 @@ import httpx
 from activities.httpsig import RequestSigner
 from activities.identity import LocalActor
 from actors.context import Services
+from net import guarded_client, is_guarded
 from outbox.addressing import Target
 from outbox.connections import DirectPoster
-from outbox.http import AiohttpPoster, Poster
+from outbox.http import HttpxPoster, Poster
 from outbox.retry import RetryPolicy
 from outbox.worker import DeliveryWorker
 from peer.settings import Settings
@@ -37,23 +38,26 @@ def make_worker(
         clock=services.clock,
         lease=settings.lease_seconds,
         poster=make_poster(services, client),
+        knocks=services.fetcher.knocks,
     )
 
 
 def make_poster(services: Services, client: httpx.AsyncClient) -> Poster:
     """Deliveries go out on our own pooled connections, to addresses the SSRF guard admits; through an HTTP
-    proxy from the environment (`HTTPS_PROXY`, `HTTP_PROXY`) they go with aiohttp, which speaks to proxies,
-    after the same checks (the proxy resolves the name again: a changed DNS answer is not caught there)."""
+    proxy from the environment (`HTTPS_PROXY`, `HTTP_PROXY`) they go by the peer's httpx client, whose guarded
+    transport checks the inbox's addresses first (the proxy resolves the name again: a changed DNS answer is
+    not caught there)."""
+    guard = services.fetcher.guard
     user_agent = client.headers.get("user-agent", "rose-ash")
     connect_timeout, read_timeout = client.timeout.connect or 5.0, client.timeout.read or 10.0
-    direct = DirectPoster(
+    if any(scheme in getproxies() for scheme in ("http", "https")):
+        if is_guarded(client):
+            return HttpxPoster(client)
+        return HttpxPoster(guarded_client(guard, user_agent=user_agent, timeout=client.timeout), owns_client=True)
+    return DirectPoster(
         user_agent=user_agent,
-        check=services.fetcher.guard.refusal,
+        check=guard.refusal,
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,
+        resolver=guard.resolver,
     )
-    if any(scheme in getproxies() for scheme in ("http", "https")):
-        return AiohttpPoster(
-            user_agent=user_agent, screen=direct.screen, connect_timeout=connect_timeout, read_timeout=read_timeout
-        )
-    return direct

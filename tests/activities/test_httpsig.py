@@ -1,15 +1,22 @@
+import asyncio
 import base64
+import datetime
 import hashlib
+import time
 from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
 
 import pytest
+from http_message_signatures import HTTPMessageSigner, algorithms
 from http_message_signatures.digests import ContentDigest
+from http_message_signatures.resolvers import HTTPSignatureKeyResolver
 
 from activities.httpsig import (
     SIGNED_GET_HEADERS,
     SIGNED_POST_HEADERS,
     RequestSigner,
     SignatureFormatError,
+    SignatureScheme,
     content_digest_header,
     digest_header,
     http_date,
@@ -18,7 +25,12 @@ from activities.httpsig import (
     rsa_sign,
     rsa_verify,
     signing_string,
+    target_uri,
 )
+from activities.httpsig import authority as httpsig_authority
+from inbox.directory import PublicKey
+from inbox.errors import Unauthorized
+from inbox.signatures import Scheme, SignedRequest, Verified, verify
 from tests.support.actors import key_pair
 
 NOW = 1_790_000_000.0
@@ -144,3 +156,93 @@ def test_request_signer_signs_a_get_with_host_and_accept() -> None:
 
 def test_http_date_is_imf_fixdate() -> None:
     assert http_date(0) == "Thu, 01 Jan 1970 00:00:00 GMT"
+
+
+def _rfc9421_verify(method: str, url: str, headers: dict[str, str], body: bytes, now: float) -> Verified:
+    keys = key_pair(0)
+
+    async def lookup(key_id: str, refresh: bool = False) -> PublicKey:
+        return PublicKey(key_id, "https://a.example/actor", keys.public_key)
+
+    parts = urlsplit(url)
+    request = SignedRequest(method, url, parts.path, parts.query, headers, body)
+    return asyncio.run(verify(request, lookup, now))
+
+
+@pytest.mark.parametrize("method", ["POST", "GET"])
+def test_rfc9421_signatures_verify_with_our_inbox_verifier(method: str) -> None:
+    signer = RequestSigner("https://a.example/actor#main-key", key_pair(0).private_key)
+    url = "https://b.example/users/x/inbox?page=1"
+    body = b'{"type":"Follow"}' if method == "POST" else b""
+    now = time.time()  # http-message-signatures checks the age against the wall clock
+    headers = signer.headers_for(method, url, body or None, now, scheme=SignatureScheme.RFC9421)
+    label, _, params = headers["signature-input"].partition("=")
+    assert label == "sig1" and headers["signature"].startswith("sig1=:")
+    covered = '("@method" "@target-uri" "@authority"' + (' "content-digest")' if method == "POST" else ")")
+    assert params == f'{covered};created={int(now)};keyid="https://a.example/actor#main-key";alg="rsa-v1_5-sha256"'
+    if method == "POST":
+        assert headers["content-digest"] == content_digest_header(body)
+        assert "digest" not in headers
+    verified = _rfc9421_verify(method, url, headers, body, now)
+    assert verified.scheme is Scheme.RFC9421 and verified.key_id == signer.key_id
+
+
+def test_rfc9421_signature_is_the_one_http_message_signatures_makes() -> None:
+    """PKCS#1 v1.5 is deterministic: the same base gives the same bytes."""
+    keys = key_pair(0)
+    url = "https://b.example/inbox?a=1"
+    body = b'{"type":"Create"}'
+    ours = RequestSigner("k", keys.private_key).headers_for("POST", url, body, NOW, scheme=SignatureScheme.RFC9421)
+
+    class Message:
+        method = "POST"
+
+        def __init__(self) -> None:
+            self.url = url
+            self.headers: dict[str, str] = {}
+
+    class Keys(HTTPSignatureKeyResolver):
+        def resolve_private_key(self, key_id: str) -> object:
+            return keys.private_key
+
+    theirs = Message()
+    HTTPMessageSigner(signature_algorithm=algorithms.RSA_V1_5_SHA256, key_resolver=Keys()).sign(
+        theirs,
+        key_id="k",
+        created=datetime.datetime.fromtimestamp(NOW, tz=datetime.UTC),
+        covered_component_ids=("@method", "@target-uri", "@authority", "content-digest"),
+        body=body,
+        include_alg=True,
+        label="sig1",
+    )
+    assert ours["signature"] == theirs.headers["Signature"]
+    assert ours["signature-input"] == theirs.headers["Signature-Input"]
+
+
+def test_rfc9421_refuses_a_body_that_is_not_the_signed_one() -> None:
+    signer = RequestSigner("k", key_pair(0).private_key)
+    url = "https://b.example/inbox"
+    now = time.time()
+    headers = signer.headers_for("POST", url, b"{}", now, scheme=SignatureScheme.RFC9421)
+    assert _rfc9421_verify("POST", url, headers, b"{}", now)
+    with pytest.raises(Unauthorized, match="Content-Digest"):
+        _rfc9421_verify("POST", url, headers, b'{"x":1}', now)
+    other = {**headers, "signature-input": headers["signature-input"].replace("b.example", "c.example")}
+    with pytest.raises(Unauthorized):
+        _rfc9421_verify("POST", "https://c.example/inbox", other, b"{}", now)
+
+
+@pytest.mark.parametrize(
+    ("url", "uri", "authority"),
+    [
+        ("https://B.Example/inbox", "https://b.example/inbox", "b.example"),
+        ("http://b.example:80", "http://b.example/", "b.example"),
+        ("http://127.0.0.1:8001/x?y=1", "http://127.0.0.1:8001/x?y=1", "127.0.0.1:8001"),
+        ("https://[2001:db8::1]:8443/i", "https://[2001:db8::1]:8443/i", "[2001:db8::1]:8443"),
+        ("https://[2001:db8::1]/i", "https://[2001:db8::1]/i", "[2001:db8::1]"),
+    ],
+)
+def test_rfc9421_target_uri_and_authority_are_normalised(url: str, uri: str, authority: str) -> None:
+    assert target_uri(url) == uri
+    parts = urlsplit(url)
+    assert httpsig_authority(parts.scheme, parts.netloc) == authority

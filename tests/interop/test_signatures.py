@@ -1,17 +1,22 @@
-"""Both HTTP signature schemes, inbound. Fedify signs each activity with exactly the scheme a test forces
+"""Both HTTP signature schemes, inbound and outbound. Fedify signs each activity with exactly the scheme a test forces
 (no double-knock fallback) and our inbox answers which one it verified; a body that is not the signed one
 is refused under either. And Fedify's own sending, which knocks with one scheme and falls back to the
-other on refusal, gets through whichever scheme it tries first."""
+other on refusal, gets through whichever scheme it tries first. Outbound, we knock with RFC 9421 first, as
+Fedify does, and fall back to draft-cavage for a receiver that knows only that."""
 
 from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Callable
+from urllib.parse import urlsplit
 
 import pytest
 
 from tests.interop.conftest import Json, Rose, wait_until
 from tests.interop.fedify import DRAFT_CAVAGE, RFC9421, FedifyPeer, Spec
+from tests.support.actors import RemoteActor
+from tests.support.httpserver import FakeServer, Recorded, Reply
 
 pytestmark = pytest.mark.interop
 
@@ -96,3 +101,45 @@ def test_fedify_knocking_with_draft_cavage_first_gets_through(rose: Rose, fedify
         assert result["ok"], result
         bob.wait_for_follow(result["follow_id"], timeout=20)
         wait_until(lambda: bob.actor_id in rose.item_ids(f"{rose.shop.actor_id}/followers"), "bob among followers")
+
+
+def test_we_sign_rfc9421_first_and_fedify_takes_it_on_the_first_knock(fedify: FedifyPeer, rose: Rose) -> None:
+    """Outbound: our deliveries and signed GETs reach Fedify as RFC 9421, accepted without a second knock."""
+    follow = follow_of(fedify, rose.shop.actor_id)
+    assert fedify.send(to=rose.shop.actor_id, activity=follow, spec=DRAFT_CAVAGE)["status"] == 202
+    accept = fedify.wait_for_inbox(lambda r: r["object_id"] == follow["id"], activity_type="Accept", timeout=20)
+    assert accept["signature_spec"] == RFC9421
+    knocks = [d for d in fedify.deliveries() if d["id"] == accept["id"]]
+    assert [(d["signature_spec"], d["status"]) for d in knocks] == [(RFC9421, 202)], knocks
+    ours = tuple(peer.url for peer in rose.all)
+    by_us = [d for d in fedify.deliveries() if (d["actor"] or "").startswith(ours)]
+    assert by_us and {d["signature_spec"] for d in by_us} == {RFC9421}, by_us
+    assert all(200 <= d["status"] < 300 for d in by_us), by_us
+    gets = [r for r in fedify.requests() if (r["key_id"] or "").startswith(ours)]
+    assert all(r["signature_spec"] == RFC9421 and r["verified"] for r in gets), gets
+
+
+def test_a_receiver_that_knows_only_draft_cavage_gets_every_delivery(
+    rose: Rose, remote_actor: Callable[..., RemoteActor], fake_server: Callable[[], FakeServer]
+) -> None:
+    """It answers 401 to RFC 9421: the first Accept is signed again as draft-cavage, and the origin is
+    remembered, so the next one goes as draft-cavage at once."""
+    server = fake_server()
+
+    def cavage_only(request: Recorded) -> Reply:
+        cavage = "signature" in request.headers and "signature-input" not in request.headers
+        return Reply(202) if cavage else Reply(401, {}, b"unknown signature scheme")
+
+    server.responder = cavage_only
+    for name in ("ann", "bea"):
+        follower = remote_actor(name, server=server, shared_inbox=False)
+        follow = follower.activity("Follow", rose.shop.actor_id)
+        assert follower.post(rose.client, rose.shop.inbox, follow).status_code == 202
+        server.wait_for(
+            lambda s, f=follower: any(r.status == 202 for r in s.posts(urlsplit(f.inbox).path)),
+            what=f"the Accept for {name}",
+        )
+    first, second = (server.posts(f"/users/{name}/inbox") for name in ("ann", "bea"))
+    assert [("signature-input" in r.headers, r.status) for r in first] == [(True, 401), (False, 202)]
+    assert [("signature-input" in r.headers, r.status) for r in second] == [(False, 202)]
+    assert all(r.json()["type"] == "Accept" for r in first + second)

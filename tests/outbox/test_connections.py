@@ -11,13 +11,14 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from types import SimpleNamespace
+from typing import Any
 
 import httpx
 import pytest
 
-from inbox.remote import AddressGuard
+from net import AddressGuard, guarded_client, is_guarded
 from outbox.connections import DirectPoster
-from outbox.http import AiohttpPoster, PostFailed
+from outbox.http import HttpxPoster, NotSent, PostFailed
 from peer.workers import make_poster
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter, "Server"], Awaitable[None]]
@@ -256,28 +257,47 @@ async def test_a_header_value_with_a_line_break_is_refused(poster: DirectPoster)
     assert server.requests == []
 
 
-async def test_through_a_proxy_from_the_environment_deliveries_go_by_aiohttp_after_the_same_checks(
+@dataclass(frozen=True)
+class PublicGuard(AddressGuard):
+    """Takes every address for a public one (here: the documentation address 192.0.2.7)."""
+
+    def refusal(self, host: str, addresses: list[ipaddress.IPv4Address | ipaddress.IPv6Address]) -> str | None:
+        return None
+
+
+def services_with(guard: AddressGuard) -> Any:
+    return SimpleNamespace(fetcher=SimpleNamespace(guard=guard))
+
+
+async def test_through_a_proxy_from_the_environment_deliveries_go_by_httpx_after_the_same_checks(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     async with serving(answering(OK)) as proxy:
         monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.port}")
         monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
         monkeypatch.delenv("no_proxy", raising=False)
-        public = SimpleNamespace(refusal=lambda host, addresses: None)
-        poster = make_poster(SimpleNamespace(fetcher=SimpleNamespace(guard=public)), httpx.AsyncClient())
-        assert isinstance(poster, AiohttpPoster)
-        try:
+        guard = PublicGuard()
+        async with guarded_client(guard, user_agent="rose-ash-test") as client:
+            poster = make_poster(services_with(guard), client)
+            assert isinstance(poster, HttpxPoster) and poster.client is client
             answer = await poster.post("http://192.0.2.7/users/a/inbox", b"{}", {"signature": "s"}, 5.0)
-        finally:
-            await poster.aclose()
         assert answer.status == 202
-        assert proxy.requests[0][0].split(b"\r\n")[0] == b"POST http://192.0.2.7/users/a/inbox HTTP/1.1"
+        head = proxy.requests[0][0].split(b"\r\n")
+        assert head[0] == b"POST http://192.0.2.7/users/a/inbox HTTP/1.1"
+        assert b"user-agent: rose-ash-test" in [line.lower() for line in head]
 
-        # The production guard: an internal address is refused before anything is sent, proxied or not.
-        guarded = make_poster(SimpleNamespace(fetcher=SimpleNamespace(guard=AddressGuard())), httpx.AsyncClient())
+        # The production guard: an internal address is refused before anything is sent, proxied or not; a
+        # client that is not on the guarded transport is replaced by one that is.
+        guarded = make_poster(services_with(AddressGuard()), httpx.AsyncClient())
+        assert isinstance(guarded, HttpxPoster) and is_guarded(guarded.client)
         try:
-            for url in (f"http://127.0.0.1:{proxy.port}/admin", "http://10.0.0.1/inbox", "http://in box/"):
-                with pytest.raises(PostFailed, match=r"BlockedAddress|InvalidURL"):
+            for url in (
+                f"http://127.0.0.1:{proxy.port}/admin",
+                "http://10.0.0.1/inbox",
+                "http://in box/",
+                "ftp://192.0.2.7/inbox",
+            ):
+                with pytest.raises(NotSent, match=r"BlockedAddress|InvalidURL"):
                     await guarded.post(url, b"{}", {}, 5.0)
         finally:
             await guarded.aclose()
@@ -288,7 +308,7 @@ def test_without_a_proxy_deliveries_go_on_our_connections_through_the_guard(monk
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):
         monkeypatch.delenv(name, raising=False)
     guard = AddressGuard()
-    poster = make_poster(SimpleNamespace(fetcher=SimpleNamespace(guard=guard)), httpx.AsyncClient())
+    poster = make_poster(services_with(guard), httpx.AsyncClient())
     assert isinstance(poster, DirectPoster)
     assert poster.check == guard.refusal
 

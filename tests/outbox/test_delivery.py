@@ -88,7 +88,13 @@ async def assert_every_attempt_recorded(rig: Rig, sinks: dict[str, FakeServer]) 
     for delivery in await delivery_rows(rig.store):
         server = sinks[delivery.host]
         path = httpx.URL(delivery.inbox).path
-        received = [r for r in server.posts(path) if r.activity_id == delivery.activity_id]
+        posts = [r for r in server.posts(path) if r.activity_id == delivery.activity_id]
+        # An RFC 9421 knock the inbox refused, signed again as draft-cavage at once, is one attempt.
+        received = [
+            r
+            for r, after in zip(posts, [*posts[1:], None], strict=True)
+            if not ("signature-input" in r.headers and r.status in (400, 401, 403) and after is not None)
+        ]
         attempts = await attempts_of(rig.store, delivery.id)
         assert len(attempts) == len(received) == delivery.attempts, delivery.inbox
         assert [a.status for a in attempts] == [r.status for r in received], delivery.inbox
@@ -240,8 +246,8 @@ async def test_gives_up_at_the_horizon(rig: Rig, fake_server: Callable[[], FakeS
 
         await until(settled, what="both deliveries to fail")
     rows = {r.host: r for r in await delivery_rows(rig.store, sent["id"])}
-    # 403: given up at once, no retry.
-    assert len(refusing.posts()) == 1 and rows[refusing.netloc].attempts == 1
+    # 403: given up at once, no retry (the one attempt knocked with both signature schemes).
+    assert len(refusing.posts()) == 2 and rows[refusing.netloc].attempts == 1
     # 503: retried after 0.2, 0.4, 0.8 s ... while the next try still lands inside the 2 s horizon (about four
     # tries; fewer when the worker runs late on a busy machine), then given up: nothing more is sent.
     row = rows[down.netloc]
