@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from activities.identity import LocalActor
 from activities.order import TicketLimits
+from actors.sessions import Sessions
 from inbox.directory import Directory
 from inbox.dispatch import InboxContext
 from inbox.remote import RemoteFetcher
@@ -50,7 +51,7 @@ class Services:
     peers: Mapping[str, str]  # kind → base URL of the peers this one works with
     trusted: frozenset[str]  # actor ids trusted at once
     admin_token: str
-    secret: bytes
+    sessions: Sessions
     clock: Callable[[], float]
     site: Site
     currency: str = "GBP"

@@ -23,6 +23,33 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+class Sessions:
+    """A peer's browser sessions: its cookie-signing secret (loaded by `start`) and its signed-in sessions."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._secret: bytes | None = None
+        self.throttle = Throttle()
+
+    async def start(self) -> None:
+        self._secret = await session_secret(self.store)
+
+    @property
+    def secret(self) -> bytes:
+        if self._secret is None:
+            raise RuntimeError("the peer's session secret is loaded at start")
+        return self._secret
+
+    async def open(self, data: dict[str, Any]) -> str:
+        return await open_session(self.store, data)
+
+    async def load(self, token: str) -> dict[str, Any] | None:
+        return await load_session(self.store, token)
+
+    async def close(self, token: str) -> None:
+        await close_session(self.store, token)
+
+
 async def session_secret(store: Store) -> bytes:
     """The peer's cookie-signing secret: made at random on first start, then read from the store."""
     async with store.write() as session:
@@ -62,8 +89,9 @@ async def close_session(store: Store, token: str) -> None:
 
 @dataclass
 class Throttle:
-    """At most `per_client` attempts per client and `overall` in all within `window` seconds (a guesser with
-    many addresses is still held by the overall limit)."""
+    """Failed sign-ins: at most `per_client` per client address and `overall` in all within `window` seconds,
+    then no attempt is even checked until the window moves on (a guesser with many addresses is still held
+    by the overall limit). Successful sign-ins cost nothing."""
 
     per_client: int = 5
     overall: int = 50
@@ -71,17 +99,21 @@ class Throttle:
     _clients: dict[str, deque[float]] = field(default_factory=dict)
     _all: deque[float] = field(default_factory=deque)
 
-    def allow(self, client: str, now: float | None = None) -> bool:
+    def allows(self, client: str, now: float | None = None) -> bool:
         now = time.monotonic() if now is None else now
-        for times in (self._all, *([self._clients[client]] if client in self._clients else [])):
-            while times and times[0] <= now - self.window:
-                times.popleft()
-        mine = self._clients.setdefault(client, deque())
-        if len(mine) >= self.per_client or len(self._all) >= self.overall:
-            return False
-        mine.append(now)
+        self._forget(self._all, now)
+        mine = self._clients.get(client)
+        if mine is not None:
+            self._forget(mine, now)
+            if not mine:
+                del self._clients[client]
+        return len(self._all) < self.overall and (mine is None or len(mine) < self.per_client)
+
+    def failed(self, client: str, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        self._clients.setdefault(client, deque()).append(now)
         self._all.append(now)
-        if len(self._clients) > 10_000:  # forget the quiet ones
-            for quiet in [c for c, t in self._clients.items() if not t]:
-                del self._clients[quiet]
-        return True
+
+    def _forget(self, times: deque[float], now: float) -> None:
+        while times and times[0] <= now - self.window:
+            times.popleft()

@@ -6,7 +6,6 @@ import base64
 import functools
 import hashlib
 import hmac
-import json
 import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any, Concatenate, ParamSpec
@@ -40,41 +39,59 @@ def cookie_name(services: Services) -> str:
     return f"rose_ash_{services.actor.name}"
 
 
-def read_session(request: Request, services: Services) -> dict[str, Any]:
-    secret = services.secret
+# A visitor's cookie is `a.<sid>.<mac>` (signed with the peer's random secret: it carries no rights, only the
+# id its CSRF tokens are made from); a signed-in one is `s.<token>`, a server-side session that logout ends.
+SESSION_SCOPE = "rose_ash.session"
+ISSUE_SCOPE = "rose_ash.session.issue"  # the cookie value to set on the response
+TOKEN_SCOPE = "rose_ash.session.token"  # the signed-in session's token, when the request came with one
+
+
+async def load_session(request: Request, services: Services) -> None:
+    """Read the request's session into its scope (before the endpoint runs, as the look-up may hit the store)."""
     raw = request.cookies.get(cookie_name(services), "")
-    body, _, mac = raw.rpartition(".")
-    if not body or not hmac.compare_digest(_sign(secret, body.encode()), mac):
-        return {}
-    try:
-        data = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def write_session(response: Response, services: Services, data: dict[str, Any]) -> None:
-    body = base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
-    response.set_cookie(
-        cookie_name(services),
-        f"{body}.{_sign(services.secret, body.encode())}",
-        httponly=True,
-        samesite="lax",
-        secure=services.actor.base_url.startswith("https://"),
-        max_age=30 * 24 * 3600,
-    )
+    data: dict[str, Any] = {}
+    if raw.startswith("s."):
+        found = await services.sessions.load(raw[2:])
+        if found is not None:
+            data = found
+            request.scope[TOKEN_SCOPE] = raw[2:]
+    elif raw.startswith("a."):
+        sid, _, mac = raw[2:].partition(".")
+        if sid and hmac.compare_digest(_sign(services.sessions.secret, f"visitor:{sid}".encode()), mac):
+            data = {"sid": sid}
+    request.scope[SESSION_SCOPE] = data
 
 
 def session(request: Request, services: Services) -> dict[str, Any]:
-    """The request's session, created (with a fresh id) on first use; saved by `render`/`redirect`."""
-    cached = request.scope.get("rose_ash.session")
-    if cached is None:
-        cached = read_session(request, services)
-        if "sid" not in cached:
-            cached = {"sid": secrets.token_urlsafe(16)}
-            request.scope["rose_ash.session.new"] = True
-        request.scope["rose_ash.session"] = cached
-    return cached
+    """The request's session; a visitor without one gets a fresh id, saved by `render`/`redirect`."""
+    data: dict[str, Any] = request.scope.setdefault(SESSION_SCOPE, {})
+    if "sid" not in data:
+        data["sid"] = secrets.token_urlsafe(16)
+        request.scope[ISSUE_SCOPE] = _visitor_cookie(services, data["sid"])
+    return data
+
+
+def _visitor_cookie(services: Services, sid: str) -> str:
+    return f"a.{sid}.{_sign(services.sessions.secret, f'visitor:{sid}'.encode())}"
+
+
+async def sign_in(request: Request, services: Services, data: dict[str, Any]) -> None:
+    """A new server-side session for this browser (a new id and CSRF tokens: nothing from before carries over)."""
+    await sign_out(request, services)
+    fresh = {**data, "sid": secrets.token_urlsafe(16)}
+    token = await services.sessions.open(fresh)
+    request.scope[SESSION_SCOPE] = fresh
+    request.scope[TOKEN_SCOPE] = token
+    request.scope[ISSUE_SCOPE] = f"s.{token}"
+
+
+async def sign_out(request: Request, services: Services) -> None:
+    """End the signed-in session (its token stops working everywhere) and start a visitor's."""
+    token = request.scope.pop(TOKEN_SCOPE, None)
+    if token is not None:
+        await services.sessions.close(token)
+    request.scope[SESSION_SCOPE] = {}
+    session(request, services)
 
 
 def is_admin(request: Request, services: Services) -> bool:
@@ -105,18 +122,18 @@ def admin_only(
 
 
 def csrf_token(request: Request, services: Services) -> str:
-    return _sign(services.secret, f"csrf:{session(request, services)['sid']}".encode())
+    return _sign(services.sessions.secret, f"csrf:{session(request, services)['sid']}".encode())
 
 
 async def checked_form(request: Request, services: Services) -> FormData:
     """The posted form, after its CSRF token is checked against the session."""
     form = await request.form(max_files=0, max_fields=100)
     token = form.get("csrf")
-    saved = read_session(request, services)
+    saved = request.scope.get(SESSION_SCOPE) or {}
     if (
         not isinstance(token, str)
         or "sid" not in saved
-        or not hmac.compare_digest(token, _sign(services.secret, f"csrf:{saved['sid']}".encode()))
+        or not hmac.compare_digest(token, _sign(services.sessions.secret, f"csrf:{saved['sid']}".encode()))
     ):
         raise HTTPException(403, "the form's CSRF token is missing or wrong; reload the page and try again")
     for value in form.values():
@@ -126,9 +143,16 @@ async def checked_form(request: Request, services: Services) -> FormData:
 
 
 def _save(request: Request, response: Response, services: Services) -> Response:
-    data = request.scope.get("rose_ash.session")
-    if data is not None and (request.scope.get("rose_ash.session.new") or request.scope.get("rose_ash.session.dirty")):
-        write_session(response, services, data)
+    issued = request.scope.pop(ISSUE_SCOPE, None)
+    if issued is not None:
+        response.set_cookie(
+            cookie_name(services),
+            issued,
+            httponly=True,
+            samesite="lax",
+            secure=services.actor.base_url.startswith("https://"),
+            max_age=30 * 24 * 3600,
+        )
     return response
 
 
@@ -155,10 +179,6 @@ def render(
 
 def redirect(request: Request, services: Services, url: str) -> Response:
     return _save(request, RedirectResponse(url, status_code=303), services)
-
-
-def mark_session_changed(request: Request) -> None:
-    request.scope["rose_ash.session.dirty"] = True
 
 
 def safe_next(target: str | None) -> str:

@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from activities.parse import check_url
 from actors.context import Services
-from actors.web import admin_only, checked_form, mark_session_changed, redirect, render, safe_next, services_of, session
+from actors.web import admin_only, checked_form, redirect, render, safe_next, services_of, sign_in, sign_out
 from inbox.errors import FetchError
 from peer import follows
 from store.models import Delivery, DeliveryAttempt, Follow, InboxActivity
@@ -24,24 +24,24 @@ async def login(request: Request) -> Response:
         return render(request, services, "layout/login.html", {"next": safe_next(request.query_params.get("next"))})
     form = await checked_form(request, services)
     token = str(form.get("token", ""))
+    back = safe_next(str(form.get("next", "")))
+    client = request.client.host if request.client else ""
+    throttle = services.sessions.throttle
+    if not throttle.allows(client):
+        error = "Too many wrong tokens were tried. Wait a minute, then try again."
+        return render(request, services, "layout/login.html", {"next": back, "error": error}, 429)
     if not hmac.compare_digest(token.encode(), services.admin_token.encode()):
-        return render(
-            request,
-            services,
-            "layout/login.html",
-            {"next": safe_next(str(form.get("next", ""))), "error": "That admin token is not right."},
-            403,
-        )
-    session(request, services)["admin"] = True
-    mark_session_changed(request)
-    return redirect(request, services, safe_next(str(form.get("next", ""))))
+        throttle.failed(client)
+        error = "That admin token is not right."
+        return render(request, services, "layout/login.html", {"next": back, "error": error}, 403)
+    await sign_in(request, services, {"admin": True})
+    return redirect(request, services, back)
 
 
 async def logout(request: Request) -> Response:
     services = services_of(request)
     await checked_form(request, services)
-    session(request, services).pop("admin", None)
-    mark_session_changed(request)
+    await sign_out(request, services)
     return redirect(request, services, "/")
 
 

@@ -12,14 +12,16 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from actors.context import Services
 from actors.kind import CollectionSpec, KindSetup, public_objects
-from actors.web import services_of
+from actors.web import cookie_name, load_session, services_of
 from inbox.dispatch import Listeners
 from inbox.errors import InboxError
 from inbox.receive import Inbox
@@ -71,6 +73,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> St
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
+        middleware=[Middleware(SessionLoader)],
         exception_handlers={InboxError: inbox_error, HTTPException: http_error},
     )
     app.state.services = services
@@ -101,6 +104,22 @@ async def _running(runtime: Runtime, setup: KindSetup, app: Starlette) -> AsyncI
             await worker.aclose()
     finally:
         await runtime.aclose()
+
+
+class SessionLoader:
+    """Reads the browser's session before the endpoint runs (a signed-in one is looked up in the store), so
+    pages and forms can ask for it without waiting."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            request = Request(scope)
+            services = services_of(request)
+            if cookie_name(services) in request.cookies:
+                await load_session(request, services)
+        await self.app(scope, receive, send)
 
 
 async def inbox_endpoint(request: Request) -> Response:

@@ -12,9 +12,13 @@ from store.retention import prune_inbox
 log = logging.getLogger(__name__)
 
 EVERY = 3600.0
+FIRST_AFTER = 60.0  # not at start: a peer has better things to do then, and a test counting statements too
 
 
-async def keep_house(store: Store, clock: Callable[[], float], retention: float, every: float = EVERY) -> None:
+async def keep_house(
+    store: Store, clock: Callable[[], float], retention: float, every: float = EVERY, first_after: float = FIRST_AFTER
+) -> None:
+    await asyncio.sleep(first_after)
     while True:
         try:
             emptied = await prune_inbox(store, clock(), retention)

@@ -16,6 +16,7 @@ from activities.httpsig import RequestSigner
 from activities.identity import LocalActor
 from actors.context import Services, Site
 from actors.kind import Kind
+from actors.sessions import Sessions
 from inbox.directory import Directory
 from inbox.remote import AddressGuard, RemoteFetcher
 from net import HostLimiter, SchemeMemory, guarded_client
@@ -57,6 +58,7 @@ class Runtime:
         """Migrate the store and load (or make) the actor's key pair; remote fetches are signed from here on."""
         await migrate(self.services.store)
         signer = await ensure_key_pair(self.services.store, self.services.actor)
+        await self.services.sessions.start()
         self.services.fetcher.signer = signer
         return signer
 
@@ -86,7 +88,7 @@ def build_services(settings: Settings, clock: Callable[[], float] = time.time) -
         peers=dict(settings.peers),
         trusted=settings.trusted_actors,
         admin_token=settings.admin_token,
-        secret=settings.secret,
+        sessions=Sessions(store),
         clock=clock,
         site=Site(kind.display_name, kind.nav, page_templates()),
         currency=settings.currency,

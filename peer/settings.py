@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -111,11 +110,6 @@ class Settings:
             return TicketLimits(self.max_tickets_per_order, self.max_tickets_per_buyer)
         except ValueError as exc:
             raise ValueError(f"ROSE_ASH_MAX_TICKETS_PER_ORDER / _PER_BUYER: {exc}") from None
-
-    @property
-    def secret(self) -> bytes:
-        """Signs session cookies and CSRF tokens; changes when the admin token does."""
-        return hashlib.sha256(f"rose-ash-session:{self.kind}:{self.admin_token}".encode()).digest()
 
     @property
     def peer_authorities(self) -> frozenset[str]:

@@ -8,8 +8,9 @@ from activities.errors import ActivityError
 from activities.event import featured_post
 from activities.parse import id_of
 from activities.text import plain
+from actors import pending
 from actors.blog.allocation_states import ALLOCATION, AllocationState
-from actors.blog.posts import allocations_of, events_of, post_id
+from actors.blog.posts import allocations_of, events_of, pending_events_of, post_id
 from actors.context import Context, Services
 from inbox.dispatch import ListenerKey, Listeners, Outcome
 from inbox.errors import Forbidden, Unprocessable
@@ -42,7 +43,8 @@ async def on_allocation_answer(ctx: Context) -> Outcome:
 
 
 async def on_event(ctx: Context) -> Outcome:
-    """A Create/Update(Event) that features one of our posts is listed on that post's page."""
+    """A Create/Update(Event) that features one of our posts is listed on that post's page: at once from a
+    trusted actor (our events peer), after the editor's approval from anyone else."""
     services = ctx.services
     event = ctx.activity.object_doc
     if not event or event.get("type") != "Event":
@@ -66,9 +68,18 @@ async def on_event(ctx: Context) -> Outcome:
         row = await objects.get(session, post)
         if row is None or row.deleted_at is not None:
             raise Unprocessable("the featured post does not exist here")
-        if not await collections.add(session, events_of(post), event_id, ctx.now, summary):
-            await _check_owner(session, events_of(post), event_id, ctx.activity.actor)
-            await collections.set_data(session, events_of(post), event_id, summary)
+        listed = await collections.contains(session, events_of(post), event_id)
+        collection = events_of(post) if listed or ctx.activity.actor in services.trusted else pending_events_of(post)
+        if await collections.contains(session, collection, event_id):
+            await _check_owner(session, collection, event_id, ctx.activity.actor)
+            await collections.set_data(session, collection, event_id, summary)
+            return Outcome.PROCESSED
+        if collection != events_of(post):
+            try:
+                await pending.hold(session, services, "events", ctx.activity.actor, "events")
+            except pending.TooManyPending as exc:
+                raise Unprocessable(exc.reason) from None
+        await collections.add(session, collection, event_id, ctx.now, summary)
     return Outcome.PROCESSED
 
 
@@ -92,8 +103,12 @@ async def on_event_deleted(ctx: Context) -> Outcome:
     event_id = ctx.activity.object_id
     check_same_origin(ctx.activity, event_id)
     async with ctx.transaction() as session:
-        listing = await collections.holding(session, event_id, prefix=post_id(services, ""), suffix=events_of(""))
-        for collection in listing:
+        prefix = post_id(services, "")
+        listing = await collections.holding(session, event_id, prefix=prefix, suffix=events_of(""))
+        waiting = await collections.holding(session, event_id, prefix=prefix, suffix=pending_events_of(""))
+        for collection in listing + waiting:
             await _check_owner(session, collection, event_id, ctx.activity.actor)
             await collections.remove(session, collection, event_id)
+        for _ in waiting:
+            await pending.release(session, services, "events", ctx.activity.actor)
     return Outcome.PROCESSED

@@ -15,13 +15,15 @@ from actors.blog.posts import (
     allocate,
     allocations_of,
     create_post,
+    decide_event,
     delete_post,
     events_of,
+    pending_events_of,
     post_id,
     update_post,
 )
 from actors.context import Services
-from actors.web import admin_only, checked_form, redirect, render, services_of
+from actors.web import admin_only, checked_form, is_admin, redirect, render, services_of
 from inbox.errors import FetchError
 from store import collections, objects
 from store.models import StoredObject
@@ -132,6 +134,18 @@ async def allocate_post(request: Request) -> Response:
     return redirect(request, services, f"/posts/{request.path_params['slug']}")
 
 
+@admin_only
+async def decide_listing(request: Request) -> Response:
+    """The editor lists, or declines, an event another server announced featuring this post."""
+    services = services_of(request)
+    form = await checked_form(request, services)
+    row = await _existing(services, request.path_params["slug"])
+    async with services.store.write() as session:
+        if not await decide_event(session, services, row.id, str(form.get("event", "")), form.get("decision") == "list"):
+            raise HTTPException(404, "That event no longer waits.")
+    return redirect(request, services, f"/posts/{request.path_params['slug']}#events")
+
+
 async def status(request: Request) -> Response:
     services = services_of(request)
     row = await _existing(services, request.path_params["slug"])
@@ -148,6 +162,7 @@ ROUTES: tuple[Route, ...] = (
     Route("/posts/{slug}/delete", delete, methods=["POST"]),
     Route("/posts/{slug}/allocate", allocate_post, methods=["POST"]),
     Route("/posts/{slug}/status", status),
+    Route("/posts/{slug}/events/decide", decide_listing, methods=["POST"]),
 )
 
 
@@ -155,9 +170,21 @@ async def post_page(request: Request, services: Services, post: dict[str, Any]) 
     state = await post_state(services, post["id"])
     calendars, problem = await calendars_of_events_peer(services)
     names = {c["id"]: c["name"] for c in calendars}
+    waiting: list[dict[str, Any]] = []
+    if is_admin(request, services):
+        async with services.store.read() as session:
+            items = await collections.all_items(session, pending_events_of(post["id"]))
+        waiting = [{"id": i.item, **(i.data or {})} for i in items]
     return render(
         request,
         services,
         "blog/post.html",
-        {"post": post, "calendars": calendars, "calendar_problem": problem, "calendar_names": names, **state},
+        {
+            "post": post,
+            "calendars": calendars,
+            "calendar_problem": problem,
+            "calendar_names": names,
+            "waiting_events": waiting,
+            **state,
+        },
     )

@@ -11,6 +11,7 @@ from activities.build import activity, iso, tombstone
 from activities.errors import ActivityError
 from activities.text import slugify, text_to_html
 from activities.vocab import PUBLIC
+from actors import pending
 from actors.blog.allocation_states import AllocationState
 from actors.context import Services
 from store import collections, objects
@@ -27,6 +28,24 @@ def allocations_of(post: str) -> str:
 
 def events_of(post: str) -> str:
     return f"{post}/events"
+
+
+def pending_events_of(post: str) -> str:
+    """Events of untrusted actors featuring the post, waiting for the editor."""
+    return f"{post}/events/pending"
+
+
+async def decide_event(session: AsyncSession, services: Services, post: str, event: str, accept: bool) -> bool:
+    """The editor's answer to an event waiting to be listed on `post`; False when it no longer waits."""
+    item = await collections.get(session, pending_events_of(post), event)
+    if item is None:
+        return False
+    data = dict(item.data or {})
+    await collections.remove(session, pending_events_of(post), event)
+    await pending.release(session, services, "events", str(data.get("actor", "")))
+    if accept:
+        await collections.add(session, events_of(post), event, services.clock(), data)
+    return True
 
 
 async def _free_slug(session: AsyncSession, services: Services, title: str) -> str:

@@ -251,6 +251,7 @@ class Visitor:
     def login(self) -> Visitor:
         response = self.post("/login", token=self.peer.admin_token, next="/")
         assert response.status_code == 303, response.text[:300]
+        self.csrf = csrf_of(self.get("/login").text)  # signing in starts a new session, with new tokens
         return self
 
     def close(self) -> None:

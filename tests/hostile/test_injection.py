@@ -233,6 +233,11 @@ def test_remote_event_featuring_a_blog_post(world: World) -> None:
     }
     response = world.bob.post(world.http, world.blog.inbox, world.bob.activity("Create", event, to=[PUBLIC]))
     assert response.status_code == 202, response.text
+    editor = Visitor(world.blog, "/login").login()
+    assert_page(world, f"{world.blog.url}/posts/welcome", must_show="Bob gig", visitor=editor)  # waiting for her
+    listed = editor.post("/posts/welcome/events/decide", event=event["id"], decision="list")
+    editor.close()
+    assert listed.status_code == 303, listed.text[:300]
     assert_page(world, f"{world.blog.url}/posts/welcome", must_show="Bob gig")
     status = world.http.get(f"{world.blog.url}/posts/welcome/status").json()
     assert_inert_object({"events": status["events"]}, "the post's status")

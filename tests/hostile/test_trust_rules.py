@@ -48,6 +48,16 @@ def listed_events(world: World) -> list[dict[str, Any]]:
     return list(world.http.get(f"{welcome(world)}/status").json()["events"])
 
 
+def list_on_the_post(world: World, event: str, decision: str = "list") -> None:
+    """The blog's editor answers an event another server announced featuring the welcome post."""
+    admin = Visitor(world.blog, "/login").login()
+    try:
+        response = admin.post("/posts/welcome/events/decide", event=event, decision=decision)
+        assert response.status_code == 303, response.text[:300]
+    finally:
+        admin.close()
+
+
 def main_calendar(world: World) -> str:
     return f"{world.events.url}/calendars/main"
 
@@ -94,6 +104,8 @@ def test_update_and_delete_of_another_actors_object_on_the_same_host(world: Worl
     """bob's event features the blog's post; alice, on bob's host, can neither rewrite nor delete it."""
     event = remote_event(world.bob, "bobs-gig", post=welcome(world), name="Bob's gig")
     accepted(world, world.blog, world.bob, world.bob.activity("Create", event, to=[PUBLIC]), "processed")
+    assert [e for e in listed_events(world) if e["id"] == event["id"]] == []  # bob is not trusted: it waits
+    list_on_the_post(world, event["id"])
     assert [e["name"] for e in listed_events(world) if e["id"] == event["id"]] == ["Bob's gig"]
     hijack = {**event, "attributedTo": world.alice.id, "name": "Alice's gig now"}
     refused(world, world.blog, world.alice, world.alice.activity("Update", hijack), 403, "another actor")
@@ -104,6 +116,25 @@ def test_update_and_delete_of_another_actors_object_on_the_same_host(world: Worl
     # bob himself may
     accepted(world, world.blog, world.bob, world.bob.activity("Delete", event["id"]), "processed")
     assert [e for e in listed_events(world) if e["id"] == event["id"]] == []
+
+
+def test_an_untrusted_event_waits_for_the_editor(world: World) -> None:
+    """A stranger's event featuring our post is not on the post's public page until the editor lists it; a
+    declined one never is, and the stranger can still withdraw a waiting one."""
+    page = f"{welcome(world)}"
+    listed = remote_event(world.carol, "carols-gig", post=welcome(world), name="Carol's gig")
+    declined = remote_event(world.carol, "carols-other", post=welcome(world), name="Carol's other gig")
+    withdrawn = remote_event(world.carol, "carols-third", post=welcome(world), name="Carol's third gig")
+    for event in (listed, declined, withdrawn):
+        accepted(world, world.blog, world.carol, world.carol.activity("Create", event, to=[PUBLIC]), "processed")
+        assert event["id"] not in world.http.get(page).text
+    assert not {listed["id"], declined["id"]} & {e["id"] for e in listed_events(world)}
+    list_on_the_post(world, listed["id"])
+    list_on_the_post(world, declined["id"], "decline")
+    accepted(world, world.blog, world.carol, world.carol.activity("Delete", withdrawn["id"]), "processed")
+    shown = {e["id"] for e in listed_events(world)}
+    assert listed["id"] in shown and declined["id"] not in shown and withdrawn["id"] not in shown
+    assert "Carol&#39;s gig" in world.http.get(page).text or "Carol's gig" in world.http.get(page).text
 
 
 # ------------------------------------------------------------------ Add (the events peer hears it)

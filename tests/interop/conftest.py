@@ -124,6 +124,7 @@ class Rose:
             csrf = _hidden(form.text, "csrf")
             done = client.post("/login", data={"csrf": csrf, "token": peer.admin_token, "next": "/admin/followers"})
             assert done.status_code == 303, f"admin log-in to {kind} failed: {done.status_code} {done.text[:300]}"
+            csrf = _hidden(client.get("/login").text, "csrf")  # signing in starts a new session, with new tokens
             self._admins[kind] = AdminSession(client, csrf)
         return self._admins[kind]
 
