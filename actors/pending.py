@@ -3,12 +3,13 @@ in the transaction that adds or answers the item, so a flood from one actor cann
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actors.context import Services
-from store import counters
+from store import collections, counters
 
 PER_ACTOR = 20
 PER_HOST = 100
@@ -32,6 +33,20 @@ async def hold(session: AsyncSession, services: Services, queue: str, sender: st
         await counters.ensure(session, name, limit)
         if await counters.take(session, name, 1) is None:
             raise TooManyPending(f"{limit} {what} from {whose} wait for the admin already")
+
+
+async def take(
+    session: AsyncSession, services: Services, queue: str, collection: str, item: str, sender_field: str
+) -> dict[str, Any] | None:
+    """Take `item` out of the waiting `collection` (the admin answered it): its data, or None when it no
+    longer waits. The sender's place in the queue is given back."""
+    waiting = await collections.get(session, collection, item)
+    if waiting is None:
+        return None
+    data = dict(waiting.data or {})
+    await collections.remove(session, collection, item)
+    await release(session, services, queue, str(data.get(sender_field, "")))
+    return data
 
 
 async def release(session: AsyncSession, services: Services, queue: str, sender: str) -> None:

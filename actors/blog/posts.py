@@ -37,12 +37,9 @@ def pending_events_of(post: str) -> str:
 
 async def decide_event(session: AsyncSession, services: Services, post: str, event: str, accept: bool) -> bool:
     """The editor's answer to an event waiting to be listed on `post`; False when it no longer waits."""
-    item = await collections.get(session, pending_events_of(post), event)
-    if item is None:
+    data = await pending.take(session, services, "events", pending_events_of(post), event, "actor")
+    if data is None:
         return False
-    data = dict(item.data or {})
-    await collections.remove(session, pending_events_of(post), event)
-    await pending.release(session, services, "events", str(data.get("actor", "")))
     if accept:
         await collections.add(session, events_of(post), event, services.clock(), data)
     return True

@@ -85,12 +85,9 @@ async def hold_for_approval(
 
 async def decide_allocation(session: AsyncSession, services: Services, calendar: str, add: str, accept: bool) -> bool:
     """The admin's answer to a waiting allocation; False when it no longer waits."""
-    item = await collections.get(session, pending_of(calendar), add)
-    if item is None:
+    data = await pending.take(session, services, "allocations", pending_of(calendar), add, "author")
+    if data is None:
         return False
-    data = dict(item.data or {})
-    await collections.remove(session, pending_of(calendar), add)
-    await pending.release(session, services, "allocations", data["author"])
     if accept:
         await allocate_post(session, services, calendar, data.pop("post"), data, add, data["author"])
     else:
