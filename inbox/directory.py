@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from store.models import RemoteActor, RemoteKey
 from store.upsert import insert_ignore
 
 MEMORY_KEYS = 10_000
+FAILURE_MEMORY = 30.0  # seconds a key URL that failed is not fetched again
 
 
 @dataclass(frozen=True)
@@ -43,12 +45,21 @@ class Directory:
     """`refetch_interval`: a failing signature re-fetches its key at most this often, so a stream of bad
     signatures cannot make the peer fetch a remote key for each request."""
 
-    def __init__(self, store: Store, fetcher: RemoteFetcher, refetch_interval: float = 10.0) -> None:
+    def __init__(
+        self,
+        store: Store,
+        fetcher: RemoteFetcher,
+        refetch_interval: float = 10.0,
+        failure_memory: float = FAILURE_MEMORY,
+    ) -> None:
         self.store = store
         self.fetcher = fetcher
         self.refetch_interval = refetch_interval
+        self.failure_memory = failure_memory
         self._keys: OrderedDict[str, PublicKey] = OrderedDict()
         self._fetched_at: dict[str, float] = {}
+        self._fetching: dict[str, asyncio.Future[PublicKey]] = {}
+        self._failed: OrderedDict[str, tuple[float, FetchError]] = OrderedDict()
 
     async def key(self, key_id: str, *, refresh: bool = False) -> PublicKey:
         if refresh and key_id in self._keys:
@@ -62,6 +73,45 @@ class Directory:
                 row = await session.get(RemoteKey, key_id)
             if row is not None:
                 return self._remember(PublicKey(row.key_id, row.owner, load_public_key(row.public_pem)))
+        return await self._fetch_once(key_id)
+
+    async def _fetch_once(self, key_id: str) -> PublicKey:
+        """One fetch per key id, shared by every request waiting for it; a failure is remembered for
+        `failure_memory` seconds, so a burst of requests naming a dead key URL costs one fetch."""
+        failed = self._failed.get(key_id)
+        if failed is not None:
+            until, error = failed
+            if time.monotonic() < until:
+                raise error
+            del self._failed[key_id]
+        running = self._fetching.get(key_id)
+        if running is not None:
+            return await asyncio.shield(running)
+        known = self._keys.get(key_id)  # fetched by a request that finished while this one looked in the store
+        if known is not None and time.monotonic() - self._fetched_at.get(key_id, 0.0) < self.refetch_interval:
+            return known
+        future: asyncio.Future[PublicKey] = asyncio.get_running_loop().create_future()
+        self._fetching[key_id] = future
+        try:
+            key = await self._fetch_and_store(key_id)
+        except FetchError as exc:
+            self._failed[key_id] = (time.monotonic() + self.failure_memory, exc)
+            while len(self._failed) > MEMORY_KEYS:
+                self._failed.popitem(last=False)
+            future.set_exception(exc)
+            raise
+        except BaseException as exc:
+            future.set_exception(FetchError(key_id, f"the fetch failed: {type(exc).__name__}"))
+            raise
+        else:
+            future.set_result(key)
+            return key
+        finally:
+            del self._fetching[key_id]
+            if future.done() and not future.cancelled():
+                future.exception()  # retrieved: no "never retrieved" warning when nobody else waited
+
+    async def _fetch_and_store(self, key_id: str) -> PublicKey:
         owner, pem = await self._fetch_key(key_id)
         self._fetched_at[key_id] = time.monotonic()
         try:
