@@ -94,6 +94,12 @@ async def sign_out(request: Request, services: Services) -> None:
     session(request, services)
 
 
+def has_admin_bearer(request: Request, services: Services) -> bool:
+    """The request carries the admin token as `Authorization: Bearer` (client-to-server, automation)."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), services.admin_token.encode())
+
+
 def is_admin(request: Request, services: Services) -> bool:
     return bool(session(request, services).get("admin"))
 
@@ -156,9 +162,28 @@ def _save(request: Request, response: Response, services: Services) -> Response:
     return response
 
 
+PAGE_POLICY = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'"
+
+
+def secure_page(response: Response, *, private: bool = False) -> Response:
+    """The headers every HTML page gets; `private` ones (buyer details, the admin's views) are never cached."""
+    response.headers["Content-Security-Policy"] = PAGE_POLICY
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    if private:
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def render(
-    request: Request, services: Services, template: str, context: dict[str, Any], status_code: int = 200
+    request: Request,
+    services: Services,
+    template: str,
+    context: dict[str, Any],
+    status_code: int = 200,
+    *,
+    private: bool = False,
 ) -> Response:
+    """A page; `private` for one that shows a buyer's details (an admin's page always counts as private)."""
     page = services.site.templates.get_template(template).render(
         request=request,
         csrf=csrf_token(request, services),
@@ -169,11 +194,7 @@ def render(
         peers=services.peers,
         **context,
     )
-    response = HTMLResponse(page, status_code=status_code)
-    response.headers["Content-Security-Policy"] = (
-        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'"
-    )
-    response.headers["X-Content-Type-Options"] = "nosniff"
+    response = secure_page(HTMLResponse(page, status_code=status_code), private=private or is_admin(request, services))
     return _save(request, response, services)
 
 

@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from actors.context import Services
 from actors.kind import CollectionSpec, KindSetup, public_objects
-from actors.web import cookie_name, load_session, services_of
+from actors.web import cookie_name, load_session, secure_page, services_of
 from inbox.dispatch import Listeners
 from inbox.errors import InboxError
 from inbox.receive import Inbox
@@ -153,4 +153,4 @@ async def http_error(request: Request, exc: Exception) -> Response:
         admin=False,
         csrf="",
     )
-    return Response(page, status_code=exc.status_code, media_type="text/html")
+    return secure_page(Response(page, status_code=exc.status_code, media_type="text/html"))

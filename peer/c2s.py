@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Mapping
 from functools import partial
 
@@ -13,7 +12,7 @@ from starlette.routing import Route
 from activities.errors import ActivityError
 from activities.parse import load_json
 from actors.kind import C2SHandler, C2SKey
-from actors.web import services_of
+from actors.web import has_admin_bearer, services_of
 from inbox.receive import read_capped
 from peer.respond import error
 
@@ -21,9 +20,7 @@ from peer.respond import error
 async def post_to_outbox(request: Request, handlers: Mapping[C2SKey, C2SHandler]) -> Response:
     """Hand the activity to the kind's handler for its type; 201 with the Location of what it made."""
     services = services_of(request)
-    auth = request.headers.get("authorization", "")
-    scheme, _, token = auth.partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), services.admin_token.encode()):
+    if not has_admin_bearer(request, services):
         return error(401, "a bearer token is required", **{"WWW-Authenticate": 'Bearer realm="outbox"'})
     body = await read_capped(request, 1024 * 1024)
     try:

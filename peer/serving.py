@@ -9,6 +9,7 @@ import hmac
 from collections.abc import Mapping
 from functools import partial
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -16,7 +17,7 @@ from starlette.routing import Route
 from activities.build import ordered_collection, ordered_collection_page, public_view, with_context
 from actors.context import Services
 from actors.kind import CollectionSpec, HtmlRenderer
-from actors.web import is_admin, render, services_of
+from actors.web import has_admin_bearer, is_admin, render, services_of
 from inbox.errors import InboxError
 from inbox.signatures import SignedRequest, verify
 from peer.respond import ActivityJSONResponse, error, wants_json
@@ -58,16 +59,17 @@ async def serve_object(request: Request, html: Mapping[str, HtmlRenderer]) -> Re
     async with services.store.read() as session:
         row = await objects.get(session, object_id)
     if row is None:
-        return error(404, "not found")
+        raise HTTPException(404, "not found")  # a page for a browser, JSON for a client, as every error
     try:
         reader = await signed_reader(request, services)
     except InboxError as exc:
         return error(exc.status, exc.reason)
     if not may_read(row, reader, request.query_params.get("token"), services, is_admin(request, services)):
-        return error(404, "not found")
+        raise HTTPException(404, "not found")
     if row.deleted_at is not None:
-        tomb = with_context(row.data)
-        return ActivityJSONResponse(tomb, status_code=410) if wants_json(request) else error(410, "deleted")
+        if wants_json(request):
+            return ActivityJSONResponse(with_context(row.data), status_code=410)
+        raise HTTPException(410, "deleted")
     if wants_json(request):
         return ActivityJSONResponse(with_context(public_view(row.data)), headers={"Vary": "Accept"})
     renderer = html.get(row.type)
@@ -85,13 +87,15 @@ async def serve_collection(request: Request, spec: CollectionSpec) -> Response:
     if spec.html is not None and not wants_json(request):
         return await spec.html(request)
     services = services_of(request)
+    if not spec.public and not (is_admin(request, services) or has_admin_bearer(request, services)):
+        return error(404, "no such collection")  # not even whether it exists, to anyone else
     collection_id = services.actor.base_url + request.url.path
     params = request.query_params
     try:
-        before = int(params["before"]) if "before" in params else None
-        after = int(params["after"]) if "after" in params else None
+        before = _cursor(params.get("before"))
+        after = _cursor(params.get("after"))
     except ValueError:
-        return error(400, "before/after must be integers")
+        return error(400, "before/after must be whole numbers from 0 to 2^63 - 1")
     async with services.store.read() as session:
         if spec.exists is not None and not await spec.exists(session, services, collection_id):
             return error(404, "no such collection")
@@ -119,6 +123,17 @@ async def serve_collection(request: Request, spec: CollectionSpec) -> Response:
     if wants_json(request):
         return ActivityJSONResponse(doc, headers={"Vary": "Accept"})
     return render(request, services, "layout/collection.html", {"collection": doc})
+
+
+MAX_CURSOR = 2**63 - 1  # a BIGINT: anything larger would overflow in the store's query
+
+
+def _cursor(value: str | None) -> int | None:
+    if value is None:
+        return None
+    if not value.isascii() or not value.isdigit() or int(value) > MAX_CURSOR:
+        raise ValueError(value)
+    return int(value)
 
 
 def collection_route(spec: CollectionSpec) -> Route:

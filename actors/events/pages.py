@@ -223,9 +223,8 @@ async def _purchase(services: Services, token: str) -> dict[str, Any]:
 async def ticket_page(request: Request) -> Response:
     services = services_of(request)
     purchase = await _purchase(services, request.path_params["token"])
-    return render(
-        request, services, "events/ticket.html", {"purchase": purchase, "token": request.path_params["token"]}
-    )
+    context = {"purchase": purchase, "token": request.path_params["token"]}
+    return render(request, services, "events/ticket.html", context, private=True)
 
 
 async def ticket_status(request: Request, waiters: PurchaseWaiters) -> Response:
@@ -247,15 +246,8 @@ async def ticket_status(request: Request, waiters: PurchaseWaiters) -> Response:
                 pass
             woken.clear()
             purchase = await _purchase(services, token)
-    return JSONResponse(
-        {
-            "fields": {
-                "state": purchase["state"],
-                "orderNumber": purchase.get("orderNumber", ""),
-                "reason": purchase.get("reason", ""),
-            }
-        }
-    )
+    fields = {"state": purchase["state"], "orderNumber": purchase.get("orderNumber", ""), "reason": purchase.get("reason", "")}
+    return JSONResponse({"fields": fields}, headers={"Cache-Control": "no-store"})
 
 
 async def home(_request: Request) -> Response:

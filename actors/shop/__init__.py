@@ -30,7 +30,7 @@ def register(setup: KindSetup) -> None:
     setup.routes += pages.ROUTES
     setup.html["Order"] = pages.order_page
     setup.collections += [
-        CollectionSpec("/orders", html=pages.orders_page),
+        CollectionSpec("/orders", public=False, html=pages.orders_page),
         CollectionSpec("/products/{key}/orders", exists=is_product_orders, extra=product_fields),
     ]
 

@@ -46,8 +46,9 @@ async def orders_page(request: Request) -> Response:
         ids = [item.item for item in await collections.all_items(session, orders_id(services))]
         rows = {r.id: r.data for r in await session.scalars(select(StoredObject).where(StoredObject.id.in_(ids)))}
     orders = [rows[i] for i in ids if i in rows]
-    return render(request, services, "shop/orders.html", {"orders": orders, "products": await products(services)})
+    context = {"orders": orders, "products": await products(services)}
+    return render(request, services, "shop/orders.html", context, private=True)
 
 
 async def order_page(request: Request, services: Services, order: dict[str, Any]) -> Response:
-    return render(request, services, "shop/order.html", {"order": order})
+    return render(request, services, "shop/order.html", {"order": order}, private=True)
