@@ -12,7 +12,7 @@ from activities.errors import ActivityError, RuleRefused
 from activities.event import featured_post, parse_event_input
 from activities.parse import id_of
 from actors.context import Services
-from actors.events import listeners, pages
+from actors.events import feeds, ical, listeners, pages
 from actors.events.calendars import all_calendars, calendar_data, create_calendar
 from actors.events.schedule import cancel, events_id, reschedule, schedule
 from actors.events.tickets import PurchaseWaiters
@@ -128,6 +128,7 @@ async def is_allocated_of_calendar(session: AsyncSession, services: Services, al
 def register(setup: KindSetup) -> None:
     waiters = PurchaseWaiters()  # this process's buyers waiting on their purchase page
     listeners.register(setup.listeners, waiters)
+    setup.routes += [*ical.ROUTES, *feeds.ROUTES]  # before the pages: /events/{slug}.ics is not an event page
     setup.routes += pages.routes(waiters)
     setup.html["Event"] = pages.event_page
     setup.collections += [

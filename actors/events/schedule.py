@@ -14,6 +14,7 @@ from activities.event import EventInput, event_document, featured_post
 from activities.text import slugify
 from activities.vocab import PUBLIC
 from actors.context import Services
+from actors.events import revisions
 from actors.events.calendars import allocated_of, calendar_data
 from store import collections, objects
 from store.models import StoredObject
@@ -95,6 +96,7 @@ async def reschedule(session: AsyncSession, services: Services, row: StoredObjec
         updated=iso(now),
     )
     await objects.put(session, doc, actor=services.actor.name, now=now)
+    await revisions.bump(session, row.id)
     await services.emit(session, _wrap(services, "Update", doc))
     return doc
 
@@ -104,6 +106,7 @@ async def cancel(session: AsyncSession, services: Services, row: StoredObject) -
     cc = [c for c in row.data.get("cc", []) if isinstance(c, str)]
     gone = tombstone(row.id, "Event", iso(now))
     gone.pop("@context")
+    await revisions.keep_cancelled(session, row.data, now)
     row.data, row.type, row.deleted_at, row.updated_at = gone, "Tombstone", now, now
     await collections.remove(session, events_id(services), row.id)
     await services.emit(

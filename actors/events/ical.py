@@ -1,0 +1,122 @@
+"""iCalendar (RFC 5545) feeds: each calendar, each event and all events, with a VTIMEZONE for every zone
+the events are in, so their local times stay right across DST."""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from icalendar import Calendar, Event
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from actors.events import listing
+from actors.events.calendars import calendar_data, calendar_id
+from actors.events.listing import Listed
+from actors.web import services_of
+
+CONTENT_TYPE = "text/calendar; charset=utf-8"
+_TAG = re.compile(r"<[^>]+>")
+_YEAR = timedelta(days=366)  # VTIMEZONE transitions from a year before the first event to a year after the last
+
+
+def _local(value: str, zone: str) -> datetime:
+    return datetime.fromisoformat(value).astimezone(ZoneInfo(zone))
+
+
+def _description(data: dict[str, Any]) -> str:
+    source = data.get("source")
+    if isinstance(source, dict) and isinstance(source.get("content"), str):
+        return str(source["content"])
+    return html.unescape(_TAG.sub(" ", str(data.get("content") or ""))).strip()
+
+
+def _location(data: dict[str, Any]) -> str:
+    place = data.get("location")
+    if not isinstance(place, dict):
+        return str(place or "")
+    return ", ".join(str(part) for part in (place.get("name"), place.get("address")) if part)
+
+
+def vevent(entry: Listed) -> Event:
+    data = entry.data
+    zone = str(data.get("timezone") or "UTC")
+    event = Event()
+    event.add("uid", str(data["id"]))
+    event.add("dtstamp", entry.changed)
+    event.add("created", entry.created)
+    event.add("last-modified", entry.changed)
+    event.add("sequence", entry.sequence)
+    event.add("dtstart", _local(str(data["startTime"]), zone))
+    event.add("dtend", _local(str(data["endTime"]), zone))
+    event.add("summary", str(data.get("name") or ""))
+    if location := _location(data):
+        event.add("location", location)
+    if description := _description(data):
+        event.add("description", description)
+    event.add("url", str(data.get("url") or data["id"]))
+    event.add("status", "CANCELLED" if entry.cancelled else "CONFIRMED")
+    return event
+
+
+def calendar_of(entries: list[Listed], name: str) -> Calendar:
+    cal = Calendar()
+    cal.add("prodid", "-//Rose Ash//Events//EN")
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("x-wr-calname", name)
+    for entry in entries:
+        cal.add_component(vevent(entry))
+    if entries:
+        starts = [datetime.fromisoformat(str(e.data["startTime"])).date() for e in entries]
+        ends = [datetime.fromisoformat(str(e.data["endTime"])).date() for e in entries]
+        cal.add_missing_timezones(first_date=min(starts) - _YEAR, last_date=max(ends) + _YEAR)
+    return cal
+
+
+def ics_response(cal: Calendar, filename: str) -> Response:
+    return Response(
+        cal.to_ical(),
+        media_type=CONTENT_TYPE,
+        headers={"Content-Disposition": f'attachment; filename="{filename}.ics"'},
+    )
+
+
+async def calendar_ics(request: Request) -> Response:
+    services = services_of(request)
+    slug = request.path_params["slug"]
+    calendar = calendar_id(services, slug)
+    async with services.store.read() as session:
+        data = await calendar_data(session, services, calendar)
+        if data is None:
+            return Response("no such calendar", 404, media_type="text/plain")
+        entries = await listing.of_calendar(session, calendar)
+    return ics_response(calendar_of(entries, str(data.get("name") or slug)), slug)
+
+
+async def event_ics(request: Request) -> Response:
+    services = services_of(request)
+    slug = request.path_params["slug"]
+    async with services.store.read() as session:
+        entry = await listing.one(session, services, services.actor.url(f"events/{slug}"))
+    if entry is None:
+        return Response("no such event", 404, media_type="text/plain")
+    return ics_response(calendar_of([entry], str(entry.data.get("name") or slug)), slug)
+
+
+async def all_ics(request: Request) -> Response:
+    services = services_of(request)
+    async with services.store.read() as session:
+        entries = await listing.every(session, services)
+    return ics_response(calendar_of(entries, services.site.kind_name), "events")
+
+
+ROUTES: list[BaseRoute] = [
+    Route("/events.ics", all_ics),
+    Route("/calendars/{slug}.ics", calendar_ics),
+    Route("/events/{slug}.ics", event_ics),
+]
