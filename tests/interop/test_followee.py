@@ -31,7 +31,7 @@ def test_fedify_verifies_and_accepts_our_follow(fedify: FedifyPeer, rose: Rose, 
         lambda: next((d for d in fedify.deliveries() if d["id"] == follow["id"]), None), "Fedify's answer to the POST"
     )
     assert delivery["status"] == 202 and delivery["unverified_reason"] is None, delivery
-    assert delivery["signature_spec"] == "draft-cavage-http-signatures-12"
+    assert delivery["signature_spec"] == "rfc9421"  # our first knock; the fallback is tested in test_signatures
 
     def answered() -> Json | None:
         reply: Json = next(r for r in fedify.inbox() if r["id"] == follow["id"])["reply"]

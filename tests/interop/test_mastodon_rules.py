@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from tests.interop.conftest import AS2, KINDS, LD_AS2, Json, Rose, World, wait_until
 from tests.interop.fedify import FedifyPeer
 from tests.support.actors import RemoteActor
-from tests.support.httpserver import Recorded
+from tests.support.httpserver import Recorded, Reply
 
 pytestmark = pytest.mark.interop
 
@@ -121,19 +121,21 @@ def check_cavage(request: Recorded, signer: Json, required: set[str]) -> list[st
 def test_our_signed_get_and_post_cover_what_mastodon_requires(
     rose: Rose, remote_actor: Callable[..., RemoteActor]
 ) -> None:
-    """The blog's admin follows an actor on a recording server: the blog fetches it (signed GET), then
-    delivers the Follow (signed POST)."""
+    """The blog's admin follows an actor on a recording server that, like Mastodon before 4.5, knows only
+    draft-cavage (401 to RFC 9421): the blog fetches it (signed GET), then delivers the Follow (signed POST),
+    each falling back to draft-cavage in the form Mastodon requires."""
     mastodon = remote_actor("mastodon_user")
-    rose.follow("blog", mastodon.id)
     server = mastodon.server
-    server.wait_for(lambda s: bool(s.posts()), what="the Follow")
+    server.gate = lambda r: Reply(401, {}, b"unknown signature") if "signature-input" in r.headers else None
+    rose.follow("blog", mastodon.id)
+    server.wait_for(lambda s: any("signature-input" not in r.headers for r in s.posts()), what="the Follow")
     blog = rose.document(rose.blog.actor_id)
 
-    get = next(r for r in server.gets(f"/users/{mastodon.name}") if "signature" in r.headers)
+    get = next(r for r in server.gets(f"/users/{mastodon.name}") if "signature-input" not in r.headers)
     assert get.headers["host"] == server.netloc
     check_cavage(get, blog, {"(request-target)", "host", "date"})
 
-    post = server.posts()[0]
+    post = next(r for r in server.posts() if "signature-input" not in r.headers)
     assert post.headers["host"] == server.netloc
     assert post.headers["content-type"].startswith(AS2)
     check_cavage(post, blog, {"(request-target)", "host", "date", "digest"})
@@ -144,16 +146,18 @@ def test_our_signed_get_and_post_cover_what_mastodon_requires(
 
 
 def test_our_deliveries_to_fedify_use_the_same_form(fedify: FedifyPeer, fedify_follows: Callable[[str], Json]) -> None:
-    """What our peers POSTed to Fedify (at least the Accept of its Follow) carries the Digest form and the
-    covered headers Mastodon needs, and Fedify verified it."""
+    """What our peers POSTed to Fedify (at least the Accept of its Follow) went as RFC 9421 in the form
+    Mastodon 4.5 verifies (created, @method, @target-uri and Content-Digest covered, rsa-v1_5-sha256), and
+    Fedify verified it."""
     fedify_follows("events")
     ours = [d for d in fedify.deliveries() if d["headers"].get("user-agent", "").startswith("rose-ash/")]
     assert ours
     for delivery in ours:
         headers = delivery["headers"]
-        assert re.fullmatch(r"SHA-256=[A-Za-z0-9+/]+={0,2}", headers["digest"]), headers
-        fields = signature_params(headers["signature"])["headers"].split()
-        assert {"(request-target)", "host", "date", "digest"} <= set(fields), fields
+        assert re.fullmatch(r"sha-256=:[A-Za-z0-9+/]+={0,2}:", headers["content-digest"]), headers
+        covered = headers["signature-input"]
+        for component in ('"@method"', '"@target-uri"', '"content-digest"', "created=", 'alg="rsa-v1_5-sha256"'):
+            assert component in covered, (component, covered)
         assert delivery["status"] == 202 and delivery["unverified_reason"] is None, delivery
 
 

@@ -63,6 +63,8 @@ class FakeServer:
         self.documents: dict[str, Reply] = {}
         self.requests: list[Recorded] = []
         self.responder: Responder = lambda _r: Reply(202)
+        # Asked first for every request, GETs included: a Reply to answer with instead, or None to go on.
+        self.gate: Callable[[Recorded], Reply | None] = lambda _r: None
         self.hang_limit = hang_limit
         self.delay = 0.0  # seconds before answering a POST (a slow inbox)
         self._cond = threading.Condition()
@@ -91,7 +93,10 @@ class FakeServer:
                 with server._cond:
                     server.requests.append(record)
                     server._cond.notify_all()
-                if self.command in ("GET", "HEAD"):
+                gated = server.gate(record)
+                if gated is not None:
+                    reply = gated
+                elif self.command in ("GET", "HEAD"):
                     reply = server.documents.get(parts.path, Reply(404, {"content-type": "application/json"}, b"{}"))
                 else:
                     reply = server.responder(record)
