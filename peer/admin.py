@@ -16,6 +16,7 @@ from actors.web import admin_only, checked_form, redirect, render, safe_next, se
 from inbox.errors import FetchError
 from peer import follows
 from store.models import Delivery, DeliveryAttempt, Follow, InboxActivity
+from store.sizes import table_sizes, total_bytes
 
 
 async def login(request: Request) -> Response:
@@ -103,7 +104,15 @@ async def unfollow(request: Request) -> Response:
     return redirect(request, services, "/admin/followers")
 
 
+@admin_only
+async def store_sizes(request: Request) -> Response:
+    services = services_of(request)
+    context = {"tables": await table_sizes(services.store), "total": await total_bytes(services.store)}
+    return render(request, services, "layout/store.html", context)
+
+
 ROUTES: tuple[Route, ...] = (
+    Route("/admin/store", store_sizes),
     Route("/admin/unfollow", unfollow, methods=["POST"]),
     Route("/login", login, methods=["GET", "POST"]),
     Route("/logout", logout, methods=["POST"]),
