@@ -9,7 +9,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from actors.events import listing
-from actors.events.calendars import calendar_data, calendar_id, calendars_id
+from actors.events.calendars import calendars_id
 from actors.events.listing import Listed
 from actors.syndication import Feed, Format, Item, feed_response, parse_time
 from actors.web import services_of
@@ -29,12 +29,10 @@ def item_of(entry: Listed) -> Item:
 async def _calendar_feed(request: Request, form: Format) -> Response:
     services = services_of(request)
     slug = request.path_params["slug"]
-    calendar = calendar_id(services, slug)
-    async with services.store.read() as session:
-        data = await calendar_data(session, services, calendar)
-        if data is None:
-            return Response("no such calendar", 404, media_type="text/plain")
-        entries = await listing.of_calendar(session, calendar)
+    found = await listing.calendar_listing(services, slug)
+    if found is None:
+        return Response("no such calendar", 404, media_type="text/plain")
+    calendar, data, entries = found
     name = str(data.get("name") or slug)
     feed = Feed(
         id=calendar,

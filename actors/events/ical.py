@@ -15,7 +15,6 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from actors.events import listing
-from actors.events.calendars import calendar_data, calendar_id
 from actors.events.listing import Listed
 from actors.web import services_of
 
@@ -89,12 +88,10 @@ def ics_response(cal: Calendar, filename: str) -> Response:
 async def calendar_ics(request: Request) -> Response:
     services = services_of(request)
     slug = request.path_params["slug"]
-    calendar = calendar_id(services, slug)
-    async with services.store.read() as session:
-        data = await calendar_data(session, services, calendar)
-        if data is None:
-            return Response("no such calendar", 404, media_type="text/plain")
-        entries = await listing.of_calendar(session, calendar)
+    found = await listing.calendar_listing(services, slug)
+    if found is None:
+        return Response("no such calendar", 404, media_type="text/plain")
+    _, data, entries = found
     return ics_response(calendar_of(entries, str(data.get("name") or slug)), slug)
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from actors.context import Services
 from actors.events import revisions
-from actors.events.calendars import all_calendars
+from actors.events.calendars import all_calendars, calendar_data, calendar_id
 from actors.events.schedule import events_id
 from store import collections
 from store.models import StoredObject
@@ -80,3 +80,13 @@ async def every(session: AsyncSession, services: Services) -> list[Listed]:
         if (found := await _listed(session, row, None)) is not None:
             seen[row.id] = found
     return sorted(seen.values(), key=lambda e: e.created, reverse=True)
+
+
+async def calendar_listing(services: Services, slug: str) -> tuple[str, dict[str, Any], list[Listed]] | None:
+    """A calendar of ours by its slug: its id, its data and its events; None when there is no such calendar."""
+    calendar = calendar_id(services, slug)
+    async with services.store.read() as session:
+        data = await calendar_data(session, services, calendar)
+        if data is None:
+            return None
+        return calendar, data, await of_calendar(session, calendar)
