@@ -57,7 +57,6 @@ COLLECTIONS = {
     ),
     "events /events": Served("events", fixed("/events"), "OrderedCollection", listed=True),
     "events /events/<slug>/sold": Served("events", lambda w: f"{w.event}/sold", "OrderedCollection", listed=True),
-    "shop /orders": Served("shop", fixed("/orders"), "OrderedCollection", listed=True),
     "shop /products/<key>/orders": Served("shop", products_orders, "OrderedCollection", listed=True),
 }
 
@@ -100,3 +99,9 @@ def test_collection_and_its_first_page_parse(fedify: FedifyPeer, rose: Rose, wor
     assert page["totalItems"] == collection["totalItems"]
     if served.listed:
         assert raw_items, f"{url} lists nothing"
+
+
+def test_the_shops_orders_are_not_readable_by_another_server(fedify: FedifyPeer, rose: Rose) -> None:
+    """/orders lists every order: a signed GET from another server (not the shop's admin) gets nothing."""
+    got = fedify.lookup(f"{rose.shop.url}/orders")
+    assert not got["ok"], got
