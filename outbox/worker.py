@@ -23,45 +23,13 @@ from activities.identity import LocalActor
 from net.knock import SchemeMemory
 from outbox.expand import ResolveActor, UnresolvedRecipient, resolve_targets, write_deliveries
 from outbox.http import NotSent, Poster, PostFailed, post_signed
+from outbox.results import VERDICT_STATE, Claimed, Result, drop_followers_at
 from outbox.retry import RetryPolicy, Verdict, parse_retry_after
 from outbox.states import DELIVERY, FANOUT, DeliveryState, FanOutState
-from store import collections
 from store.db import Store, table_of
-from store.follow_states import FOLLOW, FollowState
-from store.models import Delivery, DeliveryAttempt, FanOut, Follow, RemoteActor, StoredObject
+from store.models import Delivery, DeliveryAttempt, FanOut, StoredObject
 
 log = logging.getLogger(__name__)
-
-# What a delivery becomes when its answer ends it (a RETRY stays pending, or fails past the horizon)
-VERDICT_STATE = {
-    Verdict.DELIVERED: DeliveryState.DELIVERED,
-    Verdict.GIVE_UP: DeliveryState.FAILED,
-    Verdict.GONE: DeliveryState.GONE,
-}
-
-
-@dataclass(frozen=True)
-class Claimed:
-    id: int
-    activity_id: str
-    actor: str
-    inbox: str
-    host: str
-    attempts: int
-    created_at: float
-
-
-@dataclass(frozen=True)
-class Result:
-    delivery: Claimed
-    status: int | None
-    error: str | None
-    retry_after: float | None
-    started: float
-    duration: float
-    deferred_until: float | None = None  # not sent: its host asked for a pause after this was claimed
-    host_trouble: bool = True  # False when the delivery itself could not be sent (its URL, the address guard)
-
 
 @dataclass
 class DeliveryWorker:
@@ -426,20 +394,4 @@ class DeliveryWorker:
             if attempts_rows:
                 await connection.execute(insert(table_of(DeliveryAttempt)), attempts_rows)
             for delivery in gone:
-                await self._drop_followers_at(session, delivery)
-
-    async def _drop_followers_at(self, session: Any, delivery: Claimed) -> None:
-        """A 410 from a personal inbox: that follower is gone."""
-        actor = self.actors[delivery.actor]
-        gone_ids = list(await session.scalars(select(RemoteActor.id).where(RemoteActor.inbox == delivery.inbox)))
-        if gone_ids:
-            await collections.remove_many(session, actor.followers, gone_ids)
-            await session.execute(
-                update(Follow)
-                .where(
-                    Follow.remote_actor.in_(gone_ids),
-                    Follow.direction == "in",
-                    Follow.state.in_(FOLLOW.sources_of(FollowState.GONE)),
-                )
-                .values(state=FollowState.GONE, updated_at=self.clock())
-            )
+                await drop_followers_at(session, self.actors[delivery.actor].followers, delivery.inbox, now)
