@@ -1,4 +1,9 @@
-"""Names of the vocabulary: contexts, media types and the public collection."""
+"""Names of the vocabulary: contexts, media types, the public collection, and who an activity is addressed to."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
 
 AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
 SECURITY_CONTEXT = "https://w3id.org/security/v1"
@@ -52,3 +57,17 @@ def wants_activity_json(accept_header: str) -> bool:
 
 def is_public(address: str) -> bool:
     return address in PUBLIC_ALIASES
+
+
+ADDRESS_FIELDS = ("to", "cc", "bto", "bcc", "audience")
+
+
+def recipients(activity: Mapping[str, Any], sender: str) -> list[str]:
+    """Every addressed id except Public and the sender itself, in order, without repeats."""
+    seen: dict[str, None] = {}
+    for field in ADDRESS_FIELDS:
+        value = activity.get(field) or []
+        for address in value if isinstance(value, list) else [value]:
+            if isinstance(address, str) and not is_public(address) and address != sender:
+                seen.setdefault(address, None)
+    return list(seen)

@@ -6,6 +6,7 @@ from typing import Any
 
 from activities.errors import ActivityError
 from activities.parse import Activity, same_origin
+from activities.vocab import recipients
 from inbox.errors import Forbidden, Malformed, Unprocessable
 from inbox.signatures import Verified
 
@@ -52,8 +53,7 @@ def check_answer(answer: Activity, sent: dict[str, Any] | None, local_actor: str
     Returns the answered activity's type, which picks the listener."""
     if sent is None or sent.get("actor") != local_actor:
         raise Forbidden(f"{answer.type} of an activity this peer did not send")
-    addressed = {a for f in ("to", "cc", "bto", "bcc") for a in _as_list(sent.get(f))}
-    if answer.actor not in addressed:
+    if answer.actor not in recipients(sent, local_actor):
         raise Forbidden(f"{answer.type} from an actor the activity was not sent to")
     return str(sent.get("type"))
 
@@ -63,7 +63,3 @@ def answered_id(answer: Activity) -> str:
         return answer.object_id
     except ActivityError:
         raise Unprocessable(f"{answer.type} needs an object") from None
-
-
-def _as_list(value: object) -> list[Any]:
-    return value if isinstance(value, list) else [value] if value else []

@@ -8,19 +8,6 @@ from typing import Any
 
 from activities.vocab import is_public
 
-ADDRESS_FIELDS = ("to", "cc", "bto", "bcc", "audience")
-
-
-def recipients(activity: Mapping[str, Any], sender: str) -> list[str]:
-    """Every addressed id except Public and the sender itself, in order, without repeats."""
-    seen: dict[str, None] = {}
-    for field in ADDRESS_FIELDS:
-        value = activity.get(field) or []
-        for address in value if isinstance(value, list) else [value]:
-            if isinstance(address, str) and not is_public(address) and address != sender:
-                seen.setdefault(address, None)
-    return list(seen)
-
 
 def is_publicly_addressed(activity: Mapping[str, Any]) -> bool:
     return any(

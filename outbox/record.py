@@ -9,7 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from activities.build import public_view
 from activities.identity import LocalActor
-from outbox.addressing import is_publicly_addressed, recipients
+from activities.vocab import recipients
+from outbox.addressing import is_publicly_addressed
 from outbox.states import FanOutState
 from store import collections, objects
 from store.models import FanOut

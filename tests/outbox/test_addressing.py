@@ -1,5 +1,5 @@
-from activities.vocab import PUBLIC
-from outbox.addressing import Target, inboxes, is_publicly_addressed, recipients
+from activities.vocab import PUBLIC, recipients
+from outbox.addressing import Target, inboxes, is_publicly_addressed
 
 ME = "https://me.example/actor"
 
