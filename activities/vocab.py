@@ -60,6 +60,16 @@ def is_public(address: str) -> bool:
 
 
 ADDRESS_FIELDS = ("to", "cc", "bto", "bcc", "audience")
+BLIND_FIELDS = ("bto", "bcc")
+
+# The Activity types of the Activity Vocabulary (§3.1): anything else posted to an outbox is a bare object.
+ACTIVITY_TYPES = frozenset(
+    {
+        "Accept", "Add", "Announce", "Arrive", "Block", "Create", "Delete", "Dislike", "Flag", "Follow", "Ignore",
+        "Invite", "Join", "Leave", "Like", "Listen", "Move", "Offer", "Question", "Read", "Reject", "Remove",
+        "TentativeAccept", "TentativeReject", "Travel", "Undo", "Update", "View",
+    }
+)  # fmt: skip
 
 
 def recipients(activity: Mapping[str, Any], sender: str) -> list[str]:

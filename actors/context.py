@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +32,11 @@ class Doorbell:
 
     def ring(self) -> None:
         self._answer()
+
+
+# Set while a client-to-server request is served (peer/c2s.py): it sees, and may refuse by raising, each activity
+# the kind's handler emits, before the handler's transaction commits. Per request, not a shared cache.
+emit_watcher: ContextVar[Callable[[dict[str, Any]], None] | None] = ContextVar("emit_watcher", default=None)
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,9 @@ class Services:
 
     async def emit(self, session: AsyncSession, activity: dict[str, Any]) -> dict[str, Any]:
         """Record `activity` in the caller's transaction; the delivery worker is woken once it commits."""
+        watch = emit_watcher.get()
+        if watch is not None:
+            watch(activity)
         sent = await emit(session, self.actor, activity, self.clock())
         ring = self.doorbell.ring
         event.listen(session.sync_session, "after_commit", lambda _s: ring(), once=True)

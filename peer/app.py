@@ -25,7 +25,7 @@ from actors.web import cookie_name, load_session, secure_page, services_of
 from inbox.dispatch import Listeners
 from inbox.errors import InboxError
 from inbox.receive import Inbox
-from peer import admin, follows, wellknown
+from peer import admin, follows, inbox_listing, wellknown
 from peer.c2s import outbox_post_route
 from peer.housekeeping import keep_house
 from peer.pages import actor_route, health
@@ -56,6 +56,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> St
         *wellknown.ROUTES,
         actor_route(kind, setup.actor_fields),
         Route("/actor/inbox", inbox_endpoint, methods=["POST"]),
+        *inbox_listing.ROUTES,
         Route("/inbox", inbox_endpoint, methods=["POST"]),
         outbox_post_route(setup.c2s),
         *admin.ROUTES,

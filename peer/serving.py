@@ -1,7 +1,8 @@
 """Serve stored objects and collections at their ids, AS2 JSON or HTML by content negotiation.
 
 Private objects (an order, an offer) are served only to a reader that proves who it is with a signed
-GET, or to a browser holding the object's capability link."""
+GET (an addressee, or a follower when addressed to the followers), to the admin (session or bearer token),
+or to a browser holding the object's capability link."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import hmac
 from collections.abc import Mapping
 from functools import partial
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -44,10 +46,18 @@ async def signed_reader(request: Request, services: Services) -> str | None:
     return verified.owner
 
 
-def may_read(row: StoredObject, reader: str | None, token: str | None, services: Services, admin: bool) -> bool:
+async def may_read(
+    session: AsyncSession, row: StoredObject, reader: str | None, token: str | None, services: Services, admin: bool
+) -> bool:
+    """Public objects for anyone; addressed ones for an addressee's signed GET (a follower's, when addressed
+    to our followers), for the author (the admin's session or bearer token) and for the capability link."""
     if row.public or admin:
         return True
-    if reader and (reader == services.actor.id or reader in (row.readers or [])):
+    readers = row.readers or []
+    if reader and (reader == services.actor.id or reader in readers):
+        return True
+    followers = services.actor.followers
+    if reader and followers in readers and await collections.contains(session, followers, reader):
         return True
     return bool(token and row.capability and hmac.compare_digest(token, row.capability))
 
@@ -64,7 +74,12 @@ async def serve_object(request: Request, html: Mapping[str, HtmlRenderer]) -> Re
         reader = await signed_reader(request, services)
     except InboxError as exc:
         return error(exc.status, exc.reason)
-    if not may_read(row, reader, request.query_params.get("token"), services, is_admin(request, services)):
+    admin = is_admin(request, services) or has_admin_bearer(request, services)
+    readable = row.public or admin  # most reads: no second look at the store
+    if not readable:
+        async with services.store.read() as session:
+            readable = await may_read(session, row, reader, request.query_params.get("token"), services, admin)
+    if not readable:
         raise HTTPException(404, "not found")
     if row.deleted_at is not None:
         if wants_json(request):
@@ -92,8 +107,8 @@ async def serve_collection(request: Request, spec: CollectionSpec) -> Response:
     collection_id = services.actor.base_url + request.url.path
     params = request.query_params
     try:
-        before = _cursor(params.get("before"))
-        after = _cursor(params.get("after"))
+        before = parse_cursor(params.get("before"))
+        after = parse_cursor(params.get("after"))
     except ValueError:
         return error(400, "before/after must be whole numbers from 0 to 2^63 - 1")
     async with services.store.read() as session:
@@ -128,7 +143,7 @@ async def serve_collection(request: Request, spec: CollectionSpec) -> Response:
 MAX_CURSOR = 2**63 - 1  # a BIGINT: anything larger would overflow in the store's query
 
 
-def _cursor(value: str | None) -> int | None:
+def parse_cursor(value: str | None) -> int | None:
     if value is None:
         return None
     if not value.isascii() or not value.isdigit() or int(value) > MAX_CURSOR:

@@ -110,7 +110,7 @@ class InboxActivity(Base):
     recipient: Mapped[str | None] = mapped_column(String(64), nullable=True)
     state: Mapped[str] = mapped_column(String(16))
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
-    received_at: Mapped[float] = mapped_column(Float)
+    received_at: Mapped[float] = mapped_column(Float, index=True)  # GET /actor/inbox pages by it
 
 
 class FanOut(Base):

@@ -58,7 +58,7 @@ async def c2s(client: httpx.AsyncClient, base: str, activity: dict[str, Any]) ->
     )
     if response.status_code != 201:
         raise RuntimeError(f"C2S {activity['type']} failed: {response.status_code} {response.text[:300]}")
-    return str(response.json()["id"])
+    return str(response.json()["object"])
 
 
 async def sink_stats(client: httpx.AsyncClient, port: int, reset: bool = False) -> dict[str, Any]:

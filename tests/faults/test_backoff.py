@@ -60,7 +60,7 @@ def test_failing_inboxes_back_off_and_do_not_slow_the_others(
             http, blog, {"type": "Create", "object": {"type": "Article", "name": f"Post {n}", "content": "x"}}
         )
         assert response.status_code == 201, response.text
-        created[response.headers["location"]] = time.time()
+        created[response.json()["object"]] = time.time()
 
     def create_of(server: FakeServer, post: str) -> Recorded | None:
         for record in server.posts("/inbox"):

@@ -205,10 +205,10 @@ def c2s(http: httpx.Client, peer: PeerProcess, activity: dict[str, Any]) -> http
 
 
 def schedule_event(http: httpx.Client, events: PeerProcess, **kw: Any) -> str:
-    """Schedule an event through the events peer's C2S outbox; its id."""
+    """Schedule an event through the events peer's C2S outbox; its id (the Location is the Create's)."""
     response = c2s(http, events, event_activity(**kw))
     assert response.status_code == 201, response.text
-    return str(response.headers["location"])
+    return str(response.json()["object"])
 
 
 def slug_of(url: str) -> str:

@@ -145,7 +145,7 @@ def test_post_title_and_content_from_the_admin(world: World) -> None:
         world.http, world.blog, {"type": "Create", "object": {"type": "Article", "name": TITLE, "content": CONTENT}}
     )
     assert response.status_code == 201, response.text
-    post = response.headers["location"]
+    post = response.json()["object"]
     doc = world.http.get(post, headers={"accept": AS2}).json()
     assert doc["name"].startswith("Hello") and "ok.example" in doc["content"]
     assert_inert_object(doc, post)
@@ -160,7 +160,7 @@ def test_event_name_location_and_description_from_the_admin(world: World) -> Non
     activity["object"]["location"]["address"] = f"{SCRIPT}1 Road {NUMERIC}"
     response = c2s(world.http, world.events, activity)
     assert response.status_code == 201, response.text
-    event = response.headers["location"]
+    event = response.json()["object"]
     doc = world.http.get(event, headers={"accept": AS2}).json()
     assert "gig" in doc["name"] and "Hall" in doc["location"]["name"]
     assert_inert_object(doc, event)
@@ -171,7 +171,7 @@ def test_event_name_location_and_description_from_the_admin(world: World) -> Non
 
 def test_buyer_name_on_the_events_peer(world: World) -> None:
     response = c2s(world.http, world.events, event_activity(name="Buyers gig", capacity=5))
-    event = response.headers["location"]
+    event = response.json()["object"]
     visitor = Visitor(world.events, f"/events/{slug_of(event)}")
     token = visitor.buy(event, name=f"{SCRIPT}Ada {ENCODED}{NUMERIC}", email="ada@example.org")
     assert_page(world, f"{world.events.url}/tickets/{token}", must_show="Ada")

@@ -106,13 +106,14 @@ class Rose:
 
     # the admin's client (C2S) and pages
     def c2s(self, kind: str, activity: Json) -> str:
-        """POST an activity to the peer's outbox as its admin; the Location of what it made or changed."""
+        """POST an activity to the peer's outbox as its admin; the id of the object it made or changed (the
+        Location is the activity's)."""
         peer = self.peer(kind)
         response = self.client.post(
             f"{peer.actor_id}/outbox", json=activity, headers={"Authorization": f"Bearer {peer.admin_token}"}
         )
         assert response.status_code == 201, f"C2S {activity.get('type')} to {kind}: {response.text}"
-        return str(response.headers["location"])
+        return str(response.json()["object"])
 
     def admin(self, kind: str) -> AdminSession:
         """Log in to the peer's admin pages (form with its CSRF token, session cookie)."""
