@@ -159,3 +159,13 @@ def test_the_inbox_is_listed_to_nobody_else(world: World) -> None:
     assert_refused(fetch(world, f"{peer.inbox}?page=true", authorization="Bearer x"), 403, "only this peer's admin")
     signed = world.alice.cavage_headers("GET", peer.inbox, None)
     assert_refused(world.http.get(peer.inbox, headers={"accept": AS2, **signed}), 401, "only to this peer's admin")
+
+
+def test_an_inbox_activity_with_an_array_object(world: World) -> None:
+    posts = [f"{world.blog.url}/posts/welcome", f"{world.blog.url}/posts/other"]
+    with Unchanged(world.view(world.blog)):
+        two = world.alice.activity("Like", posts)
+        assert_refused(world.alice.post(world.http, world.blog.inbox, two), 400, "lists 2 items: this peer takes one")
+    one = world.alice.activity("Like", posts[:1])
+    answer = world.alice.post(world.http, world.blog.inbox, one)
+    assert answer.status_code == 202 and answer.json()["id"] == one["id"], answer.text
