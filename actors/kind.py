@@ -6,7 +6,9 @@
 - client-to-server: `setup.on_c2s(C2SKey("Create", "Event"), handler)` for a POST to the actor's outbox.
 - pages: `setup.routes` (module-level Starlette endpoints reading `request.app.state.services`) and
   `setup.html[type]`, the HTML view of a stored object of that type.
-- collections: `setup.collections`, served as AS2 OrderedCollections with keyset paging."""
+- collections: `setup.collections`, served as AS2 OrderedCollections with keyset paging.
+- approvals: `setup.pending`, what strangers leave waiting for the admin, shown grouped by remote actor with
+  one answer per actor on the admin's approvals page."""
 
 from __future__ import annotations
 
@@ -42,6 +44,27 @@ class C2SKey:
         return f"{self.activity} of {self.object}" if self.object else self.activity
 
 
+@dataclass(frozen=True)
+class Waiting:
+    """One item a remote actor left waiting for the admin: `item` waits in `place` (a calendar, a post)."""
+
+    item: str
+    sender: str
+    place: str
+    summary: str
+
+
+@dataclass(frozen=True)
+class PendingQueue:
+    """A kind's waiting items of one sort: all of them (bounded by actors/pending.py's limits), and the
+    admin's answer to one, in the caller's transaction (False when it no longer waits)."""
+
+    name: str
+    label: str
+    waiting: Callable[[AsyncSession, Services], Awaitable[list[Waiting]]]
+    decide: Callable[[AsyncSession, Services, Waiting, bool], Awaitable[bool]]
+
+
 # (request, services, activity) → the id of what was created or changed, for a POST to the outbox.
 C2SHandler = Callable[[Request, Services, dict[str, Any]], Awaitable[str]]
 # Renders a stored object as HTML for a browser.
@@ -74,6 +97,7 @@ class KindSetup:
     html: dict[str, HtmlRenderer] = field(default_factory=dict)  # object type → HTML page
     on_start: list[Callable[[Services], Awaitable[None]]] = field(default_factory=list)
     actor_fields: dict[str, Any] = field(default_factory=dict)
+    pending: list[PendingQueue] = field(default_factory=list)
 
     def on_c2s(self, key: C2SKey, handler: C2SHandler) -> KindSetup:
         if key in self.c2s:

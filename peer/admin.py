@@ -1,4 +1,5 @@
-"""The operator's pages: log in, the delivery record, follower approvals, following someone."""
+"""The operator's pages: log in, the delivery record, approvals (followers, and what strangers left waiting,
+by remote actor), following someone."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from activities.parse import check_url
 from actors.context import Services
 from actors.web import admin_only, checked_form, redirect, render, safe_next, services_of, sign_in, sign_out
 from inbox.errors import FetchError
-from peer import follows
+from peer import approvals, follows
 from store.models import Delivery, DeliveryAttempt, Follow, InboxActivity
 from store.sizes import table_sizes, total_bytes
 
@@ -67,9 +68,9 @@ async def followers(request: Request) -> Response:
     services = services_of(request)
     async with services.store.read() as db:
         rows = list(await db.scalars(select(Follow).order_by(Follow.created_at.desc()).limit(500)))
-    return render(
-        request, services, "layout/followers.html", {"follows": rows, "message": request.query_params.get("m")}
-    )
+    waiting = await approvals.grouped(services, approvals.queues_of(request))
+    context = {"follows": rows, "message": request.query_params.get("m"), "waiting": waiting}
+    return render(request, services, "layout/followers.html", context)
 
 
 @admin_only
@@ -120,6 +121,7 @@ ROUTES: tuple[Route, ...] = (
     Route("/admin/followers", followers),
     Route("/admin/followers/decide", decide, methods=["POST"]),
     Route("/admin/follow", follow_someone, methods=["POST"]),
+    *approvals.ROUTES,
 )
 
 

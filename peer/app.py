@@ -78,6 +78,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> St
         exception_handlers={InboxError: inbox_error, HTTPException: http_error},
     )
     app.state.services = services
+    app.state.pending_queues = tuple(setup.pending)
     app.state.inbox = inbox
     return app
 

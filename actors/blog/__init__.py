@@ -8,7 +8,7 @@ from starlette.requests import Request
 
 from activities.errors import ActivityError
 from activities.parse import check_url, id_of
-from actors.blog import feeds, listeners, pages
+from actors.blog import approvals, feeds, listeners, pages
 from actors.blog.posts import allocate, create_post, delete_post, update_post
 from actors.context import Services
 from actors.kind import C2SKey, CollectionSpec, Kind, KindSetup, public_objects
@@ -97,6 +97,7 @@ def register(setup: KindSetup) -> None:
     setup.collections.append(CollectionSpec("/posts", embed=public_objects))
     setup.on_c2s(C2SKey("Create", "Article"), c2s_create_article).on_c2s(C2SKey("Add"), c2s_add)
     setup.on_c2s(C2SKey("Update", "Article"), c2s_update_article).on_c2s(C2SKey("Delete"), c2s_delete)
+    setup.pending.append(approvals.EVENTS)
     setup.on_start.append(seed)
 
 

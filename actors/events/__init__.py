@@ -12,7 +12,7 @@ from activities.errors import ActivityError, RuleRefused
 from activities.event import featured_post, parse_event_input
 from activities.parse import id_of
 from actors.context import Services
-from actors.events import feeds, ical, listeners, pages
+from actors.events import approvals, feeds, ical, listeners, pages
 from actors.events.calendars import all_calendars, calendar_data, create_calendar
 from actors.events.schedule import cancel, events_id, reschedule, schedule
 from actors.events.tickets import PurchaseWaiters
@@ -142,6 +142,7 @@ def register(setup: KindSetup) -> None:
     setup.on_c2s(C2SKey("Create", "Event"), c2s_create_event)
     setup.on_c2s(C2SKey("Update", "Event"), c2s_update_event)
     setup.on_c2s(C2SKey("Delete"), c2s_delete_event)
+    setup.pending.append(approvals.ALLOCATIONS)
     setup.on_start.append(seed)
 
 
