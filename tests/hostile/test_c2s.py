@@ -169,3 +169,17 @@ def test_an_inbox_activity_with_an_array_object(world: World) -> None:
     one = world.alice.activity("Like", posts[:1])
     answer = world.alice.post(world.http, world.blog.inbox, one)
     assert answer.status_code == 202 and answer.json()["id"] == one["id"], answer.text
+
+
+def test_garbage_in_the_inbox_listings_query_is_never_a_500(world: World) -> None:
+    from tests.hostile.test_privacy import GARBAGE
+
+    for param in ("before", "after", "page"):
+        for value in GARBAGE:
+            answer = world.http.get(world.events.inbox, params={param: value}, headers=bearer(world.events))
+            assert answer.status_code < 500, (param, value, answer.status_code, answer.text[:300])
+    for query in ("before=9223372036854775808", "after=-1", "before=١٢"):
+        assert_refused(fetch(world, f"{world.events.inbox}?{query}", **bearer(world.events)), 400, "whole numbers")
+    deepest = fetch(world, f"{world.events.inbox}?before=9223372036854775807", **bearer(world.events))
+    assert deepest.status_code == 200 and deepest.json()["orderedItems"], deepest.text[:300]
+    assert fetch(world, f"{world.events.inbox}?after=9223372036854775807", **bearer(world.events)).status_code == 200
