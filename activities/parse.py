@@ -171,7 +171,7 @@ def _reference(value: object, what: str) -> object:
         return value
     if isinstance(value, list) and len(value) == 1 and isinstance(value[0], (str, dict)):
         return value[0]
-    if isinstance(value, list) and len(value) > 1:
+    if isinstance(value, list) and len(value) > 1 and all(isinstance(v, (str, dict)) for v in value):
         raise ActivityError(f"{what} lists {len(value)} items: this peer takes one {what} per activity")
     raise ActivityError(f"{what} must be a URL or an object")
 
