@@ -24,7 +24,9 @@ from tests.support.trickle import TrickleServer
 # Requests kept in flight at each peer, each naming a new key: more than the shop's fetch pool holds (200
 # connections), so only the per-host and strangers' limits (net/limits.py) keep the peers' traffic going.
 STRANGERS = {"shop": 230, "events": 40}
-CONFIRMED_WITHIN = 2.5  # seconds: measured 0.2-0.45 under this attack, 4-4.6 with the host limits off
+# Seconds a purchase may take under attack: twice the quiet one (a busy machine slows both), within these
+# bounds. Measured: 0.2-0.96 under this attack, 4-4.6 with the host limits off (1.0-1.3 quietly).
+CONFIRMED_WITHIN = (2.5, 3.5)
 FETCH_DEADLINE = 15.0  # net/transport.py DEADLINE_SECONDS: how long each of the strangers' fetches is held
 
 
@@ -115,7 +117,9 @@ def test_a_slow_key_server_does_not_keep_a_ticket_pending(
         assert trickle.connections >= held, "the attack stopped before the tickets were bought"
         assert not attack.answers or set(attack.answers) <= {401, 0}, set(attack.answers)
 
-    assert max(times) < CONFIRMED_WITHIN, f"confirmed after {times} s under attack ({quiet:.2f} s without)"
-    print(f"confirmed in {quiet:.2f} s quietly, {times} under attack; {held} slow fetches held")
+    low, high = CONFIRMED_WITHIN
+    allowed = min(high, max(low, 2 * quiet))
+    assert max(times) < allowed, f"confirmed after {times} s under attack ({quiet:.2f} s without)"
+    print(f"confirmed in {quiet:.2f} s quietly, {times} under attack; {held} slow key fetches begun by then")
     assert m.states()["pending"] == 0
     assert m.sold(event) == m.shop_orders_for(event) == 3
