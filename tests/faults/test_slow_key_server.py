@@ -25,7 +25,7 @@ from tests.support.trickle import TrickleServer
 # connections), so only the per-host and strangers' limits (net/limits.py) keep the peers' traffic going.
 STRANGERS = {"shop": 230, "events": 40}
 # Seconds a purchase may take under attack: twice the quiet one (a busy machine slows both), within these
-# bounds. Measured: 0.2-0.96 under this attack, 4-4.6 with the host limits off (1.0-1.3 quietly).
+# bounds. Measured: 0.2-0.96 under this attack, 4-4.6 with the host limits off (1.0-1.3 for the first purchase, caches cold).
 CONFIRMED_WITHIN = (2.5, 3.5)
 FETCH_DEADLINE = 15.0  # net/transport.py DEADLINE_SECONDS: how long each of the strangers' fetches is held
 
