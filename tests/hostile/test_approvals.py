@@ -26,7 +26,13 @@ def sender_block(page: str, sender: str) -> str:
 
 
 def answers_to(actor: RemoteActor, kind: str, ids: set[str]) -> set[str]:
-    return {doc["object"] for doc in (r.json() for r in actor.server.posts()) if doc.get("type") == kind} & ids
+    """Which of `ids` the actor's server received an answer of that type to (among whatever else it got)."""
+    answered = set()
+    for doc in (r.json() for r in actor.server.posts()):
+        obj = doc.get("object")
+        if doc.get("type") == kind:
+            answered.add(obj.get("id") if isinstance(obj, dict) else obj)
+    return answered & ids
 
 
 def test_allocations_are_answered_per_actor(world: World) -> None:
