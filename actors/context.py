@@ -16,6 +16,7 @@ from actors.sessions import Sessions
 from inbox.directory import Directory
 from inbox.dispatch import InboxContext
 from inbox.remote import RemoteFetcher
+from media.library import MediaLibrary
 from outbox.record import emit
 from store.db import Store
 
@@ -54,6 +55,7 @@ class Services:
     sessions: Sessions
     clock: Callable[[], float]
     site: Site
+    media: MediaLibrary
     currency: str = "GBP"
     ticket_limits: TicketLimits = field(default_factory=TicketLimits)
     manually_approves_followers: bool = False
