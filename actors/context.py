@@ -60,6 +60,7 @@ class Services:
     ticket_limits: TicketLimits = field(default_factory=TicketLimits)
     manually_approves_followers: bool = False
     doorbell: Doorbell = field(default_factory=Doorbell)
+    due_check_seconds: float = 10.0  # how often a kind's tasks look for due work (a scheduled post)
 
     def peer_actor(self, kind: str) -> str | None:
         base = self.peers.get(kind)

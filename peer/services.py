@@ -100,5 +100,6 @@ def build_services(settings: Settings, clock: Callable[[], float] = time.time) -
         currency=settings.currency,
         ticket_limits=settings.ticket_limits,
         manually_approves_followers=settings.manually_approves_followers,
+        due_check_seconds=settings.due_check_seconds,
     )
     return Runtime(settings, kind, services, client)
