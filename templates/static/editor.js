@@ -9,6 +9,8 @@
   const csrf = form.querySelector("input[name=csrf]").value;
   form.querySelector("input[name=tz_offset]").value = String(new Date().getTimezoneOffset());
   const localKey = "rose-ash-editor:" + location.pathname;
+  // the buttons are named "action", which hides the form's action property: use the attribute
+  const target = () => form.getAttribute("action");
 
   function post(url, fields) {
     const body = new FormData();
@@ -80,7 +82,7 @@
     if (!now.title.trim()) { state.textContent = "Autosave waits for a title."; return; }
     dirty = false;
     state.textContent = "Saving…";
-    const published = form.dataset.post === "" && form.action.endsWith("/edit");
+    const published = form.dataset.post === "" && target().endsWith("/edit");
     if (published) {
       localStorage.setItem(localKey, JSON.stringify(now));
       state.textContent = "Kept in this browser until you save.";
@@ -90,7 +92,7 @@
       if (ok && data.saved) {
         if (!form.dataset.post) {
           form.dataset.post = data.post;
-          form.action = data.edit;
+          form.setAttribute("action", data.edit);
           history.replaceState(null, "", data.edit);
         }
         state.textContent = "Draft saved " + new Date().toLocaleTimeString();
@@ -110,7 +112,7 @@
   form.addEventListener("input", changed);
   form.addEventListener("submit", () => { clearTimeout(saveTimer); dirty = false; localStorage.removeItem(localKey); });
   const kept = localStorage.getItem(localKey);
-  if (kept && form.action.endsWith("/edit") && form.dataset.post === "") {
+  if (kept && target().endsWith("/edit") && form.dataset.post === "") {
     const restored = JSON.parse(kept);
     if (restored.body !== text.value) {
       text.value = restored.body;
