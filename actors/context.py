@@ -60,7 +60,8 @@ class Services:
     ticket_limits: TicketLimits = field(default_factory=TicketLimits)
     manually_approves_followers: bool = False
     doorbell: Doorbell = field(default_factory=Doorbell)
-    due_check_seconds: float = 10.0  # how often a kind's tasks look for due work (a scheduled post)
+    due_check_seconds: float = 60.0  # how often a kind's tasks look for due work made by another process
+    due_work: Doorbell = field(default_factory=Doorbell)  # rung when this process commits new due work
 
     def peer_actor(self, kind: str) -> str | None:
         base = self.peers.get(kind)
@@ -72,6 +73,10 @@ class Services:
         ring = self.doorbell.ring
         event.listen(session.sync_session, "after_commit", lambda _s: ring(), once=True)
         return sent
+
+    def after_commit_ring(self, session: AsyncSession, bell: Doorbell) -> None:
+        """Ring `bell` once the session's transaction commits (never for one rolled back)."""
+        event.listen(session.sync_session, "after_commit", lambda _s: bell.ring(), once=True)
 
 
 # What a listener of an actor kind is handed.

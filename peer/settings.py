@@ -91,7 +91,7 @@ class Settings:
     max_tickets_per_buyer: int = 10  # per event, counted by the buyer's email address
     first_knock: SignatureScheme = SignatureScheme.RFC9421  # the HTTP signature scheme tried first per origin
     seed: bool = True
-    due_check_seconds: float = 10.0  # how often due work (a scheduled post) is looked for
+    due_check_seconds: float = 60.0  # how often due work another process made (a scheduled post) is looked for
     media_dir: str = ""  # uploaded images; empty: beside a SQLite database, else ./data/media/<kind>
     max_upload_bytes: int = 10 * 1024 * 1024
     max_upload_pixels: int = 40_000_000  # a decompression bomb is refused before it is decoded
@@ -161,7 +161,7 @@ class Settings:
             "max_tickets_per_order": _count(env, "ROSE_ASH_MAX_TICKETS_PER_ORDER", 10),
             "max_tickets_per_buyer": _count(env, "ROSE_ASH_MAX_TICKETS_PER_BUYER", 10),
             "first_knock": _first_knock(env.get("ROSE_ASH_FIRST_KNOCK", "rfc9421")),
-            "due_check_seconds": _seconds(env, "ROSE_ASH_DUE_CHECK_SECONDS", 10.0),
+            "due_check_seconds": _seconds(env, "ROSE_ASH_DUE_CHECK_SECONDS", 60.0),
             "media_dir": env.get("ROSE_ASH_MEDIA_DIR") or str(data_dir / "media" / kind),
             "max_upload_bytes": _count(env, "ROSE_ASH_MAX_UPLOAD_BYTES", 10 * 1024 * 1024),
             "max_upload_pixels": _count(env, "ROSE_ASH_MAX_UPLOAD_PIXELS", 40_000_000),

@@ -144,6 +144,7 @@ async def schedule(session: AsyncSession, services: Services, row: StoredObject,
     else:
         existing.due_at = due_at
     await session.flush()
+    services.after_commit_ring(session, services.due_work)  # the publishing task sleeps until the next due post
 
 
 async def unschedule(session: AsyncSession, row: StoredObject) -> None:

@@ -61,15 +61,12 @@ async def index(request: Request) -> Response:
     return render(request, services, "blog/index.html", {"posts": posts})
 
 
-
-
 async def _existing(services: Services, slug: str) -> StoredObject:
     async with services.store.read() as session:
         row = await objects.get(session, post_id(services, slug))
     if row is None or row.deleted_at is not None or row.type != "Article":
         raise HTTPException(404, "There is no such post.")
     return row
-
 
 
 @admin_only
@@ -106,7 +103,9 @@ async def decide_listing(request: Request) -> Response:
     form = await checked_form(request, services)
     row = await _existing(services, request.path_params["slug"])
     async with services.store.write() as session:
-        if not await decide_event(session, services, row.id, str(form.get("event", "")), form.get("decision") == "list"):
+        if not await decide_event(
+            session, services, row.id, str(form.get("event", "")), form.get("decision") == "list"
+        ):
             raise HTTPException(404, "That event no longer waits.")
     return redirect(request, services, f"/posts/{request.path_params['slug']}#events")
 

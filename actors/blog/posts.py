@@ -116,6 +116,10 @@ async def allocate(session: AsyncSession, services: Services, post: str, calenda
     add_id = services.actor.new_activity_id()
     await services.emit(session, activity("Add", add_id, services.actor.id, post, target=calendar, to=[events_actor]))
     await collections.add(
-        session, allocations_of(post), add_id, services.clock(), {"calendar": calendar, "state": AllocationState.PENDING.value}
+        session,
+        allocations_of(post),
+        add_id,
+        services.clock(),
+        {"calendar": calendar, "state": AllocationState.PENDING.value},
     )
     return add_id

@@ -6,6 +6,7 @@ restart mid-way) cannot both publish, and a crash before the commit leaves the r
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from sqlalchemy import delete, func, select
@@ -56,7 +57,10 @@ async def next_due(services: Services) -> float | None:
 
 
 async def keep_publishing(services: Services, every: float) -> None:
-    """Look every `every` seconds (sooner when a post is due sooner); published posts are logged."""
+    """Sleep until the next post is due, or until this process schedules one, or `every` seconds at most (for
+    posts another process scheduled): an idle blog does nothing between."""
+    woken = asyncio.Event()
+    services.due_work.answer_with(woken.set)
     while True:
         try:
             for object_id in await publish_due(services, services.clock()):
@@ -66,4 +70,6 @@ async def keep_publishing(services: Services, every: float) -> None:
             log.exception("scheduled publication failed; trying again in %g s", every)
             due = None
         wait = every if due is None else min(every, max(0.05, due - services.clock()))
-        await asyncio.sleep(wait)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(woken.wait(), wait)
+        woken.clear()

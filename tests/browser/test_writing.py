@@ -18,12 +18,6 @@ CHROMIUM = "/usr/bin/chromium"
 SCHEDULE_IN = 12.0  # seconds from pressing Schedule to the post's time
 
 
-@pytest.fixture(autouse=True)
-def quick_due_checks(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The peers look for due posts every half second (the default is 10 s), set before they start."""
-    monkeypatch.setenv("ROSE_ASH_DUE_CHECK_SECONDS", "0.5")
-
-
 def poster(path: Path) -> Path:
     image = Image.new("RGB", (1200, 800), (30, 90, 160))
     image.paste((240, 200, 40), (100, 100, 1100, 700))
