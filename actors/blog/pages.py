@@ -19,6 +19,7 @@ from actors.blog.posts import (
     pending_events_of,
     post_id,
 )
+from actors.blog.site_pages import site_nav
 from actors.context import Services
 from actors.web import admin_only, checked_form, is_admin, redirect, render, services_of
 from inbox.errors import FetchError
@@ -58,7 +59,7 @@ async def index(request: Request) -> Response:
     services = services_of(request)
     async with services.store.read() as session:
         posts = [row.data for row in await objects.of_type(session, services.actor.name, "Article") if row.public]
-    return render(request, services, "blog/index.html", {"posts": posts})
+    return render(request, services, "blog/index.html", {"posts": posts, "site_nav": await site_nav(services)})
 
 
 async def _existing(services: Services, slug: str) -> StoredObject:
@@ -146,6 +147,7 @@ async def post_page(request: Request, services: Services, post: dict[str, Any]) 
             "calendar_problem": problem,
             "calendar_names": names,
             "waiting_events": waiting,
+            "site_nav": await site_nav(services),
             **state,
         },
     )

@@ -12,6 +12,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from activities.errors import ActivityError
+from actors.blog.site_pages import site_nav
 from actors.context import Services
 from actors.web import render, services_of
 from store import objects
@@ -61,7 +62,9 @@ async def tagged(request: Request) -> Response:
         rows = await objects.of_type(session, services.actor.name, "Article")
     posts = [r.data for r in rows if r.public and wanted in {n.casefold() for n in names_of(r.data)}]
     name = next((n for p in posts for n in names_of(p) if n.casefold() == wanted), wanted)
-    return render(request, services, "blog/tag.html", {"tag": name, "posts": posts})
+    return render(
+        request, services, "blog/tag.html", {"tag": name, "posts": posts, "site_nav": await site_nav(services)}
+    )
 
 
 ROUTES: tuple[Route, ...] = (Route("/tags/{tag}", tagged),)

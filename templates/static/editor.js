@@ -77,7 +77,7 @@
     return { post: form.dataset.post, title: get("title"), body: text.value, tags: get("tags") };
   }
   function save() {
-    if (!dirty) return;
+    if (!dirty || !form.dataset.autosave) return; // a page has no draft: it is saved with its button
     const now = fields();
     if (!now.title.trim()) { state.textContent = "Autosave waits for a title."; return; }
     dirty = false;
