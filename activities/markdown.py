@@ -14,7 +14,7 @@ from activities.text import clean_html
 
 SOURCE_LIMIT = 100_000
 _HEADING = re.compile(r"<(/?)h1>")
-_IMAGE_LINK = re.compile(r"!\[[^\]]*\]\(\s*<?([^)\s>]+)")
+_IMAGE_LINK = re.compile(r"!\[([^\]]*)\]\(\s*<?([^)\s>]+)")
 
 
 def _parser() -> MarkdownIt:
@@ -29,9 +29,9 @@ def render_markdown(source: str, image_prefix: str) -> str:
     return clean_html(html, SOURCE_LIMIT * 4, image_prefix=image_prefix)
 
 
-def image_links(source: str) -> list[str]:
-    """The targets of `![alt](url)` in the source, in order, each once."""
-    seen: dict[str, None] = {}
+def image_links(source: str) -> list[tuple[str, str]]:
+    """The `(url, alt text)` of each `![alt](url)` in the source, in order, each url once."""
+    seen: dict[str, str] = {}
     for match in _IMAGE_LINK.finditer(source):
-        seen.setdefault(match.group(1), None)
-    return list(seen)
+        seen.setdefault(match.group(2), match.group(1).strip())
+    return list(seen.items())

@@ -13,7 +13,7 @@ from activities.article import article
 from activities.build import iso
 from activities.errors import ActivityError
 from activities.markdown import image_links, render_markdown
-from activities.text import slugify
+from activities.text import plain, slugify
 from activities.vocab import PUBLIC
 from actors.blog.posts import allocations_of, events_of, post_id, wrap
 from actors.blog.tags import hashtags, parse_tags
@@ -48,15 +48,19 @@ def is_draft(row: StoredObject) -> bool:
 
 
 async def _attachments(session: AsyncSession, services: Services, source: str) -> list[dict[str, Any]]:
-    """Our own uploaded images the text shows, as the post's `Image` attachments."""
+    """Our own uploaded images the text shows, as the post's `Image` attachments; each described by the alt
+    text the post gives it (one picture can mean different things in two posts), else by its upload's."""
     prefix = services.actor.url("media/")
-    names = [link.removeprefix(prefix) for link in image_links(source) if link.startswith(prefix)]
-    rows: list[MediaFile] = []
-    for name in names:
-        row = await session.get(MediaFile, name.split("-", 1)[0])
-        if row is not None and row not in rows:
-            rows.append(row)
-    return [attachment(row, services.actor.base_url) for row in rows]
+    found: list[dict[str, Any]] = []
+    for link, alt in image_links(source):
+        if not link.startswith(prefix):
+            continue
+        row = await session.get(MediaFile, link.removeprefix(prefix).split("-", 1)[0])
+        if row is None or any(a["url"] == attachment(row, services.actor.base_url)["url"] for a in found):
+            continue
+        image = attachment(row, services.actor.base_url)
+        found.append({**image, "name": plain(alt, "alt text", 1500, required=False) or image["name"]})
+    return found
 
 
 async def _document(

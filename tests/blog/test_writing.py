@@ -72,8 +72,12 @@ async def test_a_formatted_post_with_an_image_and_tags_federates_them(database_u
         assert "<h2>Doors at seven</h2>" in doc["content"] and "<strong>friends</strong>" in doc["content"]
         assert "<script" not in doc["content"] and f'<img src="{image["url"]}" alt="The hall, lit">' in doc["content"]
         assert doc["source"] == {"content": body, "mediaType": "text/markdown"}
-        [create] = await emitted(app, "Create")
+        create = next(c for c in await emitted(app, "Create") if c["object"]["id"] == doc["id"])
         assert create["object"]["attachment"] == doc["attachment"] and create["object"]["tag"] == doc["tag"]
+        again = f"![The same hall, empty]({image['url']})"  # one picture, described by each post its own way
+        await app.client.post("/posts", data={"csrf": csrf, "title": "Winter", "body": again, "action": "publish"})
+        winter = (await app.client.get("/posts/winter", headers=AS2)).json()
+        assert [a["name"] for a in winter["attachment"]] == ["The same hall, empty"]
         tag_page = await app.client.get("/tags/summer")
         assert tag_page.status_code == 200 and "Summer notes" in tag_page.text
 
