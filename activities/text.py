@@ -19,13 +19,29 @@ _SLUG_STRIP = re.compile(r"[^a-z0-9]+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def clean_html(value: str, limit: int = 100_000) -> str:
+def clean_html(value: str, limit: int = 100_000, *, image_prefix: str | None = None) -> str:
+    """Content reduced to the allow-list; with `image_prefix`, images whose `src` is under it stay (our own
+    uploads: a stranger's image URL in a post would tell its server who reads the post)."""
     if len(value) > limit:
         raise ActivityError(f"content is longer than {limit} characters")
+    if image_prefix is None:
+        return nh3.clean(
+            _CONTROL.sub("", value),
+            tags=CONTENT_TAGS,
+            attributes=CONTENT_ATTRIBUTES,
+            url_schemes={"http", "https", "mailto"},
+            link_rel="noopener noreferrer nofollow",
+        )
+    prefix = image_prefix
+
+    def ours(tag: str, attribute: str, value: str) -> str | None:
+        return None if tag == "img" and attribute == "src" and not value.startswith(prefix) else value
+
     return nh3.clean(
         _CONTROL.sub("", value),
-        tags=CONTENT_TAGS,
-        attributes=CONTENT_ATTRIBUTES,
+        tags=CONTENT_TAGS | {"img", "del"},
+        attributes={**CONTENT_ATTRIBUTES, "img": {"src", "alt", "title"}},
+        attribute_filter=ours,
         url_schemes={"http", "https", "mailto"},
         link_rel="noopener noreferrer nofollow",
     )

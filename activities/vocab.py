@@ -34,6 +34,7 @@ SCHEMA_TERMS = {
     "address": "schema:address",
     "allocated": {"@id": "https://rose-ash.org/ns#allocated", "@type": "@id"},
     "formerType": {"@id": "as:formerType", "@type": "@vocab"},  # "Event" is the AS2 type, not a relative URL
+    "Hashtag": "as:Hashtag",  # not in the AS2 context document; Mastodon declares it the same way
     "toot": "http://joinmastodon.org/ns#",
     "discoverable": "toot:discoverable",
 }

@@ -17,6 +17,7 @@ from actors.sessions import Sessions
 from inbox.directory import Directory
 from inbox.dispatch import InboxContext
 from inbox.remote import RemoteFetcher
+from media.library import MediaLibrary
 from outbox.record import emit
 from store.db import Store
 
@@ -60,10 +61,13 @@ class Services:
     sessions: Sessions
     clock: Callable[[], float]
     site: Site
+    media: MediaLibrary
     currency: str = "GBP"
     ticket_limits: TicketLimits = field(default_factory=TicketLimits)
     manually_approves_followers: bool = False
     doorbell: Doorbell = field(default_factory=Doorbell)
+    due_check_seconds: float = 60.0  # how often a kind's tasks look for due work made by another process
+    due_work: Doorbell = field(default_factory=Doorbell)  # rung when this process commits new due work
 
     def peer_actor(self, kind: str) -> str | None:
         base = self.peers.get(kind)
@@ -78,6 +82,10 @@ class Services:
         ring = self.doorbell.ring
         event.listen(session.sync_session, "after_commit", lambda _s: ring(), once=True)
         return sent
+
+    def after_commit_ring(self, session: AsyncSession, bell: Doorbell) -> None:
+        """Ring `bell` once the session's transaction commits (never for one rolled back)."""
+        event.listen(session.sync_session, "after_commit", lambda _s: bell.ring(), once=True)
 
 
 # What a listener of an actor kind is handed.

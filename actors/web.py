@@ -131,9 +131,9 @@ def csrf_token(request: Request, services: Services) -> str:
     return _sign(services.sessions.secret, f"csrf:{session(request, services)['sid']}".encode())
 
 
-async def checked_form(request: Request, services: Services) -> FormData:
+async def checked_form(request: Request, services: Services, *, max_files: int = 0) -> FormData:
     """The posted form, after its CSRF token is checked against the session."""
-    form = await request.form(max_files=0, max_fields=100)
+    form = await request.form(max_files=max_files, max_fields=100)
     token = form.get("csrf")
     saved = request.scope.get(SESSION_SCOPE) or {}
     if (

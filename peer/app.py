@@ -19,6 +19,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from actors import media
 from actors.context import Services
 from actors.kind import CollectionSpec, KindSetup, public_objects
 from actors.web import cookie_name, load_session, secure_page, services_of
@@ -60,6 +61,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> St
         Route("/inbox", inbox_endpoint, methods=["POST"]),
         outbox_post_route(setup.c2s),
         *admin.ROUTES,
+        *media.ROUTES,
         Mount("/static", StaticFiles(directory=str(TEMPLATES / "static")), name="static"),
         *setup.routes,
         *(collection_route(spec) for spec in setup.collections),
@@ -94,6 +96,7 @@ async def _running(runtime: Runtime, setup: KindSetup, app: Starlette) -> AsyncI
         tasks = [worker.run()] if runtime.settings.inprocess_worker else []
         services = runtime.services
         tasks.append(keep_house(services.store, services.clock, runtime.settings.inbox_retention))
+        tasks += [task(services) for task in setup.tasks]
         running = [asyncio.create_task(task) for task in tasks]
         try:
             yield

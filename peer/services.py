@@ -19,6 +19,9 @@ from actors.kind import Kind
 from actors.sessions import Sessions
 from inbox.directory import Directory
 from inbox.remote import AddressGuard, RemoteFetcher
+from media.images import Limits
+from media.library import MediaLibrary
+from media.storage import DiskStorage
 from net import HostLimiter, SchemeMemory, guarded_client
 from outbox.worker import DeliveryWorker
 from peer.keys import ensure_key_pair
@@ -91,8 +94,12 @@ def build_services(settings: Settings, clock: Callable[[], float] = time.time) -
         sessions=Sessions(store),
         clock=clock,
         site=Site(kind.display_name, kind.nav, page_templates()),
+        media=MediaLibrary(
+            DiskStorage(settings.media_path), Limits(settings.max_upload_bytes, settings.max_upload_pixels)
+        ),
         currency=settings.currency,
         ticket_limits=settings.ticket_limits,
         manually_approves_followers=settings.manually_approves_followers,
+        due_check_seconds=settings.due_check_seconds,
     )
     return Runtime(settings, kind, services, client)

@@ -13,7 +13,7 @@ from functools import partial
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from activities.build import ordered_collection, ordered_collection_page, public_view, with_context
@@ -23,7 +23,7 @@ from actors.web import has_admin_bearer, is_admin, render, services_of
 from inbox.errors import InboxError
 from inbox.signatures import SignedRequest, verify
 from peer.respond import ActivityJSONResponse, error, wants_json
-from store import collections, objects
+from store import collections, objects, redirects
 from store.models import StoredObject
 
 PAGE_SIZE = 20
@@ -68,6 +68,9 @@ async def serve_object(request: Request, html: Mapping[str, HtmlRenderer]) -> Re
     object_id = services.actor.base_url + request.url.path
     async with services.store.read() as session:
         row = await objects.get(session, object_id)
+        moved_to = await redirects.target(session, object_id) if row is None else None
+    if moved_to is not None:
+        return RedirectResponse(moved_to, status_code=301, headers={"Vary": "Accept"})
     if row is None:
         raise HTTPException(404, "not found")  # a page for a browser, JSON for a client, as every error
     try:

@@ -91,6 +91,18 @@ class Settings:
     max_tickets_per_buyer: int = 10  # per event, counted by the buyer's email address
     first_knock: SignatureScheme = SignatureScheme.RFC9421  # the HTTP signature scheme tried first per origin
     seed: bool = True
+    due_check_seconds: float = 60.0  # how often due work another process made (a scheduled post) is looked for
+    media_dir: str = ""  # uploaded images; empty: beside a SQLite database, else ./data/media/<kind>
+    max_upload_bytes: int = 10 * 1024 * 1024
+    max_upload_pixels: int = 40_000_000  # a decompression bomb is refused before it is decoded
+
+    @property
+    def media_path(self) -> Path:
+        if self.media_dir:
+            return Path(self.media_dir)
+        if self.database_url.startswith("sqlite") and ":memory:" not in self.database_url:
+            return Path(self.database_url.split(":///", 1)[-1]).parent / f"{self.kind}-media"
+        return Path("data") / "media" / self.kind
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -149,6 +161,10 @@ class Settings:
             "max_tickets_per_order": _count(env, "ROSE_ASH_MAX_TICKETS_PER_ORDER", 10),
             "max_tickets_per_buyer": _count(env, "ROSE_ASH_MAX_TICKETS_PER_BUYER", 10),
             "first_knock": _first_knock(env.get("ROSE_ASH_FIRST_KNOCK", "rfc9421")),
+            "due_check_seconds": _seconds(env, "ROSE_ASH_DUE_CHECK_SECONDS", 60.0),
+            "media_dir": env.get("ROSE_ASH_MEDIA_DIR") or str(data_dir / "media" / kind),
+            "max_upload_bytes": _count(env, "ROSE_ASH_MAX_UPLOAD_BYTES", 10 * 1024 * 1024),
+            "max_upload_pixels": _count(env, "ROSE_ASH_MAX_UPLOAD_PIXELS", 40_000_000),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

@@ -206,3 +206,38 @@ class Counter(Base):
     name: Mapped[str] = mapped_column(URL, primary_key=True)
     value: Mapped[int] = mapped_column(Integer, default=0)
     limit: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class MediaFile(Base):
+    """An uploaded image, kept as clean re-encoded variants in the media storage; `id` is the digest of the
+    full variant, so the same picture uploaded twice is one file."""
+
+    __tablename__ = "media_files"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    media_type: Mapped[str] = mapped_column(String(32))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    alt: Mapped[str] = mapped_column(Text)
+    variants: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # [{name, width, height, size}], narrowest first
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class ScheduledPublication(Base):
+    """A draft due to be published (and federated) at `due_at`; the row is deleted in the transaction that
+    publishes it, so it publishes once however many workers look."""
+
+    __tablename__ = "scheduled_publications"
+    object_id: Mapped[str] = mapped_column(URL, primary_key=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    due_at: Mapped[float] = mapped_column(Float, index=True)
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class SlugRedirect(Base):
+    """An object's old address, answered with a permanent redirect to where it lives now."""
+
+    __tablename__ = "slug_redirects"
+    old_id: Mapped[str] = mapped_column(URL, primary_key=True)
+    new_id: Mapped[str] = mapped_column(URL, index=True)
+    created_at: Mapped[float] = mapped_column(Float)

@@ -8,8 +8,9 @@ from starlette.requests import Request
 
 from activities.errors import ActivityError
 from activities.parse import check_url, id_of
-from actors.blog import approvals, feeds, listeners, pages
+from actors.blog import approvals, editor, feeds, listeners, pages, site_pages, tags
 from actors.blog.posts import allocate, create_post, delete_post, update_post
+from actors.blog.schedule import keep_publishing
 from actors.context import Services
 from actors.kind import C2SKey, CollectionSpec, Kind, KindSetup, public_objects
 from inbox.errors import Malformed, Unprocessable
@@ -92,13 +93,15 @@ async def c2s_delete(request: Request, services: Services, doc: dict[str, Any]) 
 
 def register(setup: KindSetup) -> None:
     listeners.register(setup.listeners)
-    setup.routes += [*feeds.ROUTES, *pages.ROUTES]
+    setup.routes += [*feeds.ROUTES, *editor.ROUTES, *tags.ROUTES, *site_pages.ROUTES, *pages.ROUTES]
     setup.html["Article"] = pages.post_page
+    setup.html["Page"] = site_pages.page_view
     setup.collections.append(CollectionSpec("/posts", embed=public_objects))
     setup.on_c2s(C2SKey("Create", "Article"), c2s_create_article).on_c2s(C2SKey("Add"), c2s_add)
     setup.on_c2s(C2SKey("Update", "Article"), c2s_update_article).on_c2s(C2SKey("Delete"), c2s_delete)
     setup.pending.append(approvals.EVENTS)
     setup.on_start.append(seed)
+    setup.tasks.append(lambda services: keep_publishing(services, services.due_check_seconds))
 
 
 KIND = Kind(

@@ -9,19 +9,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from activities.errors import ActivityError
 from actors.blog.allocation_states import AllocationState
 from actors.blog.posts import (
     allocate,
     allocations_of,
-    create_post,
     decide_event,
     delete_post,
     events_of,
     pending_events_of,
     post_id,
-    update_post,
 )
+from actors.blog.site_pages import site_nav
 from actors.context import Services
 from actors.web import admin_only, checked_form, is_admin, redirect, render, services_of
 from inbox.errors import FetchError
@@ -60,26 +58,8 @@ async def post_state(services: Services, post: str) -> dict[str, Any]:
 async def index(request: Request) -> Response:
     services = services_of(request)
     async with services.store.read() as session:
-        posts = [row.data for row in await objects.of_type(session, services.actor.name, "Article")]
-    return render(request, services, "blog/index.html", {"posts": posts})
-
-
-@admin_only
-async def new_post(request: Request) -> Response:
-    return render(request, services_of(request), "blog/edit.html", {"post": None, "error": None, "form": {}})
-
-
-@admin_only
-async def create(request: Request) -> Response:
-    services = services_of(request)
-    form = await checked_form(request, services)
-    title, body = str(form.get("title", "")), str(form.get("body", ""))
-    try:
-        async with services.store.write() as session:
-            doc = await create_post(session, services, title, body)
-    except ActivityError as exc:
-        return render(request, services, "blog/edit.html", {"post": None, "error": exc.reason, "form": form}, 400)
-    return redirect(request, services, doc["id"].removeprefix(services.actor.base_url))
+        posts = [row.data for row in await objects.of_type(session, services.actor.name, "Article") if row.public]
+    return render(request, services, "blog/index.html", {"posts": posts, "site_nav": await site_nav(services)})
 
 
 async def _existing(services: Services, slug: str) -> StoredObject:
@@ -88,23 +68,6 @@ async def _existing(services: Services, slug: str) -> StoredObject:
     if row is None or row.deleted_at is not None or row.type != "Article":
         raise HTTPException(404, "There is no such post.")
     return row
-
-
-@admin_only
-async def edit(request: Request) -> Response:
-    services = services_of(request)
-    row = await _existing(services, request.path_params["slug"])
-    if request.method == "GET":
-        return render(request, services, "blog/edit.html", {"post": row.data, "error": None, "form": {}})
-    form = await checked_form(request, services)
-    try:
-        async with services.store.write() as session:
-            fresh = await objects.get(session, row.id)
-            assert fresh is not None
-            await update_post(session, services, fresh, str(form.get("title", "")), str(form.get("body", "")))
-    except ActivityError as exc:
-        return render(request, services, "blog/edit.html", {"post": row.data, "error": exc.reason, "form": form}, 400)
-    return redirect(request, services, f"/posts/{request.path_params['slug']}")
 
 
 @admin_only
@@ -141,7 +104,9 @@ async def decide_listing(request: Request) -> Response:
     form = await checked_form(request, services)
     row = await _existing(services, request.path_params["slug"])
     async with services.store.write() as session:
-        if not await decide_event(session, services, row.id, str(form.get("event", "")), form.get("decision") == "list"):
+        if not await decide_event(
+            session, services, row.id, str(form.get("event", "")), form.get("decision") == "list"
+        ):
             raise HTTPException(404, "That event no longer waits.")
     return redirect(request, services, f"/posts/{request.path_params['slug']}#events")
 
@@ -156,9 +121,6 @@ async def status(request: Request) -> Response:
 
 ROUTES: tuple[Route, ...] = (
     Route("/", index),
-    Route("/posts/new", new_post),
-    Route("/posts", create, methods=["POST"]),
-    Route("/posts/{slug}/edit", edit, methods=["GET", "POST"]),
     Route("/posts/{slug}/delete", delete, methods=["POST"]),
     Route("/posts/{slug}/allocate", allocate_post, methods=["POST"]),
     Route("/posts/{slug}/status", status),
@@ -185,6 +147,7 @@ async def post_page(request: Request, services: Services, post: dict[str, Any]) 
             "calendar_problem": problem,
             "calendar_names": names,
             "waiting_events": waiting,
+            "site_nav": await site_nav(services),
             **state,
         },
     )

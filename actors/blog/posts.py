@@ -73,7 +73,7 @@ async def create_post(
         raise ActivityError(f"a post at {doc['id']} exists already")
     await objects.put(session, doc, actor=services.actor.name, now=now)
     await collections.add(session, services.actor.url("posts"), doc["id"], now)
-    await services.emit(session, _wrap(services, "Create", doc))
+    await services.emit(session, wrap(services, "Create", doc))
     return doc
 
 
@@ -90,7 +90,7 @@ async def update_post(session: AsyncSession, services: Services, row: StoredObje
         public=PUBLIC,
     )
     await objects.put(session, doc, actor=services.actor.name, now=now)
-    await services.emit(session, _wrap(services, "Update", doc))
+    await services.emit(session, wrap(services, "Update", doc))
 
 
 async def delete_post(session: AsyncSession, services: Services, row: StoredObject) -> None:
@@ -99,10 +99,10 @@ async def delete_post(session: AsyncSession, services: Services, row: StoredObje
     gone.pop("@context")
     row.data, row.type, row.deleted_at, row.updated_at = gone, "Tombstone", now, now
     await collections.remove(session, services.actor.url("posts"), row.id)
-    await services.emit(session, _wrap(services, "Delete", gone))
+    await services.emit(session, wrap(services, "Delete", gone))
 
 
-def _wrap(services: Services, kind: str, doc: dict[str, Any]) -> dict[str, Any]:
+def wrap(services: Services, kind: str, doc: dict[str, Any]) -> dict[str, Any]:
     return activity(
         kind, services.actor.new_activity_id(), services.actor.id, doc, to=[PUBLIC], cc=[services.actor.followers]
     )
@@ -116,6 +116,10 @@ async def allocate(session: AsyncSession, services: Services, post: str, calenda
     add_id = services.actor.new_activity_id()
     await services.emit(session, activity("Add", add_id, services.actor.id, post, target=calendar, to=[events_actor]))
     await collections.add(
-        session, allocations_of(post), add_id, services.clock(), {"calendar": calendar, "state": AllocationState.PENDING.value}
+        session,
+        allocations_of(post),
+        add_id,
+        services.clock(),
+        {"calendar": calendar, "state": AllocationState.PENDING.value},
     )
     return add_id

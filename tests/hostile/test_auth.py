@@ -70,6 +70,10 @@ def test_buy_form_without_or_with_a_wrong_csrf_token(world: World) -> None:
         ("events", "/admin/follow", {"actor": "http://127.0.0.1:9/users/x"}, True),
         ("blog", "/posts", {"title": "Sneaky", "body": "x"}, True),
         ("blog", "/posts/welcome/delete", {}, True),
+        ("blog", "/posts/autosave", {"title": "Sneaky", "body": "x"}, True),
+        ("blog", "/posts/preview", {"body": "x"}, True),
+        ("blog", "/media", {"alt": "x"}, True),
+        ("blog", "/pages", {"nav:about": "on"}, True),
     ],
 )
 def test_other_forms_without_a_csrf_token(
@@ -102,6 +106,13 @@ ADMIN_PAGES = [
     ("blog", "POST", "/posts/welcome/delete"),
     ("blog", "POST", "/posts/welcome/allocate"),
     ("blog", "POST", "/posts/welcome/edit"),
+    ("blog", "GET", "/drafts"),
+    ("blog", "POST", "/posts/autosave"),
+    ("blog", "POST", "/posts/preview"),
+    ("blog", "POST", "/media"),
+    ("blog", "GET", "/pages"),
+    ("blog", "POST", "/pages"),
+    ("blog", "POST", "/pages/new"),
 ]
 
 

@@ -9,7 +9,7 @@ Create Date: 2026-12-02 00:00:00
 
 from alembic import op
 
-revision = "0005_h11"
+revision = "0005"
 down_revision = "0004"
 branch_labels = None
 depends_on = None

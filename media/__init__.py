@@ -1,0 +1,1 @@
+"""Images of posts and events: one pipeline that decodes to verify, strips metadata, resizes and stores."""
