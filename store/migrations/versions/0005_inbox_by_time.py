@@ -1,6 +1,6 @@
 """inbox activities by time of receipt
 
-Revision ID: 0005_h11
+Revision ID: 0005
 Revises: 0004
 Create Date: 2026-12-02 00:00:00
 

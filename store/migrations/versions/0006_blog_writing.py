@@ -1,7 +1,7 @@
 """media files, scheduled publications, slug redirects
 
-Revision ID: 0007_blog_writing
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-02 00:00:00
 
 Uploaded images (their clean variants live in the media storage, their facts here), drafts due to be
