@@ -8,6 +8,7 @@ from activities.errors import ActivityError
 from activities.order import is_order
 from activities.parse import id_of, same_origin
 from activities.text import plain
+from activities.ticket import parse_tickets
 from actors.context import Context, Services
 from actors.events.calendars import allocate_post, allocated_of, calendar_data, hold_for_approval
 from actors.events.purchase_states import PURCHASE_LIFECYCLE, PurchaseState
@@ -99,6 +100,10 @@ async def on_offer_answer(ctx: Context, *, waiters: PurchaseWaiters) -> Outcome:
         wanted = offer["object"]
         if order.get("orderedItem") != wanted.get("orderedItem") or order.get("quantity") != wanted.get("quantity"):
             raise Unprocessable("the order does not match the offer")
+        try:
+            tickets = parse_tickets(order, int(wanted["quantity"]))
+        except ActivityError as exc:
+            raise Malformed(exc.reason) from None
         if not PURCHASE_LIFECYCLE.can_move(row.data["state"], PurchaseState.CONFIRMED):
             return Outcome.PROCESSED  # answered already: a second Accept changes nothing
         update_purchase(
@@ -110,7 +115,8 @@ async def on_offer_answer(ctx: Context, *, waiters: PurchaseWaiters) -> Outcome:
             price=str(order.get("price", ""))[:16],
             priceCurrency=str(order.get("priceCurrency", ""))[:8],
             orderUrl=order.get("url") if isinstance(order.get("url"), str) else order_id,
+            tickets=[{"id": t.id, "code": t.code} for t in tickets],
         )
-        await record_sale(session, services, row.data["event"], order_id, int(wanted["quantity"]))
+        await record_sale(session, services, row.data["event"], order_id, [t.id for t in tickets])
         waiters.notify_after_commit(session, row.id)
     return Outcome.PROCESSED

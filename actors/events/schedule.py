@@ -115,11 +115,12 @@ async def cancel(session: AsyncSession, services: Services, row: StoredObject) -
     )
 
 
-async def record_sale(session: AsyncSession, services: Services, event: str, order: str, quantity: int) -> int:
-    """Add the order's tickets to the sold collection and keep the event's remaining capacity current."""
+async def record_sale(session: AsyncSession, services: Services, event: str, order: str, tickets: list[str]) -> int:
+    """Add the order's tickets (the shop's ticket ids) to the sold collection and keep the event's remaining
+    capacity current."""
     now = services.clock()
-    for n in range(1, quantity + 1):
-        await collections.add(session, sold_of(event), f"{order}#ticket-{n}", now, {"order": order})
+    for ticket in tickets:
+        await collections.add(session, sold_of(event), ticket, now, {"order": order})
     # Count only once the event is locked: concurrent sales (PostgreSQL runs them side by side) would each count
     # the sold collection without the other's ticket and write a stale remainingAttendeeCapacity. Under the lock,
     # the count (a statement of its own, READ COMMITTED) sees every sale committed before, and the last sale to

@@ -14,14 +14,14 @@ from store import collections
 
 
 async def product_fields(session: AsyncSession, services: Services, collection: str) -> dict[str, Any]:
-    key = collection.removesuffix("/orders").rsplit("/", 1)[-1]
+    key = collection.removesuffix("/tickets").rsplit("/", 1)[-1]
     for item in await collections.all_items(session, products_id(services)):
         if product_key(item.item) == key:
             return {"name": (item.data or {}).get("name", ""), "orderedItem": item.item}
     return {}
 
 
-async def is_product_orders(session: AsyncSession, services: Services, collection: str) -> bool:
+async def is_product_tickets(session: AsyncSession, services: Services, collection: str) -> bool:
     return bool(await product_fields(session, services, collection))
 
 
@@ -31,7 +31,7 @@ def register(setup: KindSetup) -> None:
     setup.html["Order"] = pages.order_page
     setup.collections += [
         CollectionSpec("/orders", public=False, html=pages.orders_page),
-        CollectionSpec("/products/{key}/orders", exists=is_product_orders, extra=product_fields),
+        CollectionSpec("/products/{key}/tickets", exists=is_product_tickets, extra=product_fields),
     ]
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from activities.build import activity, iso
 from activities.order import ORDER_TYPE, OrderRequest
+from activities.ticket import ticket_documents
 from actors.context import Services
 from store import collections, counters, objects
 from store.models import Counter, StoredObject
@@ -29,8 +30,9 @@ def product_key(event: str) -> str:
     return hashlib.sha256(event.encode()).hexdigest()[:16]
 
 
-def event_orders_id(services: Services, event: str) -> str:
-    return services.actor.url(f"products/{product_key(event)}/orders")
+def event_tickets_id(services: Services, event: str) -> str:
+    """The event's tickets as the shop counts them: the same ticket ids the events peer's sold collection holds."""
+    return services.actor.url(f"products/{product_key(event)}/tickets")
 
 
 def orders_id(services: Services) -> str:
@@ -91,6 +93,7 @@ async def place_order(
     number = str(1000 + (await counters.take(session, ORDER_SEQUENCE, 1) or 0))
     order_id = services.actor.url(f"orders/{number}")
     token = secrets.token_urlsafe(18)
+    tickets = ticket_documents(order_id, number, request.event, services.actor.id, request.quantity)
     order = {
         "id": order_id,
         "type": ORDER_TYPE,
@@ -106,29 +109,33 @@ async def place_order(
         "acceptedOffer": offer_id,
         "orderDate": iso(now),
         "url": f"{order_id}?token={token}",
+        "tickets": tickets,
     }
     private = {**order, "customer": {"type": "Person", "name": request.customer.name, "email": request.customer.email}}
-    # A new order number is a new id: insert the document (objects.put would look for one to replace first).
-    session.add(
-        StoredObject(
-            id=order_id,
-            actor=services.actor.name,
-            type=objects.primary_type(private),
-            data=private,
-            public=False,
-            readers=[seller],
-            capability=token,
-            created_at=now,
-            updated_at=now,
-            deleted_at=None,
+    # A new order number is a new id: insert the documents (objects.put would look for one to replace first).
+    # Each ticket is a document of its own, so its id dereferences, read by the same two parties as the order.
+    for doc in (private, *tickets):
+        session.add(
+            StoredObject(
+                id=doc["id"],
+                actor=services.actor.name,
+                type=objects.primary_type(doc),
+                data=doc,
+                public=False,
+                readers=[seller],
+                capability=token,
+                created_at=now,
+                updated_at=now,
+                deleted_at=None,
+            )
         )
-    )
     await collections.add(
         session, orders_id(services), order_id, now, {"event": request.event, "quantity": request.quantity}
     )
-    await collections.add(
-        session, event_orders_id(services, request.event), order_id, now, {"quantity": request.quantity}
-    )
+    for ticket in tickets:
+        await collections.add(
+            session, event_tickets_id(services, request.event), ticket["id"], now, {"order": order_id}
+        )
     answer = activity(
         "Accept", services.actor.new_activity_id(), services.actor.id, offer_id, to=[seller], result=order
     )

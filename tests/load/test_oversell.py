@@ -85,6 +85,6 @@ def test_500_buyers_for_100_places(market: Callable[..., Market]) -> None:
     assert (
         len(orders) == CAPACITY == len({o["acceptedOffer"] for o in orders}) == len({o["orderNumber"] for o in orders})
     )
-    assert m.sold(event) == m.shop_orders_for(event) == CAPACITY
+    assert m.sold(event) == m.shop_tickets_for(event) == CAPACITY
     assert m.remaining(event) == 0
     print(f"\n{BUYERS} buyers, {CAPACITY} places: bought in {buying:.1f}s, all answered in {elapsed:.1f}s")
