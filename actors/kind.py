@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,6 +73,8 @@ class KindSetup:
     c2s: dict[C2SKey, C2SHandler] = field(default_factory=dict)
     html: dict[str, HtmlRenderer] = field(default_factory=dict)  # object type → HTML page
     on_start: list[Callable[[Services], Awaitable[None]]] = field(default_factory=list)
+    # Tasks that run as long as the web process does (housekeeping of the kind's own rows).
+    background: list[Callable[[Services], Coroutine[Any, Any, None]]] = field(default_factory=list)
     actor_fields: dict[str, Any] = field(default_factory=dict)
 
     def on_c2s(self, key: C2SKey, handler: C2SHandler) -> KindSetup:

@@ -92,6 +92,7 @@ async def _running(runtime: Runtime, setup: KindSetup, app: Starlette) -> AsyncI
         tasks = [worker.run()] if runtime.settings.inprocess_worker else []
         services = runtime.services
         tasks.append(keep_house(services.store, services.clock, runtime.settings.inbox_retention))
+        tasks += [task(services) for task in setup.background]
         running = [asyncio.create_task(task) for task in tasks]
         try:
             yield

@@ -48,6 +48,7 @@ def accept(offer: dict[str, Any], **order: Any) -> dict[str, Any]:
         "id": f"{SHOP}/orders/1000",
         "type": ["Object", "Order"],
         "orderNumber": "1000",
+        "orderStatus": "OrderDelivered",
         "orderedItem": offer["object"]["orderedItem"],
         "quantity": offer["object"]["quantity"],
         "price": "24.00",

@@ -62,7 +62,7 @@ class Market:
 
     def shop_tickets_for(self, event: str) -> int:
         """The shop's own count: its tickets collection for the event (the same ticket ids as sold)."""
-        from actors.shop.orders import product_key
+        from activities.order import product_key
 
         return total_items(self.http, f"{self.shop.url}/products/{product_key(event)}/tickets")
 

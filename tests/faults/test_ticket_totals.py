@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from actors.shop.orders import product_key
+from activities.order import product_key
 from tests.faults.conftest import Market
 from tests.hostile.helpers import AS2, Visitor, purchase_state, schedule_event, wait_until
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from actors.shop.orders import product_key
+from activities.order import product_key
 from tests.interop.conftest import Json, Rose, World
 from tests.interop.fedify import FedifyPeer
 
