@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from activities.errors import ActivityError
@@ -101,3 +103,31 @@ def order_offer_object(event: str, quantity: int, customer: Customer) -> dict[st
         "quantity": quantity,
         "customer": {"type": "Person", "name": customer.name, "email": customer.email},
     }
+
+
+class OrderStatus(StrEnum):
+    """schema.org's OrderStatus names, as the wire carries them in `orderStatus`."""
+
+    PAYMENT_DUE = "OrderPaymentDue"  # tickets held until paymentDueDate while the buyer pays
+    PROCESSING = "OrderProcessing"  # paid; the shop is confirming
+    DELIVERED = "OrderDelivered"  # paid (or free) and confirmed: the tickets are valid
+    CANCELLED = "OrderCancelled"  # expired or cancelled before payment: the seats are free again
+    RETURNED = "OrderReturned"  # refunded: the seats are free again
+
+
+# The states in which an order's tickets count against the event, and in which collection.
+HELD_STATUSES = frozenset({OrderStatus.PAYMENT_DUE})
+SOLD_STATUSES = frozenset({OrderStatus.PROCESSING, OrderStatus.DELIVERED})
+
+
+def order_status(order: dict[str, Any]) -> OrderStatus:
+    value = order.get("orderStatus")
+    try:
+        return OrderStatus(str(value))
+    except ValueError:
+        raise ActivityError(f"orderStatus must be one of {', '.join(OrderStatus)}") from None
+
+
+def product_key(event: str) -> str:
+    """The short key of an event in a shop's product paths (`/products/<key>/tickets`), known to both peers."""
+    return hashlib.sha256(event.encode()).hexdigest()[:16]

@@ -50,6 +50,17 @@ class Site:
 
 
 @dataclass(frozen=True)
+class StripeKeys:
+    """The shop's Stripe account (settings, never logged: the secrets are left out of the repr)."""
+
+    secret_key: str = field(repr=False)
+    publishable_key: str
+    webhook_secret: str = field(repr=False)
+    api_base: str = "https://api.stripe.com"  # a localstripe URL in tests and under `rose-ash up`
+    js_url: str = "https://js.stripe.com/v3/"
+
+
+@dataclass(frozen=True)
 class Services:
     actor: LocalActor
     store: Store
@@ -65,6 +76,9 @@ class Services:
     currency: str = "GBP"
     ticket_limits: TicketLimits = field(default_factory=TicketLimits)
     manually_approves_followers: bool = False
+    hold_seconds: float = 15 * 60.0  # a priced order's tickets are held this long while the buyer pays
+    payment_provider: str = "manual"  # the shop's provider for priced orders
+    stripe: StripeKeys | None = None
     doorbell: Doorbell = field(default_factory=Doorbell)
     due_check_seconds: float = 60.0  # how often a kind's tasks look for due work made by another process
     due_work: Doorbell = field(default_factory=Doorbell)  # rung when this process commits new due work

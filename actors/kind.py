@@ -96,8 +96,8 @@ class KindSetup:
     c2s: dict[C2SKey, C2SHandler] = field(default_factory=dict)
     html: dict[str, HtmlRenderer] = field(default_factory=dict)  # object type → HTML page
     on_start: list[Callable[[Services], Awaitable[None]]] = field(default_factory=list)
-    # run for the app's life beside the delivery worker (due work such as scheduled posts); each must be safe
-    # to run in several processes at once
+    # run for the app's life beside the delivery worker (due work such as scheduled posts, expiring holds); each
+    # must be safe to run in several processes at once
     tasks: list[Callable[[Services], Coroutine[Any, Any, None]]] = field(default_factory=list)
     actor_fields: dict[str, Any] = field(default_factory=dict)
     pending: list[PendingQueue] = field(default_factory=list)

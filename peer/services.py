@@ -14,7 +14,7 @@ from starlette.templating import Jinja2Templates
 
 from activities.httpsig import RequestSigner
 from activities.identity import LocalActor
-from actors.context import Services, Site
+from actors.context import Services, Site, StripeKeys
 from actors.kind import Kind
 from actors.sessions import Sessions
 from inbox.directory import Directory
@@ -77,6 +77,18 @@ class Runtime:
         await self.services.store.close()
 
 
+def stripe_keys(settings: Settings) -> StripeKeys | None:
+    if not settings.stripe_secret_key:
+        return None
+    return StripeKeys(
+        settings.stripe_secret_key,
+        settings.stripe_publishable_key,
+        settings.stripe_webhook_secret,
+        settings.stripe_api_base,
+        settings.stripe_js_url,
+    )
+
+
 def build_services(settings: Settings, clock: Callable[[], float] = time.time) -> Runtime:
     kind = load_kind(settings.kind)
     store = open_store(settings.database_url, clock)
@@ -101,5 +113,8 @@ def build_services(settings: Settings, clock: Callable[[], float] = time.time) -
         ticket_limits=settings.ticket_limits,
         manually_approves_followers=settings.manually_approves_followers,
         due_check_seconds=settings.due_check_seconds,
+        hold_seconds=settings.hold_minutes * 60.0,
+        payment_provider=settings.payment_provider,
+        stripe=stripe_keys(settings),
     )
     return Runtime(settings, kind, services, client)

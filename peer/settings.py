@@ -13,6 +13,7 @@ from activities.order import TicketLimits
 from net.limits import authority_of
 
 KINDS = ("blog", "events", "shop")
+PAYMENT_PROVIDERS = ("manual", "stripe")  # `free` needs no setting: it takes every order priced 0
 
 
 def parse_peers(value: str) -> dict[str, str]:
@@ -33,16 +34,16 @@ def trusted_actor(value: str) -> str:
     return url if urlsplit(url).path else f"{url}/actor"
 
 
-def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+def _seconds(env: Mapping[str, str], name: str, default: float, unit: str = "seconds") -> float:
     raw = env.get(name)
     if raw is None or not raw.strip():
         return default
     try:
         value = float(raw)
     except ValueError:
-        raise ValueError(f"{name} must be a number of seconds, not {raw!r}") from None
+        raise ValueError(f"{name} must be a number of {unit}, not {raw!r}") from None
     if not 0 < value < float("inf"):
-        raise ValueError(f"{name} must be a positive number of seconds, not {raw!r}")
+        raise ValueError(f"{name} must be a positive number of {unit}, not {raw!r}")
     return value
 
 
@@ -89,6 +90,13 @@ class Settings:
     currency: str = "GBP"
     max_tickets_per_order: int = 10
     max_tickets_per_buyer: int = 10  # per event, counted by the buyer's email address
+    hold_minutes: float = 15.0  # how long a priced order's tickets are held while the buyer pays
+    payment_provider: str = "manual"  # the shop's provider for priced orders (free orders need none)
+    stripe_secret_key: str = field(default="", repr=False)
+    stripe_publishable_key: str = ""
+    stripe_webhook_secret: str = field(default="", repr=False)
+    stripe_api_base: str = "https://api.stripe.com"
+    stripe_js_url: str = "https://js.stripe.com/v3/"
     first_knock: SignatureScheme = SignatureScheme.RFC9421  # the HTTP signature scheme tried first per origin
     seed: bool = True
     due_check_seconds: float = 60.0  # how often due work another process made (a scheduled post) is looked for
@@ -110,6 +118,17 @@ class Settings:
         if not self.base_url.startswith(("http://", "https://")):
             raise ValueError("the base URL (--base-url or ROSE_ASH_BASE_URL) must start with http:// or https://")
         self.ticket_limits  # noqa: B018  (refuses limits out of range at start)
+        if not 0 < self.hold_minutes <= 7 * 24 * 60:
+            raise ValueError("ROSE_ASH_HOLD_MINUTES must be more than 0 and at most a week (10080)")
+        if self.payment_provider not in PAYMENT_PROVIDERS:
+            names = ", ".join(PAYMENT_PROVIDERS)
+            raise ValueError(f"ROSE_ASH_PAYMENT_PROVIDER must be one of {names}, not {self.payment_provider!r}")
+        stripe_keys = (self.stripe_secret_key, self.stripe_publishable_key, self.stripe_webhook_secret)
+        if self.payment_provider == "stripe" and not all(stripe_keys):
+            raise ValueError(
+                "the stripe provider needs ROSE_ASH_STRIPE_SECRET_KEY, ROSE_ASH_STRIPE_PUBLISHABLE_KEY and "
+                "ROSE_ASH_STRIPE_WEBHOOK_SECRET"
+            )
         if self.first_knock not in tuple(SignatureScheme):
             schemes = ", ".join(SignatureScheme)
             raise ValueError(f"ROSE_ASH_FIRST_KNOCK must be one of {schemes}, not {self.first_knock!r}")
@@ -160,6 +179,13 @@ class Settings:
             "currency": env.get("ROSE_ASH_CURRENCY", "GBP"),
             "max_tickets_per_order": _count(env, "ROSE_ASH_MAX_TICKETS_PER_ORDER", 10),
             "max_tickets_per_buyer": _count(env, "ROSE_ASH_MAX_TICKETS_PER_BUYER", 10),
+            "hold_minutes": _seconds(env, "ROSE_ASH_HOLD_MINUTES", 15.0, "minutes"),
+            "payment_provider": env.get("ROSE_ASH_PAYMENT_PROVIDER", "manual").strip().lower(),
+            "stripe_secret_key": env.get("ROSE_ASH_STRIPE_SECRET_KEY", ""),
+            "stripe_publishable_key": env.get("ROSE_ASH_STRIPE_PUBLISHABLE_KEY", ""),
+            "stripe_webhook_secret": env.get("ROSE_ASH_STRIPE_WEBHOOK_SECRET", ""),
+            "stripe_api_base": env.get("ROSE_ASH_STRIPE_API_BASE", "https://api.stripe.com").rstrip("/"),
+            "stripe_js_url": env.get("ROSE_ASH_STRIPE_JS_URL", "https://js.stripe.com/v3/"),
             "first_knock": _first_knock(env.get("ROSE_ASH_FIRST_KNOCK", "rfc9421")),
             "due_check_seconds": _seconds(env, "ROSE_ASH_DUE_CHECK_SECONDS", 60.0),
             "media_dir": env.get("ROSE_ASH_MEDIA_DIR") or str(data_dir / "media" / kind),

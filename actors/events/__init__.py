@@ -12,7 +12,7 @@ from activities.errors import ActivityError, RuleRefused
 from activities.event import featured_post, parse_event_input
 from activities.parse import id_of
 from actors.context import Services
-from actors.events import approvals, feeds, ical, listeners, pages
+from actors.events import approvals, feeds, ical, listeners, pages, reconcile
 from actors.events.calendars import all_calendars, calendar_data, create_calendar
 from actors.events.schedule import cancel, events_id, reschedule, schedule
 from actors.events.tickets import PurchaseWaiters
@@ -117,7 +117,7 @@ async def is_calendar(session: AsyncSession, services: Services, calendar: str) 
 
 
 async def is_sold_of_event(session: AsyncSession, services: Services, sold: str) -> bool:
-    row = await objects.get(session, sold.removesuffix("/sold"))
+    row = await objects.get(session, sold.rsplit("/", 1)[0])  # …/sold or …/held
     return row is not None and row.type in ("Event", "Tombstone")
 
 
@@ -130,6 +130,7 @@ def register(setup: KindSetup) -> None:
     listeners.register(setup.listeners, waiters)
     setup.routes += [*ical.ROUTES, *feeds.ROUTES]  # before the pages: /events/{slug}.ics is not an event page
     setup.routes += pages.routes(waiters)
+    setup.routes += reconcile.ROUTES
     setup.html["Event"] = pages.event_page
     setup.collections += [
         CollectionSpec("/calendars", embed=embed_calendars, html=pages.calendars_page),
@@ -137,6 +138,7 @@ def register(setup: KindSetup) -> None:
         CollectionSpec("/calendars/{slug}", embed=public_objects, exists=is_calendar, extra=calendar_fields),
         CollectionSpec("/events", embed=public_objects),
         CollectionSpec("/events/{slug}/sold", exists=is_sold_of_event),
+        CollectionSpec("/events/{slug}/held", exists=is_sold_of_event),
     ]
     setup.actor_fields["upcomingEvents"] = events_id(setup.services)
     setup.on_c2s(C2SKey("Create", "Event"), c2s_create_event)

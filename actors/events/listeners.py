@@ -5,13 +5,15 @@ from __future__ import annotations
 import functools
 
 from activities.errors import ActivityError
-from activities.order import is_order
+from activities.order import is_order, order_status
 from activities.parse import id_of, same_origin
 from activities.text import plain
+from activities.ticket import parse_tickets
 from actors.context import Context, Services
 from actors.events.calendars import allocate_post, allocated_of, calendar_data, hold_for_approval
-from actors.events.purchase_states import PURCHASE_LIFECYCLE, PurchaseState
-from actors.events.schedule import record_sale
+from actors.events.order_updates import on_order_update
+from actors.events.purchase_states import PURCHASE_LIFECYCLE, STATE_OF_ORDER, PurchaseState
+from actors.events.ticket_moves import move_tickets
 from actors.events.tickets import PurchaseWaiters, purchase_for_offer, release_buyer_tickets, update_purchase
 from actors.pending import TooManyPending
 from inbox.dispatch import ListenerKey, Listeners, Outcome
@@ -27,6 +29,7 @@ def register(listeners: Listeners[Services], waiters: PurchaseWaiters) -> None:
     listeners.on(ListenerKey("Add"), on_add)
     listeners.on(ListenerKey("Accept", answering="Offer"), answer)
     listeners.on(ListenerKey("Reject", answering="Offer"), answer)
+    listeners.on(ListenerKey("Update"), functools.partial(on_order_update, waiters=waiters))
 
 
 async def on_add(ctx: Context) -> Outcome:
@@ -99,18 +102,29 @@ async def on_offer_answer(ctx: Context, *, waiters: PurchaseWaiters) -> Outcome:
         wanted = offer["object"]
         if order.get("orderedItem") != wanted.get("orderedItem") or order.get("quantity") != wanted.get("quantity"):
             raise Unprocessable("the order does not match the offer")
-        if not PURCHASE_LIFECYCLE.can_move(row.data["state"], PurchaseState.CONFIRMED):
+        try:
+            tickets = parse_tickets(order, int(wanted["quantity"]))
+            state = STATE_OF_ORDER[order_status(order)]
+        except ActivityError as exc:
+            raise Malformed(exc.reason) from None
+        if state not in (PurchaseState.CONFIRMED, PurchaseState.HELD):
+            raise Malformed("an accepted order is due for payment or delivered")
+        if row.data["state"] != PurchaseState.PENDING:
             return Outcome.PROCESSED  # answered already: a second Accept changes nothing
+        due = order.get("paymentDueDate")
         update_purchase(
             row,
             ctx.now,
-            PurchaseState.CONFIRMED,
+            state,
+            shop=answer.actor,
+            paymentDueDate=due[:40] if isinstance(due, str) and state is PurchaseState.HELD else None,
             order=order_id,
             orderNumber=str(order.get("orderNumber", ""))[:32],
             price=str(order.get("price", ""))[:16],
             priceCurrency=str(order.get("priceCurrency", ""))[:8],
             orderUrl=order.get("url") if isinstance(order.get("url"), str) else order_id,
+            tickets=[{"id": t.id, "code": t.code} for t in tickets],
         )
-        await record_sale(session, services, row.data["event"], order_id, int(wanted["quantity"]))
+        await move_tickets(session, services, row.data, PurchaseState.PENDING, state)
         waiters.notify_after_commit(session, row.id)
     return Outcome.PROCESSED

@@ -24,7 +24,7 @@ from actors.events.calendars import (
     pending_of,
 )
 from actors.events.purchase_states import PurchaseState
-from actors.events.schedule import cancel, reschedule, schedule, sold_of
+from actors.events.schedule import cancel, held_of, reschedule, schedule, sold_of
 from actors.events.tickets import PurchaseWaiters, buy, purchase_id
 from actors.web import admin_only, checked_form, is_admin, redirect, render, services_of
 from store import collections, objects
@@ -39,6 +39,12 @@ COMMON_ZONES = ["Europe/London", "Europe/Dublin", "Europe/Paris", "Europe/Berlin
 async def sold_counts(services: Services, events: list[dict[str, Any]]) -> dict[str, int]:
     async with services.store.read() as session:
         return {e["id"]: await collections.count(session, sold_of(e["id"])) for e in events}
+
+
+async def held_counts(services: Services, events: list[dict[str, Any]]) -> dict[str, int]:
+    """Tickets held while their buyers pay: they count against what remains until paid or released."""
+    async with services.store.read() as session:
+        return {e["id"]: await collections.count(session, held_of(e["id"])) for e in events}
 
 
 async def calendars_view(services: Services, with_pending: bool) -> list[dict[str, Any]]:
@@ -78,6 +84,7 @@ async def calendars_page(request: Request, error: str | None = None, status: int
     services = services_of(request)
     views = await calendars_view(services, is_admin(request, services))
     sold = await sold_counts(services, [e for v in views for e in v["events"]])
+    held = await held_counts(services, [e for v in views for e in v["events"]])
     names = {a["id"]: a.get("name", a["id"]) for v in views for a in v["allocated"]}
     return render(
         request,
@@ -86,6 +93,7 @@ async def calendars_page(request: Request, error: str | None = None, status: int
         {
             "calendars": views,
             "sold": sold,
+            "held": held,
             "post_names": names,
             "featured": featured_post,
             "error": error,
@@ -101,12 +109,14 @@ async def live(request: Request) -> Response:
     views = await calendars_view(services, False)
     events = [e for v in views for e in v["events"]]
     sold = await sold_counts(services, events)
+    held = await held_counts(services, events)
     fields: dict[str, Any] = {}
     widths: dict[str, float] = {}
     for e in events:
         capacity = int(e.get("maximumAttendeeCapacity", 0)) or 1
         fields[f"sold:{e['id']}"] = sold[e["id"]]
-        fields[f"remaining:{e['id']}"] = max(0, capacity - sold[e["id"]])
+        fields[f"held:{e['id']}"] = held[e["id"]]
+        fields[f"remaining:{e['id']}"] = max(0, capacity - sold[e["id"]] - held[e["id"]])
         widths[f"sold:{e['id']}"] = round(100 * sold[e["id"]] / capacity, 1)
     return JSONResponse({"fields": fields, "widths": widths})
 
@@ -274,11 +284,12 @@ async def event_page(
     request: Request, services: Services, event: dict[str, Any], error: str | None = None, status: int = 200
 ) -> Response:
     sold = (await sold_counts(services, [event]))[event["id"]]
+    held = (await held_counts(services, [event]))[event["id"]]
     post = featured_post(event)
     return render(
         request,
         services,
         "events/event.html",
-        {"event": event, "sold": sold, "post": post, "error": error, "slug": event_slug(event["id"])},
+        {"event": event, "sold": sold, "held": held, "post": post, "error": error, "slug": event_slug(event["id"])},
         status,
     )

@@ -28,6 +28,11 @@ def sold_of(event: str) -> str:
     return f"{event}/sold"
 
 
+def held_of(event: str) -> str:
+    """The event's tickets held while their buyers pay: remaining is capacity - sold - held."""
+    return f"{event}/held"
+
+
 async def _free_id(session: AsyncSession, services: Services, name: str) -> str:
     base = services.actor.url(f"events/{slugify(name)}")
     event, n = base, 1
@@ -78,8 +83,9 @@ async def reschedule(session: AsyncSession, services: Services, row: StoredObjec
     now = services.clock()
     old = row.data
     sold = await collections.count(session, sold_of(row.id))
-    if data.capacity < sold:
-        raise RuleRefused(f"{sold} tickets are sold already; capacity cannot go below that")
+    taken = sold + await collections.count(session, held_of(row.id))
+    if data.capacity < taken:
+        raise RuleRefused(f"{taken} tickets are sold or held already; capacity cannot go below that")
     post = featured_post(old)
     doc = event_document(
         event_id=row.id,
@@ -87,7 +93,7 @@ async def reschedule(session: AsyncSession, services: Services, row: StoredObjec
         calendar=old["context"],
         data=data,
         featured_post=post,
-        sold=sold,
+        sold=taken,  # what remains counts the held tickets too
         public=PUBLIC,
         followers=services.actor.followers,
         extra_cc=await _featured_author(session, old["context"], post),
@@ -115,11 +121,17 @@ async def cancel(session: AsyncSession, services: Services, row: StoredObject) -
     )
 
 
-async def record_sale(session: AsyncSession, services: Services, event: str, order: str, quantity: int) -> int:
-    """Add the order's tickets to the sold collection and keep the event's remaining capacity current."""
+async def record_sale(session: AsyncSession, services: Services, event: str, order: str, tickets: list[str]) -> int:
+    """Add the order's tickets (the shop's ticket ids) to the sold collection and keep the event's remaining
+    capacity current."""
     now = services.clock()
-    for n in range(1, quantity + 1):
-        await collections.add(session, sold_of(event), f"{order}#ticket-{n}", now, {"order": order})
+    for ticket in tickets:
+        await collections.add(session, sold_of(event), ticket, now, {"order": order})
+    return await recount(session, services, event)
+
+
+async def recount(session: AsyncSession, services: Services, event: str) -> int:
+    """Write the event's remainingAttendeeCapacity (capacity - sold - held); returns what is sold."""
     # Count only once the event is locked: concurrent sales (PostgreSQL runs them side by side) would each count
     # the sold collection without the other's ticket and write a stale remainingAttendeeCapacity. Under the lock,
     # the count (a statement of its own, READ COMMITTED) sees every sale committed before, and the last sale to
@@ -129,9 +141,10 @@ async def record_sale(session: AsyncSession, services: Services, event: str, ord
     )
     sold = await collections.count(session, sold_of(event))
     if row is not None and row.deleted_at is None:
+        held = await collections.count(session, held_of(event))
         data = dict(row.data)
-        data["remainingAttendeeCapacity"] = max(0, int(data.get("maximumAttendeeCapacity", 0)) - sold)
-        row.data, row.updated_at = data, now
+        data["remainingAttendeeCapacity"] = max(0, int(data.get("maximumAttendeeCapacity", 0)) - sold - held)
+        row.data, row.updated_at = data, services.clock()
     return sold
 
 

@@ -121,6 +121,11 @@ async def release_buyer_tickets(session: AsyncSession, purchase: dict[str, Any])
     await counters.take(session, buyer_counter(purchase["event"], purchase["customer"]["email"]), -purchase["quantity"])
 
 
+async def retake_buyer_tickets(session: AsyncSession, purchase: dict[str, Any]) -> None:
+    """A cancelled purchase paid after all counts against its buyer's allowance again."""
+    await counters.take(session, buyer_counter(purchase["event"], purchase["customer"]["email"]), purchase["quantity"])
+
+
 async def purchase_for_offer(
     session: AsyncSession, services: Services, offer_id: str, *, lock: bool = False
 ) -> StoredObject | None:

@@ -6,33 +6,37 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from activities.order import product_key
 from actors.context import Services
 from actors.kind import CollectionSpec, Kind, KindSetup
-from actors.shop import listeners, pages
-from actors.shop.orders import product_key, products_id
+from actors.shop import checkout, listeners, pages, staff
+from actors.shop.holds import sweep_holds
+from actors.shop.orders import products_id
 from store import collections
 
 
 async def product_fields(session: AsyncSession, services: Services, collection: str) -> dict[str, Any]:
-    key = collection.removesuffix("/orders").rsplit("/", 1)[-1]
+    key = collection.rsplit("/", 2)[-2]  # …/products/<key>/tickets or …/held
     for item in await collections.all_items(session, products_id(services)):
         if product_key(item.item) == key:
             return {"name": (item.data or {}).get("name", ""), "orderedItem": item.item}
     return {}
 
 
-async def is_product_orders(session: AsyncSession, services: Services, collection: str) -> bool:
+async def is_product_tickets(session: AsyncSession, services: Services, collection: str) -> bool:
     return bool(await product_fields(session, services, collection))
 
 
 def register(setup: KindSetup) -> None:
     listeners.register(setup.listeners)
-    setup.routes += pages.ROUTES
+    setup.routes += [*pages.ROUTES, *checkout.ROUTES, *staff.ROUTES]
     setup.html["Order"] = pages.order_page
     setup.collections += [
         CollectionSpec("/orders", public=False, html=pages.orders_page),
-        CollectionSpec("/products/{key}/orders", exists=is_product_orders, extra=product_fields),
+        CollectionSpec("/products/{key}/tickets", exists=is_product_tickets, extra=product_fields),
+        CollectionSpec("/products/{key}/held", exists=is_product_tickets, extra=product_fields),
     ]
+    setup.tasks.append(sweep_holds)
 
 
 KIND = Kind(

@@ -3,7 +3,6 @@ conditional UPDATE moves, so concurrent buyers can never oversell."""
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from decimal import Decimal
 from typing import Any
@@ -12,25 +11,44 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activities.build import activity, iso
-from activities.order import ORDER_TYPE, OrderRequest
+from activities.order import HELD_STATUSES, ORDER_TYPE, SOLD_STATUSES, OrderRequest, OrderStatus, product_key
+from activities.ticket import ticket_documents
 from actors.context import Services
+from actors.shop.confirmation import order_delivered
 from store import collections, counters, objects
 from store.models import Counter, StoredObject
 from store.upsert import insert_ignore
 
 ORDER_SEQUENCE = "orders:sequence"
+CARD_PROVIDERS = frozenset({"stripe"})  # paid on the shop's checkout page
 
 
 def products_id(services: Services) -> str:
     return services.actor.url("products")
 
 
-def product_key(event: str) -> str:
-    return hashlib.sha256(event.encode()).hexdigest()[:16]
+def event_tickets_id(services: Services, event: str) -> str:
+    """The event's tickets as the shop counts them: the same ticket ids the events peer's sold collection holds."""
+    return services.actor.url(f"products/{product_key(event)}/tickets")
 
 
-def event_orders_id(services: Services, event: str) -> str:
-    return services.actor.url(f"products/{product_key(event)}/orders")
+def event_held_id(services: Services, event: str) -> str:
+    """The event's tickets held while their buyers pay (the events peer's held collection holds the same ids)."""
+    return services.actor.url(f"products/{product_key(event)}/held")
+
+
+def holds_id(services: Services) -> str:
+    """The orders due for payment, each with the time its hold expires: what the expiry sweep reads."""
+    return services.actor.url("holds")
+
+
+def tickets_collection(services: Services, event: str, status: OrderStatus) -> str | None:
+    """Where an order's tickets are counted in `status`: held, sold, or nowhere (their seats are free)."""
+    if status in HELD_STATUSES:
+        return event_held_id(services, event)
+    if status in SOLD_STATUSES:
+        return event_tickets_id(services, event)
+    return None
 
 
 def orders_id(services: Services) -> str:
@@ -91,44 +109,62 @@ async def place_order(
     number = str(1000 + (await counters.take(session, ORDER_SEQUENCE, 1) or 0))
     order_id = services.actor.url(f"orders/{number}")
     token = secrets.token_urlsafe(18)
-    order = {
+    tickets = ticket_documents(order_id, number, request.event, services.actor.id, request.quantity)
+    total = unit_price * request.quantity
+    status = OrderStatus.DELIVERED if total == 0 else OrderStatus.PAYMENT_DUE
+    due = now + services.hold_seconds
+    order: dict[str, Any] = {
         "id": order_id,
         "type": ORDER_TYPE,
         "orderNumber": number,
-        "orderStatus": "confirmed",
+        "orderStatus": status.value,
         "orderedItem": request.event,
         "name": f"{request.quantity} ticket(s): {name}",
         "quantity": request.quantity,
-        "price": f"{unit_price * request.quantity:.2f}",
+        "price": f"{total:.2f}",
         "priceCurrency": currency,
         "seller": services.actor.id,
         "broker": seller,
         "acceptedOffer": offer_id,
         "orderDate": iso(now),
         "url": f"{order_id}?token={token}",
+        "tickets": tickets,
     }
+    if status is OrderStatus.PAYMENT_DUE:
+        # FEP-0837's Accept of the offer carries the agreement; its `url` is where the buyer pays: the card
+        # checkout for a card provider, else the order's own page, which says how to pay.
+        order |= {"paymentDueDate": iso(due), "paymentMethod": services.payment_provider}
+        if services.payment_provider in CARD_PROVIDERS:
+            order["url"] = f"{order_id}/pay?token={token}"
     private = {**order, "customer": {"type": "Person", "name": request.customer.name, "email": request.customer.email}}
-    # A new order number is a new id: insert the document (objects.put would look for one to replace first).
-    session.add(
-        StoredObject(
-            id=order_id,
-            actor=services.actor.name,
-            type=objects.primary_type(private),
-            data=private,
-            public=False,
-            readers=[seller],
-            capability=token,
-            created_at=now,
-            updated_at=now,
-            deleted_at=None,
+    # A new order number is a new id: insert the documents (objects.put would look for one to replace first).
+    # Each ticket is a document of its own, so its id dereferences, read by the same two parties as the order.
+    for doc in (private, *tickets):
+        session.add(
+            StoredObject(
+                id=doc["id"],
+                actor=services.actor.name,
+                type=objects.primary_type(doc),
+                data=doc,
+                public=False,
+                readers=[seller],
+                capability=token,
+                created_at=now,
+                updated_at=now,
+                deleted_at=None,
+            )
         )
-    )
     await collections.add(
         session, orders_id(services), order_id, now, {"event": request.event, "quantity": request.quantity}
     )
-    await collections.add(
-        session, event_orders_id(services, request.event), order_id, now, {"quantity": request.quantity}
-    )
+    counted = tickets_collection(services, request.event, status)
+    assert counted is not None  # a new order's tickets are held or sold
+    for ticket in tickets:
+        await collections.add(session, counted, ticket["id"], now, {"order": order_id})
+    if status is OrderStatus.PAYMENT_DUE:
+        await collections.add(session, holds_id(services), order_id, now, {"due": due})
+    if status is OrderStatus.DELIVERED:
+        await order_delivered(session, services, private)  # the buyer's confirmation (mail hook)
     answer = activity(
         "Accept", services.actor.new_activity_id(), services.actor.id, offer_id, to=[seller], result=order
     )

@@ -9,8 +9,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from activities.order import product_key
 from actors.context import Services
-from actors.shop.orders import capacity_counter, orders_id, product_key, products_id
+from actors.shop.orders import capacity_counter, orders_id, products_id
 from actors.web import admin_only, render, services_of
 from store import collections, counters
 from store.models import StoredObject

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from activities.order import Customer
+from activities.ticket import ticket_documents
 from actors.events.listeners import on_offer_answer
 from actors.events.purchase_states import PurchaseState
 from actors.events.schedule import sold_of
@@ -47,13 +48,21 @@ def accept(offer: dict[str, Any], **order: Any) -> dict[str, Any]:
         "id": f"{SHOP}/orders/1000",
         "type": ["Object", "Order"],
         "orderNumber": "1000",
+        "orderStatus": "OrderDelivered",
         "orderedItem": offer["object"]["orderedItem"],
         "quantity": offer["object"]["quantity"],
         "price": "24.00",
         "priceCurrency": "GBP",
         **order,
     }
+    result.setdefault("tickets", tickets_of(result))
     return answer("Accept", offer, result=result)
+
+
+def tickets_of(order: dict[str, Any]) -> list[dict[str, Any]]:
+    """The tickets a shop issues with an order (the same builder the shop uses)."""
+    quantity = order["quantity"] if isinstance(order.get("quantity"), int) else 1
+    return ticket_documents(order["id"], str(order["orderNumber"]), str(order["orderedItem"]), SHOP, quantity)
 
 
 def answer(kind: str, offer: dict[str, Any], **fields: Any) -> dict[str, Any]:
@@ -90,6 +99,9 @@ async def test_an_accept_confirms_the_purchase_and_counts_the_tickets(peer: Make
     assert settled["state"] == "confirmed"
     assert (settled["order"], settled["orderNumber"], settled["price"]) == (f"{SHOP}/orders/1000", "1000", "24.00")
     event = settled["event"]
+    tickets = [f"{SHOP}/orders/1000/tickets/{n}" for n in (1, 2)]
+    assert list(await events.collection(sold_of(event))) == tickets  # the shop's ticket ids, not counted ones
+    assert [t["id"] for t in settled["tickets"]] == tickets and all(len(t["code"]) >= 20 for t in settled["tickets"])
     assert await events.count(sold_of(event)) == 2
     assert (await state(events, event))["remainingAttendeeCapacity"] == 8
 
@@ -125,6 +137,23 @@ async def test_a_reject_rejects_the_purchase_for_good(peer: MakePeer) -> None:
         ({"orderedItem": "http://events.test/actor/events/other"}, Unprocessable, "does not match"),
         ({"id": "http://elsewhere.test/orders/1"}, Forbidden, "not on the shop's host"),
         ({"type": "Note"}, Malformed, "carries the Order"),
+        ({"tickets": None}, Malformed, "must list its tickets"),
+        ({"tickets": [{"id": f"{SHOP}/orders/1000/tickets/1", "ticketToken": "c" * 22}]}, Malformed, "1 tickets for"),
+        (
+            {"tickets": [{"id": f"{SHOP}/orders/1000/tickets/1", "ticketToken": "c" * 22}] * 2},
+            Malformed,
+            "same ticket twice",
+        ),
+        (
+            {"tickets": [{"id": f"{SHOP}/orders/999/tickets/{n}", "ticketToken": "c" * 22} for n in (1, 2)]},
+            Malformed,
+            "under its order",
+        ),
+        (
+            {"tickets": [{"id": f"{SHOP}/orders/1000/tickets/{n}", "ticketToken": "short"} for n in (1, 2)]},
+            Malformed,
+            "ticketToken",
+        ),
     ],
 )
 async def test_an_accept_that_does_not_fit_the_offer_is_refused(

@@ -12,8 +12,9 @@ from tests.actors.helpers import Peer, scheduled_event
 
 
 async def sell(events: Peer, event: str, order: str, quantity: int) -> int:
+    tickets = [f"{order}/tickets/{n}" for n in range(1, quantity + 1)]
     async with events.services.store.write() as session:
-        return await record_sale(session, events.services, event, order, quantity)
+        return await record_sale(session, events.services, event, order, tickets)
 
 
 async def remaining(events: Peer, event: str) -> object:
@@ -33,7 +34,7 @@ async def test_each_sale_adds_its_tickets_and_lowers_what_remains(peer: MakePeer
     assert await remaining(events, event) == 5
     sold = await events.collection(sold_of(event))
     assert list(sold) == [
-        f"http://shop.test/actor/orders/{n}#ticket-{t}"
+        f"http://shop.test/actor/orders/{n}/tickets/{t}"
         for n, t in ((1000, 1), (1000, 2), (1000, 3), (1001, 1), (1001, 2))
     ]
     assert {(d or {})["order"] for d in sold.values()} == {

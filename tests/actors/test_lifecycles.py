@@ -7,8 +7,10 @@ from enum import StrEnum
 
 import pytest
 
+from activities.order import OrderStatus
 from actors.blog.allocation_states import ALLOCATION, AllocationState
 from actors.events.purchase_states import PURCHASE_LIFECYCLE, PurchaseState
+from actors.shop.order_states import ORDER_LIFECYCLE
 from outbox.states import DELIVERY, FANOUT, DeliveryState, FanOutState
 from store.follow_states import FOLLOW, FollowState
 from store.lifecycle import IllegalTransition, Lifecycle
@@ -16,7 +18,24 @@ from store.lifecycle import IllegalTransition, Lifecycle
 Moves = dict[str, set[str]]
 
 EXPECTED: dict[str, tuple[Lifecycle[StrEnum], Moves]] = {
-    "purchase": (PURCHASE_LIFECYCLE, {"pending": {"confirmed", "rejected"}}),  # type: ignore[dict-item]
+    "purchase": (
+        PURCHASE_LIFECYCLE,  # type: ignore[dict-item]
+        {
+            "pending": {"confirmed", "rejected", "held"},
+            "held": {"confirmed", "cancelled", "refunded"},
+            "confirmed": {"refunded"},
+            "cancelled": {"confirmed"},
+        },
+    ),
+    "order": (
+        ORDER_LIFECYCLE,  # type: ignore[dict-item]
+        {
+            "OrderPaymentDue": {"OrderProcessing", "OrderDelivered", "OrderCancelled"},
+            "OrderProcessing": {"OrderDelivered", "OrderReturned"},
+            "OrderDelivered": {"OrderReturned"},
+            "OrderCancelled": {"OrderDelivered"},
+        },
+    ),
     "allocation": (
         ALLOCATION,  # type: ignore[dict-item]
         {"pending": {"allocated", "rejected"}, "allocated": {"allocated"}, "rejected": {"rejected"}},
@@ -58,7 +77,8 @@ def test_a_move_passes_exactly_when_the_business_allows_it(name: str, old: StrEn
 @pytest.mark.parametrize(
     ("lifecycle", "terminal"),
     [
-        (PURCHASE_LIFECYCLE, {PurchaseState.CONFIRMED, PurchaseState.REJECTED}),
+        (PURCHASE_LIFECYCLE, {PurchaseState.REJECTED, PurchaseState.REFUNDED}),
+        (ORDER_LIFECYCLE, {OrderStatus.RETURNED}),
         (ALLOCATION, set()),
         (FOLLOW, {FollowState.UNDONE, FollowState.GONE}),
         (FANOUT, {FanOutState.DONE, FanOutState.FAILED}),
@@ -71,7 +91,14 @@ def test_terminal_states(lifecycle: Lifecycle[StrEnum], terminal: set[StrEnum]) 
 
 def test_the_database_strings_are_unchanged() -> None:
     """Rows written before the lifecycles were declared keep their meaning."""
-    assert [s.value for s in PurchaseState] == ["pending", "confirmed", "rejected"]
+    assert [s.value for s in PurchaseState] == ["pending", "confirmed", "rejected", "held", "cancelled", "refunded"]
+    assert [s.value for s in OrderStatus] == [
+        "OrderPaymentDue",
+        "OrderProcessing",
+        "OrderDelivered",
+        "OrderCancelled",
+        "OrderReturned",
+    ]
     assert [s.value for s in AllocationState] == ["pending", "allocated", "rejected"]
     assert [s.value for s in FollowState] == ["pending", "accepted", "rejected", "undone", "gone"]
     assert [s.value for s in FanOutState] == ["pending", "done", "failed"]

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from actors.shop.listeners import on_offer
-from actors.shop.orders import event_orders_id, orders_id
+from actors.shop.orders import event_held_id, event_tickets_id, orders_id
 from inbox.dispatch import DuplicateActivity, Outcome
 from inbox.errors import Forbidden, Malformed, TryLater, Unprocessable
 from tests.actors.conftest import MakePeer
@@ -58,8 +58,16 @@ async def test_a_trusted_sellers_offer_becomes_an_order(
     assert (accept["object"], accept["to"]) == (doc["id"], [seller.id])
     assert accept["result"]["quantity"] == 2 and accept["result"]["price"] == "24.00"
     assert await shop.fanout_to(accept["id"]) == [seller.id]
-    orders = await shop.collection(event_orders_id(shop.services, event))
-    assert list(orders) == [accept["result"]["id"]]
+    assert accept["result"]["orderStatus"] == "OrderPaymentDue"  # priced: held while the buyer pays
+    assert await shop.count(event_tickets_id(shop.services, event)) == 0
+    tickets = await shop.collection(event_held_id(shop.services, event))
+    order = accept["result"]["id"]
+    assert (
+        list(tickets) == [f"{order}/tickets/1", f"{order}/tickets/2"] == [t["id"] for t in accept["result"]["tickets"]]
+    )
+    assert {(data or {})["order"] for data in tickets.values()} == {order}
+    codes = [t["ticketToken"] for t in accept["result"]["tickets"]]
+    assert len(set(codes)) == 2 and all(len(c) >= 20 for c in codes)  # each its own unguessable code
     assert event_fetches(seller.server) == ["/events/gig"]  # the shop read the event itself
 
 

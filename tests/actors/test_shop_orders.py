@@ -7,7 +7,7 @@ import asyncio
 from typing import Any
 
 from activities.order import parse_order
-from actors.shop.orders import capacity_counter, event_orders_id, orders_id, place_order, products_id
+from actors.shop.orders import capacity_counter, event_held_id, event_tickets_id, orders_id, place_order, products_id
 from store import counters
 from tests.actors.conftest import MakePeer
 from tests.actors.helpers import Peer
@@ -56,9 +56,10 @@ async def sold(shop: Peer, event: dict[str, Any]) -> int:
 
 
 async def ordered(shop: Peer, event: dict[str, Any]) -> int:
-    """Tickets in the event's orders collection."""
-    items = await shop.collection(event_orders_id(shop.services, event["id"]))
-    return sum(int((data or {})["quantity"]) for data in items.values())
+    """Tickets the event's orders took: sold (free, or paid) and held (due for payment)."""
+    return await shop.count(event_tickets_id(shop.services, event["id"])) + await shop.count(
+        event_held_id(shop.services, event["id"])
+    )
 
 
 async def test_capacity_sells_exactly_capacity_then_refuses(peer: MakePeer) -> None:

@@ -158,30 +158,37 @@ def test_the_whole_story_in_a_browser(peers: dict[str, str]) -> None:
         watcher_count = watcher.locator("#summer-gig .sold-count")
         playwright_api.expect(watcher_count).to_have_text("0")
 
-        # 5. A visitor buys a ticket: pending, then confirmed with an order number.
+        # 5. A visitor buys a priced ticket: pending, then held while they pay (the shop's manual provider).
         card.locator("summary:has-text('Buy ticket')").click()
         card.locator("input[name=name]").fill("Ada Lovelace")
         card.locator("input[name=email]").fill("ada@example.org")
         card.locator("button:has-text('Buy')").click()
         page.wait_for_url(re.compile(r".*/tickets/.+"))
+        ticket_page = page.url
         shot("purchase-pending")
-        playwright_api.expect(page.locator("#purchase-state")).to_have_text("confirmed", timeout=20_000)
+        playwright_api.expect(page.locator("#purchase-state")).to_have_text("held", timeout=20_000)
         order_number = page.locator("#order-number").inner_text()
         assert order_number.isdigit()
-        shot("purchase-confirmed")
+        shot("purchase-held")
+        playwright_api.expect(watcher.locator("#summer-gig .held-count")).to_have_text("1", timeout=20_000)
 
-        # 6. The sold count reads 1 on events, updated live in the other tab.
-        playwright_api.expect(watcher_count).to_have_text("1", timeout=20_000)
-        watcher.screenshot(path=str(OUTPUT / f"{next(step):02d}-sold-count-live.png"), full_page=True)
-        page.goto(f"{events}/calendars")
-        playwright_api.expect(page.locator("#summer-gig .sold-count")).to_have_text("1")
-
-        # 7. The order is on the shop, with the buyer, for the admin only.
+        # 6. The order is on the shop, with the buyer, for the admin only; staff mark it paid.
         log_in(shop, "/orders")
         row = page.locator("table.orders tbody tr").first
         playwright_api.expect(row).to_contain_text(order_number)
         playwright_api.expect(row).to_contain_text("Ada Lovelace")
         shot("shop-order")
+        row.locator("button:has-text('Mark paid')").click()
+        playwright_api.expect(page.locator("table.orders tbody tr").first).to_contain_text("OrderDelivered")
+
+        # 7. The buyer's page says confirmed; the sold count reads 1 on events, updated live in the other tab.
+        page.goto(ticket_page)
+        playwright_api.expect(page.locator("#purchase-state")).to_have_text("confirmed", timeout=20_000)
+        shot("purchase-confirmed")
+        playwright_api.expect(watcher_count).to_have_text("1", timeout=20_000)
+        watcher.screenshot(path=str(OUTPUT / f"{next(step):02d}-sold-count-live.png"), full_page=True)
+        page.goto(f"{events}/calendars")
+        playwright_api.expect(page.locator("#summer-gig .sold-count")).to_have_text("1")
 
         # 8. The blog's post page lists the event featuring it.
         page.goto(f"{blog}/posts/summer-gig-notes")

@@ -60,11 +60,11 @@ class Market:
         doc = self.http.get(event, headers={"accept": "application/activity+json"}).json()
         return int(doc["remainingAttendeeCapacity"])
 
-    def shop_orders_for(self, event: str) -> int:
-        """The shop's own count: its orders collection for the event."""
-        from actors.shop.orders import product_key
+    def shop_tickets_for(self, event: str) -> int:
+        """The shop's own count: its tickets collection for the event (the same ticket ids as sold)."""
+        from activities.order import product_key
 
-        return total_items(self.http, f"{self.shop.url}/products/{product_key(event)}/orders")
+        return total_items(self.http, f"{self.shop.url}/products/{product_key(event)}/tickets")
 
 
 @pytest.fixture

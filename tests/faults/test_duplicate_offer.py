@@ -56,7 +56,7 @@ def test_the_same_offer_twice_makes_one_order(market: Callable[..., Market]) -> 
             again = resend(m, signer, body)
             assert again.status_code == 202 and again.json()["status"] == "duplicate", again.text
     assert len(m.orders()) == 1 and len(answers_to(m, purchase["offer"])) == 1
-    assert m.sold(event) == m.shop_orders_for(event) == 1
+    assert m.sold(event) == m.shop_tickets_for(event) == 1
     assert m.http.get(f"{m.events.url}/tickets/{token}/status").json()["fields"]["state"] == "confirmed"
 
     # Copies racing each other: ten at once of an offer the shop has not seen. One order, one Accept.
@@ -78,4 +78,4 @@ def test_the_same_offer_twice_makes_one_order(market: Callable[..., Market]) -> 
     wait_until(lambda: len(answers_to(m, racing["id"])) == 1, what="the answer to the raced offer")
     orders = m.orders()
     assert len(orders) == 2 and Counter(o["acceptedOffer"] for o in orders)[racing["id"]] == 1
-    assert m.shop_orders_for(event) == 2
+    assert m.shop_tickets_for(event) == 2

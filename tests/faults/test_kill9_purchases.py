@@ -113,5 +113,5 @@ def test_kill_9_during_purchases_loses_and_doubles_nothing(market: Callable[...,
     assert len(orders) == CAPACITY == len({o["acceptedOffer"] for o in orders})
     confirmed = sorted(p["orderNumber"] for p in purchases if p["state"] == "confirmed")
     assert confirmed == sorted(o["orderNumber"] for o in orders)
-    assert m.sold(event) == m.shop_orders_for(event) == CAPACITY
+    assert m.sold(event) == m.shop_tickets_for(event) == CAPACITY
     assert m.remaining(event) == 0

@@ -40,7 +40,7 @@ def assert_settled_once(market: Market, event: str, purchases: int) -> None:
     assert len({o["acceptedOffer"] for o in orders}) == len(orders), "an offer was ordered twice"
     numbers = [p["orderNumber"] for p in market.purchases() if p["state"] == "confirmed"]
     assert sorted(numbers) == sorted(o["orderNumber"] for o in orders)
-    assert market.sold(event) == market.shop_orders_for(event) == min(CAPACITY, purchases)
+    assert market.sold(event) == market.shop_tickets_for(event) == min(CAPACITY, purchases)
     assert market.remaining(event) == max(0, CAPACITY - purchases)
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from activities.ticket import ticket_documents
 from activities.vocab import PUBLIC
 from store.models import StoredObject
 from tests.hostile.conftest import World
@@ -211,13 +212,17 @@ def order_for(world: World, offer_doc: dict[str, Any], **changes: Any) -> dict[s
         "id": world.fake_shop.server.url("/orders/77"),
         "type": "Order",
         "orderNumber": "77",
-        "orderStatus": "confirmed",
+        "orderStatus": "OrderDelivered",
         "orderedItem": offer_doc["object"]["orderedItem"],
         "quantity": offer_doc["object"]["quantity"],
         "price": "12.00",
         "priceCurrency": "GBP",
     }
     order.update(changes)
+    order.setdefault(
+        "tickets",
+        ticket_documents(order["id"], "77", order["orderedItem"], world.fake_shop.id, int(order["quantity"])),
+    )
     return order
 
 

@@ -298,7 +298,7 @@ def world(rose_session: Rose) -> World:
                 "timezone": "Europe/London",
                 "location": {"type": "Place", "name": "The Hall", "address": "1 High Street"},
                 "maximumAttendeeCapacity": 50,
-                "price": "12.00",
+                "price": "0",  # free: the purchase is confirmed at once (a priced one is held while the buyer pays)
                 "context": calendar,
                 "attachment": [{"type": "Link", "rel": "featured", "href": post}],
             },

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from actors.shop.orders import product_key
+from activities.order import product_key
 from tests.interop.conftest import Json, Rose, World
 from tests.interop.fedify import FedifyPeer
 
@@ -34,8 +34,8 @@ def fixed(path: str) -> Callable[[World], str]:
     return lambda _world: path
 
 
-def products_orders(world: World) -> str:
-    return f"/products/{product_key(world.event)}/orders"
+def products_tickets(world: World) -> str:
+    return f"/products/{product_key(world.event)}/tickets"
 
 
 DOCUMENTS = {
@@ -57,7 +57,7 @@ COLLECTIONS = {
     ),
     "events /events": Served("events", fixed("/events"), "OrderedCollection", listed=True),
     "events /events/<slug>/sold": Served("events", lambda w: f"{w.event}/sold", "OrderedCollection", listed=True),
-    "shop /products/<key>/orders": Served("shop", products_orders, "OrderedCollection", listed=True),
+    "shop /products/<key>/tickets": Served("shop", products_tickets, "OrderedCollection", listed=True),
 }
 
 

@@ -1,0 +1,95 @@
+"""Stripe through its official package: a PaymentIntent per attempt to pay an order (the order id and attempt are
+its idempotency key, and the shop keeps the intent, so a double submit or a reload pays one intent; a declined
+card's next attempt gets a fresh one), the webhook's `Stripe-Signature` checked by the package,
+refunds through the API. The calls run in a thread: the package's client is synchronous, the peer is not."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+import stripe
+
+from actors.context import StripeKeys
+from actors.shop.payments.interface import BadNotification, Notification, PaymentError
+
+PAID = "payment_intent.succeeded"
+FAILED = "payment_intent.payment_failed"
+
+
+def minor_units(price: str) -> int:
+    """12.00 → 1200: Stripe counts in the currency's smallest unit."""
+    return int((Decimal(price) * 100).to_integral_value())
+
+
+class StripeProvider:
+    name = "stripe"
+
+    def __init__(self, keys: StripeKeys) -> None:
+        self.keys = keys
+        self.client = stripe.StripeClient(
+            keys.secret_key, base_addresses={"api": keys.api_base}, max_network_retries=1
+        )
+
+    async def intent(self, order: dict[str, Any]) -> dict[str, Any]:
+        """The order's PaymentIntent (made on first use): its id and client secret."""
+
+        def create() -> Any:
+            return self.client.v1.payment_intents.create(
+                params={
+                    "amount": minor_units(str(order["price"])),
+                    "currency": str(order["priceCurrency"]).lower(),
+                    "metadata": {"order": str(order["id"])},
+                },
+                options={"idempotency_key": f"rose-ash:{order['id']}:{order.get('paymentAttempts', 0)}"},
+            )
+
+        try:
+            made = await asyncio.to_thread(create)
+        except stripe.StripeError as exc:
+            raise PaymentError(f"the card payment service could not start the payment ({exc.user_message or 'unavailable'})") from None
+        return {"id": str(made.id), "client_secret": str(made.client_secret)}
+
+    async def start(self, order: dict[str, Any]) -> str:
+        return f"{order['id']}/pay?token={order['url'].rsplit('token=', 1)[-1]}"
+
+    def verify(self, body: bytes, headers: Mapping[str, str]) -> Notification:
+        try:
+            event = stripe.Webhook.construct_event(body, headers.get("stripe-signature"), self.keys.webhook_secret)
+        except (ValueError, stripe.SignatureVerificationError):
+            raise BadNotification("the notification's Stripe signature does not verify") from None
+        if event.type not in (PAID, FAILED):
+            raise BadNotification(f"this shop takes no {event.type} notifications")
+        intent = json.loads(body)["data"]["object"]  # verified above; read as plain JSON
+        if not isinstance(intent, dict):
+            raise BadNotification("the notification carries no payment")
+        order = (intent.get("metadata") or {}).get("order")
+        if not isinstance(order, str):
+            raise BadNotification("the payment names no order of this shop")
+        error = intent.get("last_payment_error") or {}
+        return Notification(
+            order=order,
+            paid=event.type == PAID,
+            reference=str(intent.get("id")),
+            amount=int(intent.get("amount") or 0),
+            currency=str(intent.get("currency") or ""),
+            message=str(error.get("message") or "the card was declined") if event.type == FAILED else "",
+        )
+
+    async def refund(self, order: dict[str, Any]) -> None:
+        intent = order.get("paymentIntent")
+        if not isinstance(intent, str):
+            raise PaymentError("the order has no card payment to refund")
+
+        def give_back() -> Any:
+            return self.client.v1.refunds.create(
+                params={"payment_intent": intent}, options={"idempotency_key": f"rose-ash:refund:{order['id']}"}
+            )
+
+        try:
+            await asyncio.to_thread(give_back)
+        except stripe.StripeError as exc:
+            raise PaymentError(f"the card payment service refused the refund ({exc.user_message or 'unavailable'})") from None
