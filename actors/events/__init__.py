@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 
+from activities import fep8a8e
 from activities.errors import ActivityError, RuleRefused
 from activities.event import featured_post, parse_event_input
 from activities.parse import id_of
@@ -30,14 +31,16 @@ async def seed(services: Services) -> None:
 def _form_of(event: dict[str, Any], defaults: bool = True) -> dict[str, Any]:
     """An Event object read as the schedule form's fields, so both go through the same checks. Without
     `defaults` (an Update), a field the object leaves out stays None: it keeps its value."""
-    location = event.get("location")
+    fep = fep8a8e.form_of(event)
+    if not defaults:
+        fep = {k: v for k, v in fep.items() if not (k == "status" and "eventStatus" not in event)}
+        fep = {k: v for k, v in fep.items() if not (k == "admission" and "joinMode" not in event)}
     return {
         "name": event.get("name"),
         "start": event.get("startTime"),
         "end": event.get("endTime"),
         "timezone": event.get("timezone") or ("UTC" if defaults else None),
-        "location": location.get("name") if isinstance(location, dict) else location,
-        "address": location.get("address") if isinstance(location, dict) else "",
+        **fep,
         "capacity": event.get("maximumAttendeeCapacity"),
         "price": event.get("price", "0" if defaults else None),
         "description": _description(event),

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from activities import fep8a8e
 from activities.errors import ActivityError
 from activities.event import featured_post, parse_event_input
 from activities.order import parse_customer, parse_quantity
@@ -33,12 +34,27 @@ from store.models import StoredObject
 MAX_WAIT = 20.0  # seconds a status request may wait for a pending purchase to be answered
 RECHECK = 5.0  # a waiting status request re-reads the store this often (an answer another process committed)
 
+# What the event templates use to show and edit the FEP-8a8e fields.
+FEP_HELPERS: dict[str, Any] = {
+    "fields_of": fep8a8e.form_of,
+    "statuses": {status.value: label for status, label in fep8a8e.STATUS_LABELS.items()},
+    "place_text": fep8a8e.address_text_of,
+    "place_of": fep8a8e.place_of,
+    "online_of": fep8a8e.online_url_of,
+    "map_url": fep8a8e.osm_url,
+}
+
 COMMON_ZONES = ["Europe/London", "Europe/Dublin", "Europe/Paris", "Europe/Berlin", "America/New_York", "UTC"]
 
 
 async def sold_counts(services: Services, events: list[dict[str, Any]]) -> dict[str, int]:
     async with services.store.read() as session:
         return {e["id"]: await collections.count(session, sold_of(e["id"])) for e in events}
+
+
+async def attending_count(services: Services, event: dict[str, Any]) -> int:
+    async with services.store.read() as session:
+        return await collections.count(session, fep8a8e.attendees_of(event["id"]))
 
 
 async def calendars_view(services: Services, with_pending: bool) -> list[dict[str, Any]]:
@@ -91,6 +107,7 @@ async def calendars_page(request: Request, error: str | None = None, status: int
             "error": error,
             "zones": COMMON_ZONES,
             "slug": event_slug,
+            **FEP_HELPERS,
         },
         status,
     )
@@ -163,7 +180,7 @@ async def edit_event(request: Request) -> Response:
     if row.deleted_at is not None:
         raise HTTPException(410, "This event was cancelled.")
     if request.method == "GET":
-        return render(request, services, "events/edit.html", {"event": row.data, "error": None, "zones": COMMON_ZONES})
+        return render(request, services, "events/edit.html", {"event": row.data, "error": None, "zones": COMMON_ZONES, **FEP_HELPERS})
     form = await checked_form(request, services)
     try:
         async with services.store.write() as session:
@@ -175,7 +192,7 @@ async def edit_event(request: Request) -> Response:
             request,
             services,
             "events/edit.html",
-            {"event": row.data, "error": exc.reason, "zones": COMMON_ZONES},
+            {"event": row.data, "error": exc.reason, "zones": COMMON_ZONES, **FEP_HELPERS},
             400,
         )
     return redirect(request, services, f"/events/{request.path_params['slug']}")
@@ -279,6 +296,14 @@ async def event_page(
         request,
         services,
         "events/event.html",
-        {"event": event, "sold": sold, "post": post, "error": error, "slug": event_slug(event["id"])},
+        {
+            "event": event,
+            "sold": sold,
+            "post": post,
+            "error": error,
+            "slug": event_slug(event["id"]),
+            "attending": await attending_count(services, event),
+            **FEP_HELPERS,
+        },
         status,
     )

@@ -41,9 +41,13 @@ def test_event_document_follows_fep_8a8e() -> None:
         currency="GBP", published="2026-11-27T00:00:00Z",
     )  # fmt: skip
     assert doc["type"] == "Event"
-    assert doc["location"] == {"type": "Place", "name": "The Hall", "address": "1 High Street"}
+    assert doc["location"] == {
+        "type": "Place",
+        "name": "The Hall",
+        "address": {"type": "PostalAddress", "streetAddress": "1 High Street"},
+    }
     assert doc["maximumAttendeeCapacity"] == 100 and doc["remainingAttendeeCapacity"] == 97
-    assert doc["summary"] == "<p>Thu 1 July 2027, 19:00 · The Hall</p>"
+    assert doc["summary"] == "<p>Thu 1 July 2027, 19:00 · The Hall · 12.50 GBP</p>"
     assert doc["timezone"] == "Europe/London"
     assert doc["sold"] == "https://e.example/events/summer-gig/sold"
     assert doc["to"] == [PUBLIC] and "https://b.example/actor" in doc["cc"]
