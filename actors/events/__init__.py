@@ -13,7 +13,7 @@ from activities.errors import ActivityError, RuleRefused
 from activities.event import featured_post, parse_event_input
 from activities.parse import id_of
 from actors.context import Services
-from actors.events import feeds, ical, listeners, pages
+from actors.events import feeds, ical, listeners, pages, rsvp
 from actors.events.calendars import all_calendars, calendar_data, create_calendar
 from actors.events.schedule import cancel, events_id, reschedule, schedule
 from actors.events.tickets import PurchaseWaiters
@@ -131,6 +131,7 @@ async def is_allocated_of_calendar(session: AsyncSession, services: Services, al
 def register(setup: KindSetup) -> None:
     waiters = PurchaseWaiters()  # this process's buyers waiting on their purchase page
     listeners.register(setup.listeners, waiters)
+    rsvp.register(setup.listeners)
     setup.routes += [*ical.ROUTES, *feeds.ROUTES]  # before the pages: /events/{slug}.ics is not an event page
     setup.routes += pages.routes(waiters)
     setup.html["Event"] = pages.event_page
@@ -140,6 +141,7 @@ def register(setup: KindSetup) -> None:
         CollectionSpec("/calendars/{slug}", embed=public_objects, exists=is_calendar, extra=calendar_fields),
         CollectionSpec("/events", embed=public_objects),
         CollectionSpec("/events/{slug}/sold", exists=is_sold_of_event),
+        CollectionSpec("/events/{slug}/attendees", exists=rsvp.is_attendees_of_event),
     ]
     setup.actor_fields["upcomingEvents"] = events_id(setup.services)
     setup.on_c2s(C2SKey("Create", "Event"), c2s_create_event)

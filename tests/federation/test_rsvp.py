@@ -1,0 +1,159 @@
+"""RSVPs from the fediverse against a real events process on both stores: the organiser schedules with the
+event form (bad fields come back as sentences and change nothing), fediverse accounts (real loopback actors
+signing for real) send `Join`: a free event answers `Accept` and lists them in its public attendees collection,
+`Reject` when full; `Leave` frees the place; a ticketed event's `Reject` carries its buy link."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support.actors import RemoteActor
+from tests.support.admin import AS2, Admin, collection, eventually
+from tests.support.httpserver import FakeServer, Recorded
+from tests.support.processes import PeerProcess
+
+pytestmark = pytest.mark.federation
+
+FORM = {
+    "name": "Picnic",
+    "start": "2027-06-05T12:00",
+    "end": "2027-06-05T16:00",
+    "timezone": "Europe/London",
+    "location": "Roundhay Park",
+    "locality": "Leeds",
+    "latitude": "53.8372",
+    "longitude": "-1.4983",
+    "category": "Outdoors",
+    "capacity": "2",
+    "price": "0",
+    "admission": "rsvp",
+}
+
+
+@pytest.fixture
+def events(peer_process: Callable[..., PeerProcess]) -> PeerProcess:
+    return peer_process("events")
+
+
+@pytest.fixture
+def organiser(events: PeerProcess) -> Iterator[Admin]:
+    admin = Admin(events.url, events.admin_token).login()
+    try:
+        yield admin
+    finally:
+        admin.close()
+
+
+def schedule(events: PeerProcess, admin: Admin, **change: str) -> httpx.Response:
+    data = {**FORM, **change, "calendar": f"{events.url}/calendars/main", "csrf": admin.csrf("/calendars")}
+    return admin.client.post("/calendars/schedule", data=data)
+
+
+def scheduled(events: PeerProcess, admin: Admin, **change: str) -> str:
+    answer = schedule(events, admin, **change)
+    assert answer.status_code == 303, answer.text[:500]
+    slug = answer.headers["location"].rsplit("#", 1)[1]
+    return f"{events.url}/events/{slug}"
+
+
+def document(url: str) -> dict[str, Any]:
+    answer = httpx.get(url, headers={"Accept": AS2}, trust_env=False)
+    assert answer.status_code == 200, answer.text
+    doc: dict[str, Any] = answer.json()
+    return doc
+
+
+def answers(server: FakeServer, actor: RemoteActor, join: dict[str, Any]) -> list[Recorded]:
+    found = []
+    for record in server.posts():
+        doc = record.json()
+        obj = doc.get("object")
+        if doc.get("type") in ("Accept", "Reject") and isinstance(obj, dict) and obj.get("id") == join["id"]:
+            found.append(record)
+    return found
+
+
+def join(events: PeerProcess, server: FakeServer, actor: RemoteActor, event: str) -> dict[str, Any]:
+    """`actor` Joins `event`; the answer that reaches its inbox."""
+    activity = actor.activity("Join", event, to=[events.actor_id])
+    with httpx.Client(trust_env=False, timeout=10.0) as http:
+        posted = actor.post(http, events.inbox, activity)
+    assert posted.status_code in (200, 202), posted.text
+    [record] = eventually(lambda: answers(server, actor, activity), what=f"the answer to {actor.name}'s Join")
+    doc: dict[str, Any] = record.json()
+    assert doc["actor"] == events.actor_id and doc["to"] == [actor.id]
+    assert "signature" in {k.lower() for k in record.headers}, "the answer is signed"
+    return doc
+
+
+def leave(events: PeerProcess, actor: RemoteActor, event: str) -> None:
+    with httpx.Client(trust_env=False, timeout=10.0) as http:
+        posted = actor.post(http, events.inbox, actor.activity("Leave", event, to=[events.actor_id]))
+    assert posted.status_code in (200, 202), posted.text
+
+
+def test_the_form_refuses_bad_fields_with_sentences(events: PeerProcess, organiser: Admin) -> None:
+    before = collection(events.url, "/events")["totalItems"]
+    cases = {
+        "latitude": ("95", "the latitude must be between -90 and 90"),
+        "timezone": ("Europe/Atlantis", "unknown time zone Europe/Atlantis: give an IANA name like Europe/London"),
+        "status": ("EventMaybe", "the status must be one of EventScheduled"),
+        "online_url": ("ftp://x", "the online address must be a web address starting with https://"),
+        "price": ("5", "an event that takes RSVPs is free: set the price to 0 or sell tickets"),
+    }
+    for field, (value, message) in cases.items():
+        answer = schedule(events, organiser, **{field: value})
+        assert answer.status_code == 400, field
+        assert message in answer.text.replace("&#39;", "'"), (field, answer.text[:2000])
+    assert collection(events.url, "/events")["totalItems"] == before
+
+
+def test_a_free_event_takes_rsvps_until_full(
+    events: PeerProcess, organiser: Admin, fake_server: Callable[[], FakeServer],
+    remote_actor: Callable[..., RemoteActor],
+) -> None:  # fmt: skip
+    server = fake_server()
+    ada, bob, cy = (remote_actor(name, server=server) for name in ("ada", "bob", "cy"))
+    event = scheduled(events, organiser)
+    doc = document(event)
+    assert doc["joinMode"] == "free" and doc["attendees"] == f"{event}/attendees"
+    assert doc["category"] == "Outdoors" and doc["location"]["latitude"] == 53.8372
+    assert doc["summary"] == "<p>Sat 5 June 2027, 12:00 · Roundhay Park, Leeds · Free</p>"
+
+    assert join(events, server, ada, event)["type"] == "Accept"
+    assert join(events, server, bob, event)["type"] == "Accept"
+    full = join(events, server, cy, event)
+    assert full["type"] == "Reject" and full["summary"] == "This event is full."
+    attendees = collection(events.url, f"/events/{event.rsplit('/', 1)[1]}/attendees")
+    assert attendees["totalItems"] == 2 and set(attendees["items"]) == {ada.id, bob.id}
+    assert document(event)["remainingAttendeeCapacity"] == 0
+
+    leave(events, ada, event)
+    eventually(lambda: collection(events.url, f"/events/{event.rsplit('/', 1)[1]}/attendees")["totalItems"] == 1,
+               what="Ada's Leave to free her place")  # fmt: skip
+    assert document(event)["remainingAttendeeCapacity"] == 1
+    assert join(events, server, cy, event)["type"] == "Accept"
+    page = httpx.get(event, headers={"Accept": "text/html"}, trust_env=False).text
+    assert re.search(r"<strong>2</strong> / 2 attending", page)
+    assert "https://www.openstreetmap.org/?mlat=53.8372" in page and "Outdoors" in page
+
+
+def test_a_join_of_a_ticketed_event_is_rejected_with_the_buy_link(
+    events: PeerProcess, organiser: Admin, fake_server: Callable[[], FakeServer],
+    remote_actor: Callable[..., RemoteActor],
+) -> None:  # fmt: skip
+    server = fake_server()
+    ada = remote_actor("ada", server=server)
+    event = scheduled(events, organiser, name="Gig", admission="tickets", price="12.00")
+    doc = document(event)
+    assert doc["joinMode"] == "external" and doc["externalParticipationUrl"] == event
+    assert "attendees" not in doc
+    answer = join(events, server, ada, event)
+    assert answer["type"] == "Reject"
+    assert answer["summary"] == f"This event takes tickets: buy one at {event}"
+    assert httpx.get(f"{event}/attendees", headers={"Accept": AS2}, trust_env=False).status_code == 404
