@@ -269,7 +269,8 @@ def form_of(doc: dict[str, Any]) -> dict[str, Any]:
     place = place_of(doc)
     parts = address_parts(place)
     organizers = doc.get("organizers")
-    extra = [o for o in organizers[1:] if isinstance(o, str)] if isinstance(organizers, list) else []
+    ours = doc.get("attributedTo")
+    extra = [o for o in organizers if isinstance(o, str) and o != ours] if isinstance(organizers, list) else []
     latitude, longitude = place.get("latitude"), place.get("longitude")
     return {
         "location": place.get("name", ""),

@@ -14,7 +14,13 @@ from store.models import StoredObject
 from tests.feeds.helpers import cancel_event, form, move_event, new_calendar, new_event, slug_of
 from tests.support.app import App, running_app
 
-PLACE = {"address": "1 High Street", "locality": "Leeds", "latitude": "53.7997", "longitude": "-1.5492", "category": "Music"}
+PLACE = {
+    "address": "1 High Street",
+    "locality": "Leeds",
+    "latitude": "53.7997",
+    "longitude": "-1.5492",
+    "category": "Music",
+}
 
 
 async def sent(app: App, kind: str) -> list[dict[str, Any]]:
@@ -43,7 +49,7 @@ async def test_the_ics_carries_place_coordinates_and_category(database_url: str)
         page = await app.client.get(f"/events/{slug_of(doc['id'])}", headers={"Accept": "text/html"})
         assert page.status_code == 200
         assert "https://www.openstreetmap.org/?mlat=53.7997&amp;mlon=-1.5492" in page.text
-        assert f'href="/events/{slug_of(doc["id"])}.ics"' in page.text and "<script src=\"http" not in page.text
+        assert f'href="/events/{slug_of(doc["id"])}.ics"' in page.text and '<script src="http' not in page.text
 
 
 async def test_a_moved_event_is_rescheduled_with_its_previous_start_and_a_note(database_url: str) -> None:
