@@ -180,7 +180,12 @@ async def edit_event(request: Request) -> Response:
     if row.deleted_at is not None:
         raise HTTPException(410, "This event was cancelled.")
     if request.method == "GET":
-        return render(request, services, "events/edit.html", {"event": row.data, "error": None, "zones": COMMON_ZONES, **FEP_HELPERS})
+        return render(
+            request,
+            services,
+            "events/edit.html",
+            {"event": row.data, "error": None, "zones": COMMON_ZONES, **FEP_HELPERS},
+        )
     form = await checked_form(request, services)
     try:
         async with services.store.write() as session:
