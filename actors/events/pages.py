@@ -24,6 +24,7 @@ from actors.events.calendars import (
     decide_allocation,
     pending_of,
 )
+from actors.events.filters import EventFilter, FilterError, categories, split
 from actors.events.purchase_states import PurchaseState
 from actors.events.schedule import cancel, reschedule, schedule, sold_of
 from actors.events.tickets import PurchaseWaiters, buy, purchase_id
@@ -95,6 +96,12 @@ async def calendars_page(request: Request, error: str | None = None, status: int
     views = await calendars_view(services, is_admin(request, services))
     sold = await sold_counts(services, [e for v in views for e in v["events"]])
     names = {a["id"]: a.get("name", a["id"]) for v in views for a in v["allocated"]}
+    try:
+        wanted = EventFilter.from_query(request.query_params)
+    except FilterError as exc:
+        wanted, error, status = EventFilter(), error or exc.reason, 400
+    for view in views:
+        view["upcoming"], view["past"] = split([e for e in view["events"] if wanted.matches(e)], services.clock())
     return render(
         request,
         services,
@@ -107,6 +114,8 @@ async def calendars_page(request: Request, error: str | None = None, status: int
             "error": error,
             "zones": COMMON_ZONES,
             "slug": event_slug,
+            "wanted": wanted,
+            "categories": categories([e for v in views for e in v["events"]]),
             **FEP_HELPERS,
         },
         status,
