@@ -1,12 +1,14 @@
 """FEP-8a8e with Fedify as the other side: every new field of an Event (status, organizers, category, a Place
 with its postal address and coordinates beside a VirtualLocation, joinMode) and the attendees collection parse
 in Fedify's vocabulary with no term dropped; a Fedify account RSVPs with `Join` and gets `Accept`, and once the
-event is full a second Fedify server's account gets `Reject`."""
+event is full a second Fedify server's account gets `Reject`. A Fedify follower gets a reschedule and a
+cancellation as `Update(Event)` with `updated` (an edit, to Mastodon) and as a public Note each."""
 
 from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Callable
 
 import pytest
 
@@ -124,3 +126,49 @@ def test_a_fedify_account_rsvps_and_a_full_event_refuses(fedify: FedifyPeer, ros
         assert (reject["type"], reject["actor"]) == ("Reject", rose.events.actor_id)
         assert reject["received"]["summary"] == "This event is full."
     assert parsed(fedify, f"{event}/attendees")["totalItems"] == 1
+
+
+def test_a_reschedule_and_a_cancel_reach_a_fedify_follower_as_edits_and_notes(
+    fedify: FedifyPeer, rose: Rose, fedify_follows: Callable[[str], Json]
+) -> None:
+    fedify_follows("events")
+    event = free_event(rose, capacity=5)
+
+    def arrived(kind: str, seen: int) -> Callable[[], list[Json] | None]:
+        def check() -> list[Json] | None:
+            found = [r for r in fedify.inbox() if r["type"] == kind and r["object_id"] == event]
+            return found if len(found) > seen else None
+
+        return check
+
+    moved = {"type": "Event", "id": event, "startTime": "2027-06-12T12:00", "endTime": "2027-06-12T16:00"}
+    rose.c2s("events", {"type": "Update", "object": moved})
+    update = wait_until(arrived("Update", 0), "the reschedule at Fedify")[-1]
+    assert update["dropped"] == []
+    assert update["object"]["updated"] is not None, "Mastodon shows an Update with `updated` as an edit"
+    assert update["received"]["object"]["eventStatus"] == "EventRescheduled"
+    assert update["received"]["object"]["previousStartTime"] == "2027-06-05T12:00:00+01:00"
+
+    def note(words: str) -> Json | None:
+        return next(
+            (
+                r
+                for r in fedify.inbox()
+                if r["type"] == "Create"
+                and (r["object"] or {}).get("type") == "Note"
+                and words in r["object"]["content"]
+            ),
+            None,
+        )
+
+    rescheduled = wait_until(lambda: note("is now on Sat 12 June 2027, 12:00"), "the reschedule Note at Fedify")
+    assert "https://www.w3.org/ns/activitystreams#Public" in rescheduled["object"]["to"]
+    assert rescheduled["object"]["url"] == event
+
+    rose.c2s("events", {"type": "Update", "object": {"type": "Event", "id": event, "eventStatus": "EventCancelled"}})
+    cancelled = wait_until(arrived("Update", 1), "the cancellation at Fedify")[-1]
+    assert cancelled["received"]["object"]["eventStatus"] == "EventCancelled"
+    assert cancelled["object"]["updated"] is not None
+    wait_until(lambda: note("will not take place"), "the cancellation Note at Fedify")
+    ics = rose.get(f"{event}.ics", accept="text/calendar")
+    assert ics.status_code == 200 and "STATUS:CANCELLED" in ics.text
