@@ -24,17 +24,19 @@ def register(listeners: Listeners[Services]) -> None:
 
 
 def _event_of(ctx: Context) -> str:
+    """The id of the event of ours the activity is about (refused before any look-up when it is not ours)."""
     try:
-        return ctx.activity.object_id
+        event = ctx.activity.object_id
     except ActivityError as exc:
         raise Malformed(exc.reason) from None
+    if not event.startswith(ctx.services.actor.url("events/")):
+        raise Unprocessable("the object is not an event of this peer")
+    return event
 
 
-async def _locked_event(session: AsyncSession, services: Services, event: str) -> StoredObject:
+async def _locked_event(session: AsyncSession, event: str) -> StoredObject:
     """The event under its row lock: Joins of one event queue here, so two of them never both take the last
     place (the same lock record_sale takes)."""
-    if not event.startswith(services.actor.url("events/")):
-        raise Unprocessable("the object is not an event of this peer")
     row = await session.scalar(
         select(StoredObject).where(StoredObject.id == event).with_for_update().execution_options(populate_existing=True)
     )
@@ -75,7 +77,7 @@ async def on_join(ctx: Context) -> Outcome:
         raise Unprocessable(unfetchable("the joining actor", exc)) from None
     asked = {"id": join.id, "type": "Join", "actor": join.actor, "object": event}
     async with ctx.transaction() as session:
-        row = await _locked_event(session, services, event)
+        row = await _locked_event(session, event)
         attendees = attendees_of(event)
         if await collections.contains(session, attendees, join.actor):
             await services.emit(session, _answer(services, "Accept", asked, join.actor))  # joined already
@@ -92,10 +94,10 @@ async def on_join(ctx: Context) -> Outcome:
 
 
 async def on_leave(ctx: Context) -> Outcome:
-    services, leave = ctx.services, ctx.activity
+    leave = ctx.activity
     event = _event_of(ctx)
     async with ctx.transaction() as session:
-        row = await _locked_event(session, services, event)
+        row = await _locked_event(session, event)
         if await collections.remove(session, attendees_of(event), leave.actor):
             await _keep_remaining(session, row, ctx.now)
     return Outcome.PROCESSED

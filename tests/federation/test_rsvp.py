@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.hostile.helpers import StoreView, Unchanged, assert_refused
 from tests.support.actors import RemoteActor
 from tests.support.admin import AS2, Admin, collection, eventually
 from tests.support.httpserver import FakeServer, Recorded
@@ -157,3 +158,32 @@ def test_a_join_of_a_ticketed_event_is_rejected_with_the_buy_link(
     assert answer["type"] == "Reject"
     assert answer["summary"] == f"This event takes tickets: buy one at {event}"
     assert httpx.get(f"{event}/attendees", headers={"Accept": AS2}, trust_env=False).status_code == 404
+
+
+def test_a_join_of_what_is_not_our_event_is_refused_and_changes_nothing(
+    events: PeerProcess, organiser: Admin, remote_actor: Callable[..., RemoteActor]
+) -> None:
+    ada = remote_actor("ada")
+    event = scheduled(events, organiser)
+    attendees = f"/events/{event.rsplit('/', 1)[1]}/attendees"
+    view = StoreView(events.database_url)
+    try:
+        with httpx.Client(trust_env=False, timeout=10.0) as http:
+            # Leaving what one never joined is recorded (a replay changes nothing) and leaves the attendees be;
+            # it also puts Ada's key in the peer's cache, which is no effect of the refusals below.
+            assert actor_post(ada, http, events, "Leave", event).status_code == 202
+            for target, reason in (
+                (f"{events.url}/events/no-such-event", "no such event here"),
+                (f"{events.url}/calendars/main", "not an event of this peer"),
+                ("https://elsewhere.example/events/x", "not an event of this peer"),
+            ):
+                with Unchanged(view):
+                    assert_refused(actor_post(ada, http, events, "Join", target), 422, reason)
+    finally:
+        view.close()
+    assert collection(events.url, attendees)["totalItems"] == 0
+    assert document(event)["remainingAttendeeCapacity"] == 2
+
+
+def actor_post(actor: RemoteActor, http: httpx.Client, events: PeerProcess, kind: str, obj: str) -> httpx.Response:
+    return actor.post(http, events.inbox, actor.activity(kind, obj, to=[events.actor_id]))
