@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import feedparser
 from icalendar import Calendar
 from sqlalchemy import select
 
@@ -46,6 +47,10 @@ async def test_the_ics_carries_place_coordinates_and_category(database_url: str)
         assert (float(geo.latitude), float(geo.longitude)) == (53.7997, -1.5492)
         assert [str(c) for c in vevent["categories"].cats] == ["Music"]
         assert str(vevent["status"]) == "CONFIRMED"
+        for form_ in ("atom", "rss"):
+            feed = feedparser.parse((await app.client.get(f"/calendars/{slug_of(calendar)}.{form_}")).content)
+            [entry] = feed.entries
+            assert [tag.term for tag in entry.tags] == ["Music"], form_
         page = await app.client.get(f"/events/{slug_of(doc['id'])}", headers={"Accept": "text/html"})
         assert page.status_code == 200
         assert "https://www.openstreetmap.org/?mlat=53.7997&amp;mlon=-1.5492" in page.text
