@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -187,3 +188,19 @@ def test_a_join_of_what_is_not_our_event_is_refused_and_changes_nothing(
 
 def actor_post(actor: RemoteActor, http: httpx.Client, events: PeerProcess, kind: str, obj: str) -> httpx.Response:
     return actor.post(http, events.inbox, actor.activity(kind, obj, to=[events.actor_id]))
+
+
+def test_joins_at_once_never_take_more_places_than_there_are(
+    events: PeerProcess, organiser: Admin, fake_server: Callable[[], FakeServer],
+    remote_actor: Callable[..., RemoteActor],
+) -> None:  # fmt: skip
+    """Eight accounts Join a two-place event at the same moment: two Accepts, six Rejects, two attendees."""
+    server = fake_server()
+    crowd = [remote_actor(f"p{n}", server=server) for n in range(8)]
+    event = scheduled(events, organiser)
+    with ThreadPoolExecutor(len(crowd)) as pool:
+        answered = list(pool.map(lambda actor: join(events, server, actor, event)["type"], crowd))
+    assert sorted(answered) == ["Accept", "Accept", *["Reject"] * 6]
+    attendees = collection(events.url, f"/events/{event.rsplit('/', 1)[1]}/attendees")
+    assert attendees["totalItems"] == 2 and len(attendees["items"]) == 2
+    assert document(event)["remainingAttendeeCapacity"] == 0
