@@ -95,11 +95,6 @@ def _local_time(value: object, what: str, zone: ZoneInfo) -> datetime:
     return moment.replace(tzinfo=zone) if moment.tzinfo is None else moment.astimezone(zone)
 
 
-def when_and_where(start: datetime, location: str) -> str:
-    """`Thu 1 July 2027, 19:00 · The Hall` — plain text."""
-    return f"{start.strftime('%a')} {start.day} {start.strftime('%B %Y, %H:%M')} · {location}"
-
-
 def event_document(
     *,
     event_id: str,
