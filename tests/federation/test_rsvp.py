@@ -204,3 +204,27 @@ def test_joins_at_once_never_take_more_places_than_there_are(
     attendees = collection(events.url, f"/events/{event.rsplit('/', 1)[1]}/attendees")
     assert attendees["totalItems"] == 2 and len(attendees["items"]) == 2
     assert document(event)["remainingAttendeeCapacity"] == 0
+
+
+def test_the_edit_form_shows_and_changes_the_new_fields(events: PeerProcess, organiser: Admin) -> None:
+    event = scheduled(events, organiser, organizers="https://other.example/users/ann")
+    edit = f"/events/{event.rsplit('/', 1)[1]}/edit"
+    page = organiser.client.get(edit)
+    assert page.status_code == 200
+    for shown in ('value="Outdoors"', 'value="53.8372"', 'value="Leeds"', "https://other.example/users/ann",
+                  '<option value="rsvp" selected>', '<option value="EventScheduled" selected>'):  # fmt: skip
+        assert shown in page.text, shown
+
+    before = document(event)
+    refused = organiser.client.post(edit, data={**FORM, "latitude": "north", "csrf": organiser.csrf(edit)})
+    assert refused.status_code == 400 and "the latitude must be a number like 53.7997" in refused.text
+    assert document(event) == before
+
+    changed = {**FORM, "status": "EventPostponed", "online_url": "https://meet.example/picnic"}
+    done = organiser.client.post(edit, data={**changed, "csrf": organiser.csrf(edit)})
+    assert done.status_code == 303, done.text[:500]
+    after = document(event)
+    assert after["eventStatus"] == "EventPostponed" and after["updated"]
+    assert [p["type"] for p in after["location"]] == ["Place", "VirtualLocation"]
+    assert after["organizers"] == [events.actor_id]  # the field left empty: no other organiser now
+    assert after["summary"].startswith("<p>Postponed: Sat 5 June 2027, 12:00 · Roundhay Park, Leeds and online")
