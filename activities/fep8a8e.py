@@ -299,3 +299,14 @@ def osm_url(place: dict[str, Any]) -> str:
         return f"https://www.openstreetmap.org/?mlat={latitude}&mlon={longitude}#map=17/{latitude}/{longitude}"
     query = ", ".join(p for p in (str(place.get("name") or ""), address_text(place)) if p)
     return f"https://www.openstreetmap.org/search?query={quote_plus(query)}" if query else ""
+
+
+def ticket_refusal(doc: dict[str, Any]) -> str | None:
+    """Why no ticket is sold for this event (a sentence), or None: RSVP events and cancelled ones sell none."""
+    if doc.get("type") != "Event":
+        return None  # a removed event: the purchase's own checks say so
+    if doc.get("joinMode") == JoinMode.FREE:
+        return "This event is free and takes no tickets: RSVP from your fediverse account instead."
+    if status_of(doc) == EventStatus.CANCELLED:
+        return "This event is cancelled: no tickets are sold."
+    return None

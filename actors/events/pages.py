@@ -236,6 +236,8 @@ async def buy_ticket(request: Request) -> Response:
             row = await objects.get(session, services.actor.url(f"events/{slug}"))
             if row is None or row.type not in ("Event", "Tombstone"):
                 raise HTTPException(404, "There is no such event.")
+            if (refused := fep8a8e.ticket_refusal(row.data)) is not None:
+                raise ActivityError(refused)
             token = await buy(session, services, row, quantity, customer)
     except ActivityError as exc:
         row = await _event(services, slug)

@@ -228,3 +228,24 @@ def test_the_edit_form_shows_and_changes_the_new_fields(events: PeerProcess, org
     assert [p["type"] for p in after["location"]] == ["Place", "VirtualLocation"]
     assert after["organizers"] == [events.actor_id]  # the field left empty: no other organiser now
     assert after["summary"].startswith("<p>Postponed: Sat 5 June 2027, 12:00 · Roundhay Park, Leeds and online")
+
+
+def test_no_ticket_is_sold_for_an_rsvp_or_a_cancelled_event(events: PeerProcess, organiser: Admin) -> None:
+    free = scheduled(events, organiser)
+    cancelled = scheduled(events, organiser, name="Gig", admission="tickets", price="12.00", status="EventCancelled")
+    with httpx.Client(base_url=events.url, trust_env=False, timeout=10.0) as visitor:
+        free_page = visitor.get(free, headers={"Accept": "text/html"}).text
+        assert "/buy" not in free_page and "RSVP from your fediverse account" in free_page
+        cancelled_page = visitor.get(cancelled, headers={"Accept": "text/html"}).text
+        assert "/buy" not in cancelled_page and "No tickets are sold." in cancelled_page
+        on_sale = scheduled(events, organiser, name="Open gig", admission="tickets", price="12.00")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', visitor.get(on_sale, headers={"Accept": "text/html"}).text)
+        assert csrf, "an event on sale has its buy form, with the visitor's CSRF token"
+        for event, reason in (
+            (free, "This event is free and takes no tickets: RSVP from your fediverse account instead."),
+            (cancelled, "This event is cancelled: no tickets are sold."),
+        ):
+            data = {"csrf": csrf.group(1), "name": "Ada", "email": "ada@example.org", "quantity": "1"}
+            bought = visitor.post(f"{event}/buy", data=data)
+            assert bought.status_code == 400 and reason in bought.text.replace("&#39;", "'"), bought.text[:1000]
+            assert collection(events.url, f"/events/{event.rsplit('/', 1)[1]}/sold")["totalItems"] == 0
