@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from functools import cache
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from activities import fep8a8e
 from activities.errors import ActivityError
+from activities.fep8a8e import Admission, EventDetails
 from activities.text import plain
 
 MAX_CAPACITY = 100_000
@@ -26,6 +29,12 @@ class EventInput:
     capacity: int
     price: Decimal
     description: str
+    details: EventDetails = field(default_factory=EventDetails)
+
+
+@cache
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones())
 
 
 def parse_event_input(form: dict[str, Any]) -> EventInput:
@@ -33,9 +42,11 @@ def parse_event_input(form: dict[str, Any]) -> EventInput:
     name = plain(form.get("name"), "name", 200)
     tz_name = plain(form.get("timezone") or "UTC", "time zone", 64)
     try:
+        if tz_name not in _zones():
+            raise ValueError(tz_name)
         zone = ZoneInfo(tz_name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ActivityError(f"unknown time zone {tz_name}") from None
+        raise ActivityError(f"unknown time zone {tz_name}: give an IANA name like Europe/London") from None
     start = _local_time(form.get("start"), "start", zone)
     end = _local_time(form.get("end"), "end", zone)
     if end <= start:
@@ -47,16 +58,20 @@ def parse_event_input(form: dict[str, Any]) -> EventInput:
     if not 1 <= capacity <= MAX_CAPACITY:
         raise ActivityError(f"capacity must be between 1 and {MAX_CAPACITY}")
     price = parse_price(form.get("price", "0"))
+    details = fep8a8e.parse_details(form)
+    if details.admission == Admission.RSVP and price != 0:
+        raise ActivityError("an event that takes RSVPs is free: set the price to 0 or sell tickets")
     return EventInput(
         name=name,
         start=start,
         end=end,
         timezone=tz_name,
-        location_name=plain(form.get("location"), "location", 200),
+        location_name=plain(form.get("location"), "location", 200, required=not details.online_url),
         location_address=plain(form.get("address"), "address", 300, required=False),
         capacity=capacity,
         price=price,
         description=plain(form.get("description"), "description", 2000, required=False),
+        details=details,
     )
 
 
@@ -80,11 +95,6 @@ def _local_time(value: object, what: str, zone: ZoneInfo) -> datetime:
     return moment.replace(tzinfo=zone) if moment.tzinfo is None else moment.astimezone(zone)
 
 
-def when_and_where(start: datetime, location: str) -> str:
-    """`Thu 1 July 2027, 19:00 · The Hall` — plain text."""
-    return f"{start.strftime('%a')} {start.day} {start.strftime('%B %Y, %H:%M')} · {location}"
-
-
 def event_document(
     *,
     event_id: str,
@@ -99,11 +109,11 @@ def event_document(
     currency: str,
     published: str,
     updated: str | None = None,
+    previous_start: str | None = None,
 ) -> dict[str, Any]:
-    line = when_and_where(data.start, data.location_name)
-    place: dict[str, Any] = {"type": "Place", "name": data.location_name}
-    if data.location_address:
-        place["address"] = data.location_address
+    details = data.details
+    place_label = fep8a8e.place_label(data.location_name, details)
+    line = fep8a8e.summary_line(data.start, place_label, data.price, currency, details.status)
     content = f"<p>{html.escape(line)}</p>"
     if data.description:
         content += f"<p>{html.escape(data.description)}</p>"
@@ -114,8 +124,7 @@ def event_document(
         "startTime": data.start.isoformat(),
         "endTime": data.end.isoformat(),
         "timezone": data.timezone,
-        "location": place,
-        "summary": f"<p>{html.escape(line)}</p>",
+        "summary": fep8a8e.summary_html(line),
         "content": content,
         "url": event_id,
         "attributedTo": organizer,
@@ -128,7 +137,17 @@ def event_document(
         "published": published,
         "to": [public],
         "cc": [followers, *extra_cc],
+        **fep8a8e.fields(
+            data.location_name,
+            data.location_address,
+            details,
+            organizer=organizer,
+            event_id=event_id,
+            ticketed=details.admission == Admission.TICKETS,
+        ),
     }
+    if previous_start:
+        doc["previousStartTime"] = previous_start
     if data.description:
         doc["source"] = {"content": data.description, "mediaType": "text/plain"}
     if featured_post:

@@ -43,6 +43,21 @@ SCHEMA_TERMS = {
     "allocated": {"@id": "https://rose-ash.org/ns#allocated", "@type": "@id"},
     "formerType": {"@id": "as:formerType", "@type": "@vocab"},  # "Event" is the AS2 type, not a relative URL
     "Hashtag": "as:Hashtag",  # not in the AS2 context document; Mastodon declares it the same way
+    # FEP-8a8e events: schema.org terms, and Mobilizon's for how people take part
+    "mz": "https://joinmobilizon.org/ns#",
+    "eventStatus": "schema:eventStatus",
+    "previousStartTime": "schema:previousStartDate",
+    "organizers": {"@id": "schema:organizer", "@type": "@id"},
+    "category": "schema:category",
+    "PostalAddress": "schema:PostalAddress",
+    "streetAddress": "schema:streetAddress",
+    "addressLocality": "schema:addressLocality",
+    "postalCode": "schema:postalCode",
+    "addressCountry": "schema:addressCountry",
+    "VirtualLocation": "schema:VirtualLocation",
+    "joinMode": "mz:joinMode",
+    "externalParticipationUrl": {"@id": "mz:externalParticipationUrl", "@type": "@id"},
+    "attendees": {"@id": "schema:attendee", "@type": "@id"},
     "toot": "http://joinmastodon.org/ns#",
     "discoverable": "toot:discoverable",
 }

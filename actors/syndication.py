@@ -22,6 +22,7 @@ class Item:
     updated: datetime
     summary: str = ""  # HTML
     content: str = ""  # HTML
+    categories: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,8 @@ def render(feed: Feed, form: Format) -> bytes:
             entry.summary(item.summary, type="html")
         if item.content:
             entry.content(item.content, type="html")
+        for category in item.categories:
+            entry.category(term=category)
     out: bytes = gen.atom_str(pretty=True) if form == "atom" else gen.rss_str(pretty=True)
     return out
 

@@ -8,11 +8,12 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 
+from activities import fep8a8e
 from activities.errors import ActivityError, RuleRefused
 from activities.event import featured_post, parse_event_input
 from activities.parse import id_of
 from actors.context import Services
-from actors.events import approvals, feeds, ical, listeners, pages, reconcile
+from actors.events import approvals, feeds, ical, listeners, pages, reconcile, rsvp
 from actors.events.calendars import all_calendars, calendar_data, create_calendar
 from actors.events.schedule import cancel, events_id, reschedule, schedule
 from actors.events.tickets import PurchaseWaiters
@@ -30,14 +31,16 @@ async def seed(services: Services) -> None:
 def _form_of(event: dict[str, Any], defaults: bool = True) -> dict[str, Any]:
     """An Event object read as the schedule form's fields, so both go through the same checks. Without
     `defaults` (an Update), a field the object leaves out stays None: it keeps its value."""
-    location = event.get("location")
+    fep = fep8a8e.form_of(event)
+    if not defaults:
+        fep = {k: v for k, v in fep.items() if not (k == "status" and "eventStatus" not in event)}
+        fep = {k: v for k, v in fep.items() if not (k == "admission" and "joinMode" not in event)}
     return {
         "name": event.get("name"),
         "start": event.get("startTime"),
         "end": event.get("endTime"),
         "timezone": event.get("timezone") or ("UTC" if defaults else None),
-        "location": location.get("name") if isinstance(location, dict) else location,
-        "address": location.get("address") if isinstance(location, dict) else "",
+        **fep,
         "capacity": event.get("maximumAttendeeCapacity"),
         "price": event.get("price", "0" if defaults else None),
         "description": _description(event),
@@ -128,6 +131,7 @@ async def is_allocated_of_calendar(session: AsyncSession, services: Services, al
 def register(setup: KindSetup) -> None:
     waiters = PurchaseWaiters()  # this process's buyers waiting on their purchase page
     listeners.register(setup.listeners, waiters)
+    rsvp.register(setup.listeners)
     setup.routes += [*ical.ROUTES, *feeds.ROUTES]  # before the pages: /events/{slug}.ics is not an event page
     setup.routes += pages.routes(waiters)
     setup.routes += reconcile.ROUTES
@@ -139,6 +143,7 @@ def register(setup: KindSetup) -> None:
         CollectionSpec("/events", embed=public_objects),
         CollectionSpec("/events/{slug}/sold", exists=is_sold_of_event),
         CollectionSpec("/events/{slug}/held", exists=is_sold_of_event),
+        CollectionSpec("/events/{slug}/attendees", exists=rsvp.is_attendees_of_event),
     ]
     setup.actor_fields["upcomingEvents"] = events_id(setup.services)
     setup.on_c2s(C2SKey("Create", "Event"), c2s_create_event)

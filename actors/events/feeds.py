@@ -23,7 +23,9 @@ def item_of(entry: Listed) -> Item:
         name, summary = f"Cancelled: {name}", f"<p>Cancelled.</p>{summary}"
     published = parse_time(data.get("published"), entry.created)
     updated = entry.changed if entry.cancelled else parse_time(data.get("updated"), published)
-    return Item(str(data["id"]), name, published, updated, summary, str(data.get("content") or "") or summary)
+    categories = (str(data["category"]),) if data.get("category") else ()
+    content = str(data.get("content") or "") or summary
+    return Item(str(data["id"]), name, published, updated, summary, content, categories)
 
 
 async def _calendar_feed(request: Request, form: Format) -> Response:

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from activities import fep8a8e
 from actors.events import listing
 from actors.events.listing import Listed
 from actors.web import services_of
@@ -35,10 +36,16 @@ def _description(data: dict[str, Any]) -> str:
 
 
 def _location(data: dict[str, Any]) -> str:
-    place = data.get("location")
-    if not isinstance(place, dict):
-        return str(place or "")
-    return ", ".join(str(part) for part in (place.get("name"), place.get("address")) if part)
+    place = fep8a8e.place_of(data)
+    text = ", ".join(str(part) for part in (place.get("name"), fep8a8e.address_text(place)) if part)
+    online = fep8a8e.online_url_of(data)
+    return f"{text} and online: {online}" if text and online else text or online
+
+
+def _status(entry: Listed) -> str:
+    if entry.cancelled:
+        return "CANCELLED"
+    return "TENTATIVE" if fep8a8e.status_of(entry.data) == fep8a8e.EventStatus.POSTPONED else "CONFIRMED"
 
 
 def vevent(entry: Listed) -> Event:
@@ -58,7 +65,12 @@ def vevent(entry: Listed) -> Event:
     if description := _description(data):
         event.add("description", description)
     event.add("url", str(data.get("url") or data["id"]))
-    event.add("status", "CANCELLED" if entry.cancelled else "CONFIRMED")
+    event.add("status", _status(entry))
+    place = fep8a8e.place_of(data)
+    if isinstance(place.get("latitude"), (int, float)) and isinstance(place.get("longitude"), (int, float)):
+        event.add("geo", (float(place["latitude"]), float(place["longitude"])))
+    if category := data.get("category"):
+        event.add("categories", [str(category)])
     return event
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from activities.fep8a8e import EventStatus, status_of
 from actors.context import Services
 from actors.events import revisions
 from actors.events.calendars import all_calendars, calendar_data, calendar_id
@@ -39,7 +40,7 @@ async def _rows(session: AsyncSession, ids: list[str]) -> dict[str, StoredObject
 async def _listed(session: AsyncSession, row: StoredObject, calendar: str | None) -> Listed | None:
     if row.type == "Event" and row.deleted_at is None and row.public:
         data: dict[str, Any] | None = row.data
-        cancelled = False
+        cancelled = status_of(row.data) == EventStatus.CANCELLED  # cancelled by its status, still an Event
     elif row.type == "Tombstone" and row.data.get("formerType") == "Event" and calendar is not None:
         data, cancelled = await revisions.cancelled_data(session, calendar, row.id), True
     else:

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from activities import fep8a8e
 from activities.errors import ActivityError
 from activities.event import featured_post, parse_event_input
 from activities.order import parse_customer, parse_quantity
@@ -23,6 +24,7 @@ from actors.events.calendars import (
     decide_allocation,
     pending_of,
 )
+from actors.events.filters import EventFilter, FilterError, categories, split
 from actors.events.purchase_states import PurchaseState
 from actors.events.schedule import cancel, held_of, reschedule, schedule, sold_of
 from actors.events.tickets import PurchaseWaiters, buy, purchase_id
@@ -32,6 +34,16 @@ from store.models import StoredObject
 
 MAX_WAIT = 20.0  # seconds a status request may wait for a pending purchase to be answered
 RECHECK = 5.0  # a waiting status request re-reads the store this often (an answer another process committed)
+
+# What the event templates use to show and edit the FEP-8a8e fields.
+FEP_HELPERS: dict[str, Any] = {
+    "fields_of": fep8a8e.form_of,
+    "statuses": {status.value: label for status, label in fep8a8e.STATUS_LABELS.items()},
+    "place_text": fep8a8e.address_text_of,
+    "place_of": fep8a8e.place_of,
+    "online_of": fep8a8e.online_url_of,
+    "map_url": fep8a8e.osm_url,
+}
 
 COMMON_ZONES = ["Europe/London", "Europe/Dublin", "Europe/Paris", "Europe/Berlin", "America/New_York", "UTC"]
 
@@ -45,6 +57,11 @@ async def held_counts(services: Services, events: list[dict[str, Any]]) -> dict[
     """Tickets held while their buyers pay: they count against what remains until paid or released."""
     async with services.store.read() as session:
         return {e["id"]: await collections.count(session, held_of(e["id"])) for e in events}
+
+
+async def attending_count(services: Services, event: dict[str, Any]) -> int:
+    async with services.store.read() as session:
+        return await collections.count(session, fep8a8e.attendees_of(event["id"]))
 
 
 async def calendars_view(services: Services, with_pending: bool) -> list[dict[str, Any]]:
@@ -86,6 +103,12 @@ async def calendars_page(request: Request, error: str | None = None, status: int
     sold = await sold_counts(services, [e for v in views for e in v["events"]])
     held = await held_counts(services, [e for v in views for e in v["events"]])
     names = {a["id"]: a.get("name", a["id"]) for v in views for a in v["allocated"]}
+    try:
+        wanted = EventFilter.from_query(request.query_params)
+    except FilterError as exc:
+        wanted, error, status = EventFilter(), error or exc.reason, 400
+    for view in views:
+        view["upcoming"], view["past"] = split([e for e in view["events"] if wanted.matches(e)], services.clock())
     return render(
         request,
         services,
@@ -99,6 +122,9 @@ async def calendars_page(request: Request, error: str | None = None, status: int
             "error": error,
             "zones": COMMON_ZONES,
             "slug": event_slug,
+            "wanted": wanted,
+            "categories": categories([e for v in views for e in v["events"]]),
+            **FEP_HELPERS,
         },
         status,
     )
@@ -173,7 +199,12 @@ async def edit_event(request: Request) -> Response:
     if row.deleted_at is not None:
         raise HTTPException(410, "This event was cancelled.")
     if request.method == "GET":
-        return render(request, services, "events/edit.html", {"event": row.data, "error": None, "zones": COMMON_ZONES})
+        return render(
+            request,
+            services,
+            "events/edit.html",
+            {"event": row.data, "error": None, "zones": COMMON_ZONES, **FEP_HELPERS},
+        )
     form = await checked_form(request, services)
     try:
         async with services.store.write() as session:
@@ -185,7 +216,7 @@ async def edit_event(request: Request) -> Response:
             request,
             services,
             "events/edit.html",
-            {"event": row.data, "error": exc.reason, "zones": COMMON_ZONES},
+            {"event": row.data, "error": exc.reason, "zones": COMMON_ZONES, **FEP_HELPERS},
             400,
         )
     return redirect(request, services, f"/events/{request.path_params['slug']}")
@@ -215,6 +246,8 @@ async def buy_ticket(request: Request) -> Response:
             row = await objects.get(session, services.actor.url(f"events/{slug}"))
             if row is None or row.type not in ("Event", "Tombstone"):
                 raise HTTPException(404, "There is no such event.")
+            if (refused := fep8a8e.ticket_refusal(row.data)) is not None:
+                raise ActivityError(refused)
             token = await buy(session, services, row, quantity, customer)
     except ActivityError as exc:
         row = await _event(services, slug)
@@ -290,6 +323,15 @@ async def event_page(
         request,
         services,
         "events/event.html",
-        {"event": event, "sold": sold, "held": held, "post": post, "error": error, "slug": event_slug(event["id"])},
+        {
+            "event": event,
+            "sold": sold,
+            "held": held,
+            "post": post,
+            "error": error,
+            "slug": event_slug(event["id"]),
+            "attending": await attending_count(services, event),
+            **FEP_HELPERS,
+        },
         status,
     )

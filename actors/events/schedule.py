@@ -3,6 +3,7 @@ of the featured post."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import select
@@ -11,10 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from activities.build import activity, iso, tombstone
 from activities.errors import RuleRefused
 from activities.event import EventInput, event_document, featured_post
+from activities.fep8a8e import EventStatus, attendees_of
 from activities.text import slugify
 from activities.vocab import PUBLIC
 from actors.context import Services
 from actors.events import revisions
+from actors.events.announce import announce_change
 from actors.events.calendars import allocated_of, calendar_data
 from store import collections, objects
 from store.models import StoredObject
@@ -86,6 +89,13 @@ async def reschedule(session: AsyncSession, services: Services, row: StoredObjec
     taken = sold + await collections.count(session, held_of(row.id))
     if data.capacity < taken:
         raise RuleRefused(f"{taken} tickets are sold or held already; capacity cannot go below that")
+    attending = await collections.count(session, attendees_of(row.id))
+    if data.capacity < attending:
+        raise RuleRefused(f"{attending} people are attending already; capacity cannot go below that")
+    moved = old.get("startTime") != data.start.isoformat()
+    previous_start = old.get("startTime") if moved else old.get("previousStartTime")
+    if moved and data.details.status == EventStatus.SCHEDULED:
+        data = replace(data, details=replace(data.details, status=EventStatus.RESCHEDULED))
     post = featured_post(old)
     doc = event_document(
         event_id=row.id,
@@ -93,17 +103,19 @@ async def reschedule(session: AsyncSession, services: Services, row: StoredObjec
         calendar=old["context"],
         data=data,
         featured_post=post,
-        sold=taken,  # what remains counts the held tickets too
+        sold=taken + attending,  # what remains counts the held tickets and the attendees too
         public=PUBLIC,
         followers=services.actor.followers,
         extra_cc=await _featured_author(session, old["context"], post),
         currency=services.currency,
         published=old["published"],
         updated=iso(now),
+        previous_start=previous_start if isinstance(previous_start, str) else None,
     )
     await objects.put(session, doc, actor=services.actor.name, now=now)
     await revisions.bump(session, row.id)
     await services.emit(session, _wrap(services, "Update", doc))
+    await announce_change(session, services, old, doc)
     return doc
 
 
@@ -112,6 +124,7 @@ async def cancel(session: AsyncSession, services: Services, row: StoredObject) -
     cc = [c for c in row.data.get("cc", []) if isinstance(c, str)]
     gone = tombstone(row.id, "Event", iso(now))
     gone.pop("@context")
+    await announce_change(session, services, row.data, {**row.data, "eventStatus": EventStatus.CANCELLED.value})
     await revisions.keep_cancelled(session, row.data, now)
     row.data, row.type, row.deleted_at, row.updated_at = gone, "Tombstone", now, now
     await collections.remove(session, events_id(services), row.id)

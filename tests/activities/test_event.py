@@ -4,7 +4,8 @@ from decimal import Decimal
 import pytest
 
 from activities.errors import ActivityError
-from activities.event import event_document, featured_post, parse_event_input, parse_price, when_and_where
+from activities.event import event_document, featured_post, parse_event_input, parse_price
+from activities.fep8a8e import EventStatus, summary_line
 from activities.vocab import PUBLIC
 
 FORM = {
@@ -27,9 +28,13 @@ def test_form_becomes_aware_times_in_the_named_zone() -> None:
     assert data.price == Decimal("12.50")
 
 
-def test_summary_carries_date_time_and_place_for_mastodon() -> None:
+def test_summary_carries_date_time_place_and_price_for_mastodon() -> None:
     start = datetime.fromisoformat("2027-07-01T19:00:00+01:00")
-    assert when_and_where(start, "The Hall") == "Thu 1 July 2027, 19:00 · The Hall"
+    line = summary_line(start, "The Hall", Decimal("12.50"), "GBP", EventStatus.SCHEDULED)
+    assert line == "Thu 1 July 2027, 19:00 · The Hall · 12.50 GBP"
+    assert summary_line(start, "The Hall", Decimal(0), "GBP", EventStatus.SCHEDULED).endswith("· Free")
+    postponed = summary_line(start, "The Hall", Decimal(0), "GBP", EventStatus.POSTPONED)
+    assert postponed == "Postponed: Thu 1 July 2027, 19:00 · The Hall · Free"
 
 
 def test_event_document_follows_fep_8a8e() -> None:
@@ -41,9 +46,13 @@ def test_event_document_follows_fep_8a8e() -> None:
         currency="GBP", published="2026-11-27T00:00:00Z",
     )  # fmt: skip
     assert doc["type"] == "Event"
-    assert doc["location"] == {"type": "Place", "name": "The Hall", "address": "1 High Street"}
+    assert doc["location"] == {
+        "type": "Place",
+        "name": "The Hall",
+        "address": {"type": "PostalAddress", "streetAddress": "1 High Street"},
+    }
     assert doc["maximumAttendeeCapacity"] == 100 and doc["remainingAttendeeCapacity"] == 97
-    assert doc["summary"] == "<p>Thu 1 July 2027, 19:00 · The Hall</p>"
+    assert doc["summary"] == "<p>Thu 1 July 2027, 19:00 · The Hall · 12.50 GBP</p>"
     assert doc["timezone"] == "Europe/London"
     assert doc["sold"] == "https://e.example/events/summer-gig/sold"
     assert doc["to"] == [PUBLIC] and "https://b.example/actor" in doc["cc"]

@@ -28,7 +28,15 @@ def test_an_event_has_the_fep_8a8e_fields(rose: Rose, world: World) -> None:
     local = start.astimezone(zone)
     assert start.utcoffset() == local.utcoffset(), "the offset is the time zone's at that moment"
     assert (local.hour, local.minute) == (19, 0)
-    assert event["location"] == {"type": "Place", "name": "The Hall", "address": "1 High Street"}
+    assert event["location"] == {
+        "type": "Place",
+        "name": "The Hall",
+        "address": {"type": "PostalAddress", "streetAddress": "1 High Street"},
+    }
+    assert event["eventStatus"] == "EventScheduled"
+    assert event["organizers"] == [rose.events.actor_id]
+    assert event["joinMode"] == "external" and event["externalParticipationUrl"] == world.event
+    assert event["summary"] == "<p>Thu 1 July 2027, 19:00 · The Hall · 12.00 GBP</p>"
     assert event["maximumAttendeeCapacity"] == 50
     assert isinstance(event["remainingAttendeeCapacity"], int)
     assert event["attributedTo"] == rose.events.actor_id

@@ -109,7 +109,10 @@ def test_we_sign_rfc9421_first_and_fedify_takes_it_on_the_first_knock(fedify: Fe
     assert fedify.send(to=rose.shop.actor_id, activity=follow, spec=DRAFT_CAVAGE)["status"] == 202
     accept = fedify.wait_for_inbox(lambda r: r["object_id"] == follow["id"], activity_type="Accept", timeout=20)
     assert accept["signature_spec"] == RFC9421
-    knocks = [d for d in fedify.deliveries() if d["id"] == accept["id"]]
+    # Fedify records a delivery once its inbox has answered, after the listener recorded the activity: wait for it.
+    knocks = wait_until(
+        lambda: [d for d in fedify.deliveries() if d["id"] == accept["id"]], "Fedify's record of the Accept's POST"
+    )
     assert [(d["signature_spec"], d["status"]) for d in knocks] == [(RFC9421, 202)], knocks
     ours = tuple(peer.url for peer in rose.all)
     by_us = [d for d in fedify.deliveries() if (d["actor"] or "").startswith(ours)]
