@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -41,6 +43,8 @@ from bench.seeding import make_actors  # noqa: E402
 
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     sizes = QUICK if args.quick else FULL
+    if args.idle_seconds:
+        sizes = dataclasses.replace(sizes, idle_seconds=args.idle_seconds)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     logs = RESULTS / f"logs-{stamp}"
     logs.mkdir(parents=True, exist_ok=True)
@@ -48,6 +52,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     results: dict[str, Any] = {
         "mode": "quick" if args.quick else "full",
         "code": str(args.code),
+        "commit": commit_of(args.code),
         "started": stamp,
         "machine": machine(),
         "sizes": sizes.__dict__,
@@ -78,6 +83,17 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     return results
 
 
+def commit_of(checkout: Path) -> str:
+    """The measured checkout's commit, marked "+changes" when its tracked files differ from it."""
+    git = ["git", "-C", str(checkout)]
+    try:
+        head = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run([*git, "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True)
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+changes" if dirty.stdout.strip() else "")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller counts (about 1-2 minutes)")
@@ -88,6 +104,9 @@ def main() -> int:
     )
     parser.add_argument("--only", action="append", choices=list(PHASES), help="run one phase")
     parser.add_argument("--keep-databases", action="store_true")
+    parser.add_argument(
+        "--idle-seconds", type=float, help="how long the idle peers' CPU is measured (60 s; 20 s --quick; target: 300)"
+    )
     parser.add_argument("--code", type=Path, default=REPO, help="measure the peers of another checkout (before/after)")
     parser.add_argument("--profile", action="store_true", help="py-spy the measured processes (logs dir)")
     args = parser.parse_args()
