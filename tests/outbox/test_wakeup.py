@@ -19,6 +19,7 @@ from activities.identity import LocalActor
 from outbox.addressing import Target
 from outbox.connections import DirectPoster
 from outbox.worker import DeliveryWorker
+from peer.settings import Settings
 from store import Store
 from store.models import ActorKey
 from tests.support.actors import RemoteActor, key_pair
@@ -158,3 +159,12 @@ def test_a_worker_process_sends_what_the_web_process_commits_at_once(
     took = time.monotonic() - started
     assert len(posts) == 1 and posts[0].json()["type"] == "Create"
     assert took < 5.0, f"{took:.1f} s: the worker waited for something other than the commit"
+
+
+def test_the_safety_poll_is_a_setting_and_a_bad_one_is_refused() -> None:
+    env = {"ROSE_ASH_KIND": "blog", "ROSE_ASH_ADMIN_TOKEN": "a-long-enough-admin-token"}
+    assert Settings.from_env(env).worker_safety_poll == 30.0
+    assert Settings.from_env({**env, "ROSE_ASH_WORKER_SAFETY_POLL": "45"}).worker_safety_poll == 45.0
+    for bad in ("0", "soon", "-1"):
+        with pytest.raises(ValueError, match="ROSE_ASH_WORKER_SAFETY_POLL must be a"):
+            Settings.from_env({**env, "ROSE_ASH_WORKER_SAFETY_POLL": bad})
