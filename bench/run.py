@@ -1,15 +1,18 @@
-"""Rose Ash benchmarks near the machine's limits (issue 6): fan-out, inbox ingest, purchases, collections, memory.
+"""Rose Ash benchmarks near the machine's limits (issues 6 and 16): the idle peer, fan-out, inbox ingest, purchases,
+collections, memory.
 
     .venv/bin/python bench/run.py            # full run: about 3 minutes on 2 idle cores, up to 8 on a busy machine
     .venv/bin/python bench/run.py --quick    # smaller counts: about 2 minutes
     .venv/bin/python bench/run.py --only inbox --profile    # one phase, with py-spy profiles in the logs folder
     .venv/bin/python bench/run.py --code /tmp/old-checkout  # the same measurements of another checkout's peers
+    .venv/bin/python bench/run.py --only idle --idle-seconds 300  # the idle peers over the target's 5 minutes
 
 Starts real `rose-ash serve` / `rose-ash worker` processes on loopback, each on a fresh PostgreSQL database
 (BENCH_DATABASE_SERVER, default postgresql://postgres@127.0.0.1:5432; dropped at the end), with loopback sinks
 (bench/sink.py) as remote inboxes and remote actors, and bench/loadgen.py as the load generator. Prints a markdown
-table and writes every figure to bench/results/<timestamp>.json (and latest.json). Ratios are taken against
-yardsticks measured in the same run, so a noisy machine cancels out.
+table with each target met or missed and writes every figure to bench/results/<timestamp>.json, with the
+measured commit (commit the file a README figure comes from; latest.json and the logs folders are not kept).
+Ratios are taken against yardsticks measured in the same run, so a noisy machine cancels out.
 
 This file is the command line and the order of a run. bench/harness.py starts the processes and makes the
 databases, bench/measure.py holds the RSA yardstick, the CPU meter and the profiler, bench/seeding.py what is put
