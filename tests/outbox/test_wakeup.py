@@ -1,6 +1,7 @@
 """An idle delivery worker sleeps until work is committed: a `rose-ash worker` process sends what the web process
 commits at once (PostgreSQL NOTIFY; SQLite: the files change), long before its safety poll; work committed
-without any wake-up is still sent, by the safety poll; and an idle worker does not touch the store."""
+without any wake-up is still sent, by the safety poll; a lost listening connection is listened on again; and an
+idle worker does not touch the store."""
 
 from __future__ import annotations
 
@@ -21,10 +22,12 @@ from outbox.connections import DirectPoster
 from outbox.worker import DeliveryWorker
 from peer.settings import Settings
 from store import Store
+from store.db import open_store
 from store.models import ActorKey
+from tests.conftest import open_migrated
 from tests.support.actors import RemoteActor, key_pair
 from tests.support.admin import eventually
-from tests.support.databases import Databases, Peek
+from tests.support.databases import Databases, Peek, terminate_backends
 from tests.support.fanout import add_followers, delivery_rows, emit_note, until
 from tests.support.httpserver import FakeServer
 from tests.support.processes import PeerProcess
@@ -75,9 +78,7 @@ async def test_work_committed_without_a_wake_up_is_sent_by_the_safety_poll(
     async with worker_running(store, followers, safety_poll=1.0, listen=False):
         started = time.monotonic()
         sent = await emit_note(store, ME)  # nobody rings: as if the notification had been lost
-        rows = await until(
-            lambda: _delivered(store, sent["id"]), within=10.0, what="the delivery, at the safety poll"
-        )
+        rows = await until(lambda: _delivered(store, sent["id"]), within=10.0, what="the delivery, at the safety poll")
     assert [r.state for r in rows] == ["delivered"]
     assert time.monotonic() - started < 5.0
 
@@ -91,6 +92,29 @@ async def test_an_idle_worker_is_woken_by_a_commit_elsewhere(
         sent = await emit_note(store, ME)  # another connection's commit: NOTIFY on PostgreSQL, the files on SQLite
         await until(lambda: _delivered(store, sent["id"]), within=10.0, what="the delivery")
     assert time.monotonic() - started < 5.0
+
+
+@pytest.mark.postgres
+async def test_a_lost_listening_connection_is_listened_on_again(
+    postgres_databases: Databases, fake_server: Callable[[], FakeServer]
+) -> None:
+    url = postgres_databases.new("blog")
+    store = await open_migrated(url)
+    try:
+        followers = await one_follower(store, fake_server)
+        async with worker_running(store, followers, safety_poll=LONG, listen=True):
+            await terminate_backends(url)  # a PostgreSQL restart, as the listening connection sees it
+            await asyncio.sleep(1.0)
+            writer = open_store(url)  # the committing process: a connection the restart did not break
+            try:
+                started = time.monotonic()
+                sent = await emit_note(writer, ME)
+                await until(lambda: _delivered(writer, sent["id"]), within=10.0, what="the delivery after the loss")
+            finally:
+                await writer.close()
+        assert time.monotonic() - started < 5.0
+    finally:
+        await store.close()
 
 
 async def test_an_idle_worker_leaves_the_store_alone(store: Store, fake_server: Callable[[], FakeServer]) -> None:
