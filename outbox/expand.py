@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from activities.identity import LocalActor
 from outbox.addressing import Target, inboxes
 from outbox.states import FANOUT, DeliveryState, FanOutState
+from outbox.wakeup import notify_workers
 from store.db import dialect
 from store.models import CollectionItem, Delivery, FanOut, RemoteActor
 from store.upsert import insert_ignore_statement
@@ -76,5 +77,7 @@ async def write_deliveries(session: AsyncSession, fanout: FanOut, targets: list[
         statement = insert_ignore_statement(dialect(session), Delivery, ("activity_id", "inbox"))
         result = await (await session.connection()).execute(statement.returning(Delivery.__table__.c.id), rows)
         created = len(result.all())
+        if created:  # workers in other processes share the sending
+            await notify_workers(session)
     fanout.state = FANOUT.move(fanout.state, FanOutState.DONE)
     return created

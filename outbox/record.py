@@ -12,6 +12,7 @@ from activities.identity import LocalActor
 from activities.vocab import recipients
 from outbox.addressing import is_publicly_addressed
 from outbox.states import FanOutState
+from outbox.wakeup import notify_workers
 from store import collections, objects
 from store.models import FanOut
 
@@ -37,4 +38,5 @@ async def emit(session: AsyncSession, actor: LocalActor, activity: dict[str, Any
                 created_at=now,
             )
         )
+        await notify_workers(session)
     return public_view(activity)

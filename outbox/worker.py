@@ -21,11 +21,13 @@ from activities.build import public_view
 from activities.httpsig import RequestSigner
 from activities.identity import LocalActor
 from net.knock import SchemeMemory
+from outbox.due import next_due
 from outbox.expand import ResolveActor, UnresolvedRecipient, resolve_targets, write_deliveries
 from outbox.http import NotSent, Poster, PostFailed, post_signed
 from outbox.results import VERDICT_STATE, Claimed, Result, drop_followers_at
 from outbox.retry import RetryPolicy, Verdict, parse_retry_after
 from outbox.states import DELIVERY, FANOUT, DeliveryState, FanOutState
+from outbox.wakeup import listen_for_work
 from store.db import Store, table_of
 from store.models import Delivery, DeliveryAttempt, FanOut, StoredObject
 
@@ -43,7 +45,9 @@ class DeliveryWorker:
     lease: float = 60.0
     max_in_flight: int = 64
     per_host: int = 8
-    poll_interval: float = 0.25
+    poll_interval: float = 0.25  # rounds this often while sends are in flight
+    safety_poll: float = 30.0  # idle: look at the queue this often even if no wake-up came (a missed NOTIFY)
+    listen: bool = True  # wake when another process commits work (outbox/wakeup.py)
     name: str = field(default_factory=lambda: f"worker-{secrets.token_hex(4)}")
     batch: int = 16  # claim and record this many at a time (sooner when idle, or after `poll_interval`)
     knocks: SchemeMemory = field(default_factory=SchemeMemory)  # the signature scheme each origin accepts
@@ -69,21 +73,23 @@ class DeliveryWorker:
         await self.poster.aclose()
 
     async def run(self) -> None:
+        listening = asyncio.create_task(listen_for_work(self.store, self.wake)) if self.listen else None
         try:
             while True:
                 try:
                     worked = await self.step()
+                    rest = 0.0 if worked else await self._rest()
                 except Exception:  # the store away for a moment (a restart): log, wait a round, carry on
                     log.exception("delivery round failed")
-                    worked = False
-                if not worked:
+                    rest = self.poll_interval
+                if rest > 0:
                     try:
-                        await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+                        await asyncio.wait_for(self._wake.wait(), rest)
                     except TimeoutError:
                         pass
                     self._wake.clear()
         finally:
-            pending = [*self._tasks, *([self._expanding] if self._expanding else [])]
+            pending = [*self._tasks, *([self._expanding] if self._expanding else []), *filter(None, [listening])]
             for task in pending:
                 task.cancel()
             if pending:
@@ -93,6 +99,18 @@ class DeliveryWorker:
                     await self._flush_results()
             except Exception:
                 log.exception("recording the last delivery results failed")
+
+    async def _rest(self) -> float:
+        """How long to wait for a wake-up after a round that moved nothing: a round's time while sends are in
+        flight; when idle, until the next delivery or fan-out falls due (a retry, a lapsed lease), at most
+        `safety_poll`. New work rings (`wake()`) and ends the wait at once."""
+        if self._tasks or self._results:
+            return self.poll_interval
+        now = self.clock()
+        due = await next_due(self.store, now)
+        if due is None:
+            return self.safety_poll
+        return min(self.safety_poll, max(self.poll_interval, due - now))
 
     async def step(self) -> bool:
         """One round: record finished sends, expand fan-outs, start new sends. True if anything moved.
@@ -135,9 +153,9 @@ class DeliveryWorker:
             self._found_fanouts = False
         finally:
             self._expanding = None
-        if self._found_fanouts:
-            self._check_fanouts = True  # there may be more than one round's worth
-        self._wake.set()
+        if self._found_fanouts:  # their deliveries are due now; there may be more than one round's worth
+            self._check_fanouts = True
+            self._wake.set()
 
     async def drain(self, limit_seconds: float = 30.0) -> None:
         """Run until nothing is due or in flight (tests and benchmarks)."""

@@ -68,14 +68,13 @@ def checked_settings(args: argparse.Namespace) -> Settings:
 
 
 def serve(args: argparse.Namespace) -> None:
-    import uvicorn
-
     from peer.app import create_app
+    from peer.quiet_server import run
     from peer.slow_clients import BodyDeadline, ClientLimits, guarded_protocol
 
     settings = checked_settings(args)
     limits = ClientLimits(settings.header_seconds, settings.body_seconds, settings.max_connections_per_client)
-    uvicorn.run(
+    run(
         BodyDeadline(create_app(settings), settings.body_seconds),
         http=guarded_protocol(limits),
         host=args.host,

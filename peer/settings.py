@@ -82,6 +82,7 @@ class Settings:
     retry_base: float = 30.0
     retry_horizon: float = 3 * 24 * 3600.0
     lease_seconds: float = 60.0
+    worker_safety_poll: float = 30.0  # an idle delivery worker looks at the queue this often unwoken
     header_seconds: float = 10.0  # a client must send its request headers this fast
     body_seconds: float = 30.0  # … and its body
     max_connections_per_client: int = 1000
@@ -171,6 +172,7 @@ class Settings:
             "retry_base": _seconds(env, "ROSE_ASH_RETRY_BASE", 30.0),
             "retry_horizon": _seconds(env, "ROSE_ASH_RETRY_HORIZON", 3 * 24 * 3600.0),
             "lease_seconds": _seconds(env, "ROSE_ASH_LEASE_SECONDS", 60.0),
+            "worker_safety_poll": _seconds(env, "ROSE_ASH_WORKER_SAFETY_POLL", 30.0),
             "header_seconds": _seconds(env, "ROSE_ASH_HEADER_SECONDS", 10.0),
             "body_seconds": _seconds(env, "ROSE_ASH_BODY_SECONDS", 30.0),
             "max_connections_per_client": _count(env, "ROSE_ASH_MAX_CONNECTIONS_PER_CLIENT", 1000),

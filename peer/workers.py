@@ -37,6 +37,7 @@ def make_worker(
         policy=RetryPolicy(base_delay=settings.retry_base, horizon=settings.retry_horizon),
         clock=services.clock,
         lease=settings.lease_seconds,
+        safety_poll=settings.worker_safety_poll,
         poster=make_poster(services, client),
         knocks=services.fetcher.knocks,
     )

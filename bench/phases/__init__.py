@@ -6,14 +6,17 @@ from collections.abc import Awaitable, Callable
 
 from bench.phases.common import Run
 from bench.phases.fanout import phase_blog_fanout, phase_fanout
+from bench.phases.idle import phase_idle
 from bench.phases.ingest import phase_inbox
 from bench.phases.paging import phase_collections
 from bench.phases.purchases import phase_purchases
 
 Phase = Callable[[Run], Awaitable[None]]
 
-# The blog the inbox phase starts serves the collections and blog-fanout phases after it.
+# The blog the inbox phase starts serves the collections and blog-fanout phases after it; the idle peers go
+# first, while the run's own processes are still few.
 PHASES: dict[str, Phase] = {
+    "idle": phase_idle,
     "fanout": phase_fanout,
     "inbox": phase_inbox,
     "collections": phase_collections,

@@ -26,6 +26,7 @@ class Sizes:
     collection_items: int = 100_000
     collection_samples: int = 200
     sign_seconds: float = 2.0
+    idle_seconds: float = 60.0  # the idle peers' CPU window (`--idle-seconds 300` for the target's 5 minutes)
 
 
 FULL = Sizes()
@@ -36,6 +37,7 @@ QUICK = Sizes(
     purchases_per_buyer=3,
     collection_samples=60,
     sign_seconds=1.0,
+    idle_seconds=20.0,
 )
 
 
