@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +17,7 @@ from actors.sessions import Sessions
 from inbox.directory import Directory
 from inbox.dispatch import InboxContext
 from inbox.remote import RemoteFetcher
+from mail.mailer import Mailer
 from outbox.record import emit
 from store.db import Store
 
@@ -58,6 +60,7 @@ class Services:
     ticket_limits: TicketLimits = field(default_factory=TicketLimits)
     manually_approves_followers: bool = False
     doorbell: Doorbell = field(default_factory=Doorbell)
+    mail: Mailer = field(default_factory=lambda: Mailer("rose-ash@localhost.localdomain", clock=time.time))
 
     def peer_actor(self, kind: str) -> str | None:
         base = self.peers.get(kind)

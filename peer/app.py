@@ -25,7 +25,7 @@ from actors.web import cookie_name, load_session, secure_page, services_of
 from inbox.dispatch import Listeners
 from inbox.errors import InboxError
 from inbox.receive import Inbox
-from peer import admin, follows, wellknown
+from peer import admin, follows, mail_pages, wellknown
 from peer.c2s import outbox_post_route
 from peer.housekeeping import keep_house
 from peer.pages import actor_route, health
@@ -59,6 +59,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> St
         Route("/inbox", inbox_endpoint, methods=["POST"]),
         outbox_post_route(setup.c2s),
         *admin.ROUTES,
+        *mail_pages.ROUTES,
         Mount("/static", StaticFiles(directory=str(TEMPLATES / "static")), name="static"),
         *setup.routes,
         *(collection_route(spec) for spec in setup.collections),
@@ -89,7 +90,8 @@ async def _running(runtime: Runtime, setup: KindSetup, app: Starlette) -> AsyncI
         if runtime.settings.seed:
             for hook in setup.on_start:
                 await hook(runtime.services)
-        tasks = [worker.run()] if runtime.settings.inprocess_worker else []
+        app.state.mail_worker = mail_worker = runtime.mail_worker()
+        tasks = [worker.run(), mail_worker.run()] if runtime.settings.inprocess_worker else []
         services = runtime.services
         tasks.append(keep_house(services.store, services.clock, runtime.settings.inbox_retention))
         running = [asyncio.create_task(task) for task in tasks]

@@ -19,7 +19,11 @@ from actors.kind import Kind
 from actors.sessions import Sessions
 from inbox.directory import Directory
 from inbox.remote import AddressGuard, RemoteFetcher
+from mail.mailer import Mailer
+from mail.transport import transport_for
+from mail.worker import MailWorker
 from net import HostLimiter, SchemeMemory, guarded_client
+from outbox.retry import RetryPolicy
 from outbox.worker import DeliveryWorker
 from peer.keys import ensure_key_pair
 from peer.settings import Settings
@@ -69,6 +73,18 @@ class Runtime:
         self.services.doorbell.answer_with(worker.wake)
         return worker
 
+    def mail_worker(self) -> MailWorker:
+        """The mail worker, woken whenever this process commits a queued email."""
+        worker = MailWorker(
+            store=self.services.store,
+            transport=transport_for(self.settings.smtp_url),
+            policy=RetryPolicy(base_delay=self.settings.retry_base, horizon=self.settings.retry_horizon),
+            clock=self.services.clock,
+            lease=self.settings.lease_seconds,
+        )
+        self.services.mail.answer_with(worker.wake)
+        return worker
+
     async def aclose(self) -> None:
         await self.client.aclose()
         await self.services.store.close()
@@ -94,5 +110,6 @@ def build_services(settings: Settings, clock: Callable[[], float] = time.time) -
         currency=settings.currency,
         ticket_limits=settings.ticket_limits,
         manually_approves_followers=settings.manually_approves_followers,
+        mail=Mailer(settings.sender_address, clock),
     )
     return Runtime(settings, kind, services, client)

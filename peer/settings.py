@@ -5,11 +5,14 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from email.utils import parseaddr
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from activities.httpsig import SignatureScheme
 from activities.order import TicketLimits
+from mail.compose import MailError, check_address
+from mail.transport import SmtpServer
 from net.limits import authority_of
 
 KINDS = ("blog", "events", "shop")
@@ -91,6 +94,8 @@ class Settings:
     max_tickets_per_buyer: int = 10  # per event, counted by the buyer's email address
     first_knock: SignatureScheme = SignatureScheme.RFC9421  # the HTTP signature scheme tried first per origin
     seed: bool = True
+    smtp_url: str = field(default="", repr=False)  # empty: mail is caught, readable at /admin/mail
+    mail_from: str = ""  # the From address; empty: <kind>@<the base URL's host>
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -101,8 +106,20 @@ class Settings:
         if self.first_knock not in tuple(SignatureScheme):
             schemes = ", ".join(SignatureScheme)
             raise ValueError(f"ROSE_ASH_FIRST_KNOCK must be one of {schemes}, not {self.first_knock!r}")
+        if self.smtp_url:
+            SmtpServer.from_url(self.smtp_url)  # refuses a malformed URL at start, without repeating it
+        try:
+            check_address(parseaddr(self.sender_address)[1])
+        except MailError:
+            raise ValueError(f"ROSE_ASH_MAIL_FROM must be an email address, not {self.mail_from!r}") from None
         if len(self.admin_token) < 8:
             raise ValueError("the admin token (--admin-token or ROSE_ASH_ADMIN_TOKEN) must be at least 8 characters")
+
+    @property
+    def sender_address(self) -> str:
+        """ROSE_ASH_MAIL_FROM ("Blog <blog@example.org>" or a bare address), else `<kind>@<base URL's host>`."""
+        host = urlsplit(self.base_url).hostname or "localhost"
+        return self.mail_from or f"{self.kind}@{host if '.' in host else host + '.localdomain'}"
 
     @property
     def ticket_limits(self) -> TicketLimits:
@@ -149,6 +166,8 @@ class Settings:
             "max_tickets_per_order": _count(env, "ROSE_ASH_MAX_TICKETS_PER_ORDER", 10),
             "max_tickets_per_buyer": _count(env, "ROSE_ASH_MAX_TICKETS_PER_BUYER", 10),
             "first_knock": _first_knock(env.get("ROSE_ASH_FIRST_KNOCK", "rfc9421")),
+            "smtp_url": env.get("ROSE_ASH_SMTP_URL", "").strip(),
+            "mail_from": env.get("ROSE_ASH_MAIL_FROM", "").strip(),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

@@ -1,0 +1,130 @@
+"""How a claimed email leaves: over SMTP (smtplib in a thread), or into the catcher when no server is set."""
+
+from __future__ import annotations
+
+import asyncio
+import smtplib
+import ssl
+from dataclasses import dataclass, field
+from typing import Protocol
+from urllib.parse import unquote, urlsplit
+
+
+class MailRefused(Exception):
+    """The server refused the message for good (5xx): sending it again would be refused again."""
+
+
+class MailDeferred(Exception):
+    """Not sent this time (server away, 4xx, time-out): try again later."""
+
+
+class Transport(Protocol):
+    caught: bool  # True: messages are kept for the admin's mail page, not sent
+
+    async def send(self, sender: str, recipients: list[str], raw: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class SmtpServer:
+    """Parsed from ROSE_ASH_SMTP_URL: `smtp://[user:password@]host[:port]` (STARTTLS when the server offers it;
+    `?tls=required` refuses to send in clear) or `smtps://…` (TLS from the start, port 465)."""
+
+    host: str
+    port: int
+    implicit_tls: bool
+    require_tls: bool
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)  # never in logs or error messages
+
+    @classmethod
+    def from_url(cls, url: str) -> SmtpServer:
+        parts = urlsplit(url.strip())
+        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+            raise ValueError("ROSE_ASH_SMTP_URL must look like smtp://user:password@host:587 or smtps://host:465")
+        try:
+            port = parts.port or (465 if parts.scheme == "smtps" else 25)
+        except ValueError:
+            raise ValueError("ROSE_ASH_SMTP_URL has a port that is not a number") from None
+        query = dict(p.partition("=")[::2] for p in parts.query.split("&") if p)
+        return cls(
+            host=parts.hostname,
+            port=port,
+            implicit_tls=parts.scheme == "smtps",
+            require_tls=parts.scheme == "smtps" or query.get("tls") == "required",
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+        )
+
+    def __str__(self) -> str:
+        scheme = "smtps" if self.implicit_tls else "smtp"
+        user = f"{self.username}@" if self.username else ""
+        return f"{scheme}://{user}{self.host}:{self.port}"
+
+
+@dataclass
+class SmtpTransport:
+    server: SmtpServer
+    timeout: float = 30.0
+    tls: ssl.SSLContext = field(default_factory=ssl.create_default_context)
+    caught: bool = False
+
+    async def send(self, sender: str, recipients: list[str], raw: str) -> None:
+        await asyncio.to_thread(self._send, sender, recipients, raw)
+
+    def _send(self, sender: str, recipients: list[str], raw: str) -> None:
+        server = self.server
+        try:
+            client: smtplib.SMTP
+            if server.implicit_tls:
+                client = smtplib.SMTP_SSL(server.host, server.port, timeout=self.timeout, context=self.tls)
+            else:
+                client = smtplib.SMTP(server.host, server.port, timeout=self.timeout)
+            with client:
+                client.ehlo()
+                if not server.implicit_tls:
+                    if client.has_extn("starttls"):
+                        client.starttls(context=self.tls)
+                        client.ehlo()
+                    elif server.require_tls:
+                        raise MailDeferred(f"{server} does not offer STARTTLS and tls=required is set")
+                if server.username:
+                    client.login(server.username, server.password or "")
+                refused = client.sendmail(sender, recipients, raw.encode("utf-8"))
+        except smtplib.SMTPAuthenticationError as exc:  # the settings are wrong, not the message: retry after a fix
+            raise MailDeferred(f"{server} refused the user name and password ({exc.smtp_code})") from None
+        except smtplib.SMTPRecipientsRefused as exc:
+            raise _verdict(exc.recipients, "every recipient was refused") from None
+        except smtplib.SMTPResponseException as exc:
+            text = f"{server} answered {exc.smtp_code}: {_text(exc.smtp_error)}"
+            raise (MailRefused(text) if 500 <= exc.smtp_code < 600 else MailDeferred(text)) from None
+        except (OSError, smtplib.SMTPException) as exc:  # refused connection, time-out, TLS failure, lost line
+            raise MailDeferred(f"{server}: {type(exc).__name__}: {exc}") from None
+        if refused:
+            # Some recipients took it: sending again would double it for them. Recorded, not retried.
+            raise MailRefused(f"{len(refused)} of {len(recipients)} recipients were refused: {sorted(refused)}")
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def _verdict(refusals: dict[str, tuple[int, bytes]], summary: str) -> Exception:
+    codes = sorted({code for code, _ in refusals.values()})
+    detail = "; ".join(f"{rcpt}: {code} {_text(msg)}" for rcpt, (code, msg) in refusals.items())
+    if all(code >= 500 for code in codes):
+        return MailRefused(f"{summary}: {detail}")
+    return MailDeferred(f"{summary}: {detail}")
+
+
+@dataclass
+class Catcher:
+    """No SMTP server configured (`rose-ash up`): a message is kept in the store, readable at /admin/mail."""
+
+    caught: bool = True
+
+    async def send(self, sender: str, recipients: list[str], raw: str) -> None:
+        return None
+
+
+def transport_for(smtp_url: str | None) -> Transport:
+    return SmtpTransport(SmtpServer.from_url(smtp_url)) if smtp_url else Catcher()
