@@ -9,6 +9,7 @@ from starlette.requests import Request
 from activities.errors import ActivityError
 from activities.parse import check_url, id_of
 from actors.blog import feeds, listeners, pages
+from actors.blog.newsletter_pages import NewsletterPages
 from actors.blog.posts import allocate, create_post, delete_post, update_post
 from actors.context import Services
 from actors.kind import C2SKey, CollectionSpec, Kind, KindSetup, public_objects
@@ -92,7 +93,7 @@ async def c2s_delete(request: Request, services: Services, doc: dict[str, Any]) 
 
 def register(setup: KindSetup) -> None:
     listeners.register(setup.listeners)
-    setup.routes += [*feeds.ROUTES, *pages.ROUTES]
+    setup.routes += [*feeds.ROUTES, *pages.ROUTES, *NewsletterPages().routes()]
     setup.html["Article"] = pages.post_page
     setup.collections.append(CollectionSpec("/posts", embed=public_objects))
     setup.on_c2s(C2SKey("Create", "Article"), c2s_create_article).on_c2s(C2SKey("Add"), c2s_add)
