@@ -130,3 +130,36 @@ def test_worker_processes_retry_a_server_that_was_down_and_send_each_message_onc
         [f"early{n}@example.org" for n in range(5)] + [f"later{n}@example.org" for n in range(40)]
     )
     assert worker.running and second.running
+
+
+def test_a_worker_killed_between_the_server_taking_a_message_and_marking_it(
+    peer_process: Callable[..., PeerProcess],
+    processes: Callable[..., PeerProcess],
+    peek: Callable[[str], Peek],
+    smtp_server: SmtpSink,
+) -> None:
+    """kill -9 while the server holds back its 250: the message is resent after the lease (10 s here) with the
+    same Message-ID, a duplicate the receiver can recognise, and the row is marked sent once."""
+    env = {"ROSE_ASH_SMTP_URL": smtp_server.url, "ROSE_ASH_INPROCESS_WORKER": "0"}
+    blog = peer_process("blog", env=env)
+    store = peek(blog.database_url)
+    smtp_server.reply_delay = 30.0
+    store(_queue(1, "crash"))
+    doomed = processes("blog", database_url=blog.database_url, command="worker", env=env)
+    smtp_server.wait_for(1)
+    doomed.kill()
+    smtp_server.reply_delay = 0.0
+    assert _states(store) == {MailState.PENDING: 1}
+
+    processes("blog", database_url=blog.database_url, command="worker", env=env)
+    eventually(lambda: _states(store) == {MailState.SENT: 1}, timeout=40, what="the message marked sent")
+    first, second = smtp_server.wait_for(2)
+    assert first.message["Message-ID"] == second.message["Message-ID"]
+
+    async def attempts(s: Store) -> list[int]:
+        async with s.read() as session:
+            return list(await session.scalars(select(MailMessage.attempts)))
+
+    assert store(attempts) == [1]
+    time.sleep(1.0)
+    assert len(smtp_server.received) == 2

@@ -7,10 +7,12 @@
         received.message["Subject"], received.envelope_to, received.message.get_body(("html",))
 
 `stop()` / `start()` take the server away and bring it back on the same port; `answer_next(["451 …"])` makes
-the next DATA commands answer those replies instead of taking the message."""
+the next DATA commands answer those replies instead of taking the message; `reply_delay` holds the 250 back
+after the message is recorded (kill the sender meanwhile: the server has it, the sender never heard)."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from dataclasses import dataclass
@@ -36,7 +38,10 @@ class _Handler:
         self.sink = sink
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        return self.sink._take(envelope)
+        reply = self.sink._take(envelope)
+        if self.sink.reply_delay:  # the message is recorded: a sender killed now has had it taken, unmarked
+            await asyncio.sleep(self.sink.reply_delay)
+        return reply
 
 
 class SmtpSink:
@@ -44,6 +49,7 @@ class SmtpSink:
         self.port = free_port()
         self.received: list[Received] = []
         self._answers: list[str] = []
+        self.reply_delay = 0.0  # seconds between taking a message and answering 250
         self._lock = threading.Lock()
         self._controller: Controller | None = None
 
