@@ -20,9 +20,12 @@ The API (core: imports no actor kind; a kind reaches it as `services.mail`, a `M
   The message commits or rolls back with the caller's change: a crash never loses one nor invents one.
 - Bad input (an address that is not one, a header with a line break, over 10 MiB) raises `MailError`, with a
   sentence to show, before anything is written.
-- `services.mail.compose(...)` builds the `EmailMessage` (stdlib) without queueing; `services.mail.queue(session,
-  message, key=...)` queues one built elsewhere; `mail.enqueue(session, message, now=..., key=...)` is the
-  bare function.
+- `send` checks everything and stores a draft (a JSON insert, well under a millisecond); the worker builds the
+  MIME message (stdlib `email`: about 5 ms each here) after the commit, so a post emailed to thousands of
+  subscribers does not hold its transaction for seconds.
+- `services.mail.compose(...)` builds the `EmailMessage` at once without queueing; `services.mail.queue(session,
+  message, key=...)` queues one built elsewhere (or a `mail.draft(...)`); `mail.enqueue(session, message,
+  now=..., key=...)` is the bare function.
 - Sending: `mail.worker.MailWorker` runs in the peer process and in `rose-ash worker`. It claims due rows
   with a lease, sends over SMTP (`ROSE_ASH_SMTP_URL`: `smtp://user:password@host:587`, STARTTLS when offered,
   `?tls=required` to insist; `smtps://host:465`), retries 4xx and unreachable servers with exponential backoff
@@ -35,9 +38,11 @@ The API (core: imports no actor kind; a kind reaches it as `services.mail`, a `M
 - Tests: `tests/support/smtp.py` runs a real SMTP server (aiosmtpd) on loopback and parses what it receives.
 """
 
-from mail.compose import Attachment, MailError, check_address, compose
+from mail.compose import Attachment, Draft, MailError, build, check_address, compose, draft
 from mail.mailer import Mailer
 from mail.queue import enqueue
 from mail.states import MailState
 
-__all__ = ["Attachment", "MailError", "MailState", "Mailer", "check_address", "compose", "enqueue"]
+__all__ = [
+    "Attachment", "Draft", "MailError", "MailState", "Mailer", "build", "check_address", "compose", "draft", "enqueue",
+]  # fmt: skip

@@ -14,9 +14,12 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select, update
 
+from mail.compose import Draft, build
+from mail.queue import serialize
 from mail.states import MAIL, MailState
 from mail.transport import MailDeferred, MailRefused, Transport
 from outbox.retry import RetryPolicy
@@ -26,13 +29,18 @@ from store.models import MailMessage
 log = logging.getLogger(__name__)
 
 
+def _build(draft: dict[str, Any]) -> str:
+    return serialize(build(Draft.from_json(draft)))
+
+
 @dataclass(frozen=True)
 class Claimed:
     id: int
     message_id: str
     sender: str
     recipients: list[str]
-    raw: str
+    raw: str | None
+    draft: dict[str, Any] | None
     attempts: int
     created_at: float
 
@@ -104,6 +112,7 @@ class MailWorker:
                     table.c.sender,
                     table.c.recipients,
                     table.c.raw,
+                    table.c.draft,
                     table.c.attempts,
                     table.c.created_at,
                 )
@@ -113,10 +122,15 @@ class MailWorker:
     async def send(self, message: Claimed) -> None:
         error: str | None = None
         permanent = False
+        built: str | None = None
         try:
+            raw = message.raw
+            if raw is None:  # queued as a draft: built here, off the event loop, after its transaction committed
+                assert message.draft is not None
+                raw = built = await asyncio.to_thread(_build, message.draft)
             # Well inside the lease, so that no other worker claims it while this one still talks to the server.
             async with asyncio.timeout(self.lease / 2):
-                await self.transport.send(message.sender, message.recipients, message.raw)
+                await self.transport.send(message.sender, message.recipients, raw)
         except MailRefused as exc:
             error, permanent = str(exc)[:1000], True
         except MailDeferred as exc:
@@ -126,13 +140,15 @@ class MailWorker:
         except Exception as exc:  # a bug must not leave the message leased for ever
             log.exception("mail %s failed", message.message_id)
             error = f"{type(exc).__name__}: {exc}"[:1000]
-        await self.mark(message, error, permanent)
+        await self.mark(message, error, permanent, built)
 
-    async def mark(self, message: Claimed, error: str | None, permanent: bool) -> bool:
+    async def mark(self, message: Claimed, error: str | None, permanent: bool, built: str | None = None) -> bool:
         """Record the outcome, only while the lease is still ours; False when it had lapsed."""
         now = self.clock()
         attempts = message.attempts + 1
         values: dict[str, object] = {"attempts": attempts, "locked_until": 0.0, "locked_by": None, "last_error": error}
+        if built is not None:  # kept as sent: the admin reads it, and a later attempt sends the same bytes
+            values["raw"] = built
         if error is None:
             done = MailState.CAUGHT if self.transport.caught else MailState.SENT
             values.update(state=MAIL.move(MailState.PENDING, done), sent_at=now)

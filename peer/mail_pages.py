@@ -9,6 +9,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from actors.web import admin_only, render, services_of
+from mail.queue import raw_of
 from mail.reading import read
 from store.models import MailMessage
 
@@ -32,7 +33,7 @@ async def mail_message(request: Request) -> Response:
         row = await db.get(MailMessage, int(raw_id))
     if row is None:
         raise HTTPException(404, "There is no such email.")
-    return render(request, services, "layout/mail_message.html", {"message": row, "reading": read(row.raw)})
+    return render(request, services, "layout/mail_message.html", {"message": row, "reading": read(raw_of(row))})
 
 
 ROUTES: tuple[Route, ...] = (

@@ -209,7 +209,8 @@ class Counter(Base):
 
 
 class MailMessage(Base):
-    """One email, written by `mail.enqueue` in the transaction that causes it and sent by the mail worker.
+    """One email, written by `mail.enqueue` in the transaction that causes it and sent by the mail worker,
+    which builds `raw` from `draft` when it was queued unbuilt (building costs more than the insert).
     `key` makes a repeated cause (a retried publish) a no-op; `message_id` is the Message-ID header, the same
     on every attempt, so a message resent after a crash between send and mark is recognisable as a duplicate."""
 
@@ -220,7 +221,8 @@ class MailMessage(Base):
     sender: Mapped[str] = mapped_column(String(320))
     recipients: Mapped[list[str]] = mapped_column(JSON)
     subject: Mapped[str] = mapped_column(Text)
-    raw: Mapped[str] = mapped_column(Text)
+    raw: Mapped[str | None] = mapped_column(Text, nullable=True)  # the MIME message, once built
+    draft: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)  # what it is built from
     state: Mapped[str] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[float] = mapped_column(Float)

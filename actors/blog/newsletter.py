@@ -21,7 +21,7 @@ import nh3
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actors.context import Services
-from mail import check_address
+from mail import Draft, check_address
 from store import collections
 
 CONFIRM_SECONDS = 48 * 3600
@@ -193,15 +193,14 @@ async def send_post(session: AsyncSession, services: Services, post: dict[str, A
     content = str(post.get("content") or "")  # sanitized when the post was written
     link = str(post.get("url") or post["id"])
     text_body = html.unescape(nh3.clean(content.replace("</p>", "</p>\n\n"), tags=set())).strip()
-    queued = 0
+    letters: list[tuple[Draft, str]] = []
     for row in await collections.all_items(session, subscribers_of(services), newest_first=False):
         data = row.data or {}
         if data.get("state") != Subscription.CONFIRMED or not data.get("unsubscribe"):
             continue
         address = row.item.removeprefix("mailto:")
         leave = unsubscribe_url(services, data["unsubscribe"])
-        sent = await services.mail.send(
-            session,
+        letter = services.mail.draft(
             to=address,
             subject=title,
             text=f"{title}\n\n{text_body}\n\nRead it on the blog: {link}\n\nUnsubscribe: {leave}\n",
@@ -211,7 +210,6 @@ async def send_post(session: AsyncSession, services: Services, post: dict[str, A
                 f"<p><small><a href=\"{html.escape(leave)}\">Unsubscribe</a></small></p>"
             ),
             headers={"List-Unsubscribe": f"<{leave}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
-            key=_mail_key(str(post["id"]), address),
         )
-        queued += sent
-    return queued
+        letters.append((letter, _mail_key(str(post["id"]), address)))
+    return await services.mail.queue_many(session, letters)
