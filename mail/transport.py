@@ -18,10 +18,13 @@ class MailDeferred(Exception):
     """Not sent this time (server away, 4xx, time-out): try again later."""
 
 
+Envelope = tuple[str, list[str], str]  # (sender, recipients, the MIME text)
+
+
 class Transport(Protocol):
     caught: bool  # True: messages are kept for the admin's mail page, not sent
 
-    async def send(self, sender: str, recipients: list[str], raw: str) -> None: ...
+    async def send_many(self, messages: list[Envelope]) -> list[Exception | None]: ...
 
 
 @dataclass(frozen=True)
@@ -63,45 +66,92 @@ class SmtpServer:
 
 @dataclass
 class SmtpTransport:
+    """One SMTP connection per batch of messages (a new one each cost more than the message on loopback)."""
+
     server: SmtpServer
     timeout: float = 30.0
     tls: ssl.SSLContext = field(default_factory=ssl.create_default_context)
     caught: bool = False
 
     async def send(self, sender: str, recipients: list[str], raw: str) -> None:
-        await asyncio.to_thread(self._send, sender, recipients, raw)
+        [outcome] = await self.send_many([(sender, recipients, raw)])
+        if outcome is not None:
+            raise outcome
 
-    def _send(self, sender: str, recipients: list[str], raw: str) -> None:
+    async def send_many(self, messages: list[Envelope]) -> list[Exception | None]:
+        """Each message's outcome, in order: None when the server took it, MailRefused or MailDeferred."""
+        return await asyncio.to_thread(self._send_many, messages)
+
+    def _connect(self) -> smtplib.SMTP:
         server = self.server
+        client: smtplib.SMTP
+        if server.implicit_tls:
+            client = smtplib.SMTP_SSL(server.host, server.port, timeout=self.timeout, context=self.tls)
+        else:
+            client = smtplib.SMTP(server.host, server.port, timeout=self.timeout)
         try:
-            client: smtplib.SMTP
-            if server.implicit_tls:
-                client = smtplib.SMTP_SSL(server.host, server.port, timeout=self.timeout, context=self.tls)
-            else:
-                client = smtplib.SMTP(server.host, server.port, timeout=self.timeout)
-            with client:
-                client.ehlo()
-                if not server.implicit_tls:
-                    if client.has_extn("starttls"):
-                        client.starttls(context=self.tls)
-                        client.ehlo()
-                    elif server.require_tls:
-                        raise MailDeferred(f"{server} does not offer STARTTLS and tls=required is set")
-                if server.username:
-                    client.login(server.username, server.password or "")
-                refused = client.sendmail(sender, recipients, raw.encode("utf-8"))
-        except smtplib.SMTPAuthenticationError as exc:  # the settings are wrong, not the message: retry after a fix
-            raise MailDeferred(f"{server} refused the user name and password ({exc.smtp_code})") from None
-        except smtplib.SMTPRecipientsRefused as exc:
-            raise _verdict(exc.recipients, "every recipient was refused") from None
-        except smtplib.SMTPResponseException as exc:
+            client.ehlo()
+            if not server.implicit_tls:
+                if client.has_extn("starttls"):
+                    client.starttls(context=self.tls)
+                    client.ehlo()
+                elif server.require_tls:
+                    raise MailDeferred(f"{server} does not offer STARTTLS and tls=required is set")
+            if server.username:
+                client.login(server.username, server.password or "")
+        except BaseException:
+            client.close()
+            raise
+        return client
+
+    def _send_many(self, messages: list[Envelope]) -> list[Exception | None]:
+        outcomes: list[Exception | None] = []
+        try:
+            client = self._connect()
+        except MailDeferred as exc:
+            return [exc for _ in messages]
+        except Exception as exc:
+            failure = self._failure(exc)
+            return [failure for _ in messages]
+        with client:
+            for sender, recipients, raw in messages:
+                try:
+                    refused = client.sendmail(sender, recipients, raw.encode("utf-8"))
+                except smtplib.SMTPServerDisconnected as exc:  # the line is gone: the rest wait too
+                    outcomes += [self._failure(exc)] * (len(messages) - len(outcomes))
+                    break
+                except smtplib.SMTPException as exc:  # an answer about this message (SMTPException is an OSError)
+                    outcomes.append(self._failure(exc))
+                    try:
+                        client.rset()  # the next message starts a clean transaction
+                    except (OSError, smtplib.SMTPException) as lost:
+                        outcomes += [self._failure(lost)] * (len(messages) - len(outcomes))
+                        break
+                    continue
+                except OSError as exc:  # a time-out or a reset connection: the rest wait too
+                    outcomes += [self._failure(exc)] * (len(messages) - len(outcomes))
+                    break
+                if refused:
+                    # Some recipients took it: sending again would double it for them. Recorded, not retried.
+                    outcomes.append(
+                        MailRefused(f"{len(refused)} of {len(recipients)} recipients were refused: {sorted(refused)}")
+                    )
+                else:
+                    outcomes.append(None)
+        return outcomes
+
+    def _failure(self, exc: Exception) -> Exception:
+        """What an smtplib error means for the message: refused for good, or to try again."""
+        server = self.server
+        if isinstance(exc, smtplib.SMTPAuthenticationError):  # the settings are wrong, not the message
+            return MailDeferred(f"{server} refused the user name and password ({exc.smtp_code})")
+        if isinstance(exc, smtplib.SMTPRecipientsRefused):
+            return _verdict(exc.recipients, "every recipient was refused")
+        if isinstance(exc, smtplib.SMTPResponseException):
             text = f"{server} answered {exc.smtp_code}: {_text(exc.smtp_error)}"
-            raise (MailRefused(text) if 500 <= exc.smtp_code < 600 else MailDeferred(text)) from None
-        except (OSError, smtplib.SMTPException) as exc:  # refused connection, time-out, TLS failure, lost line
-            raise MailDeferred(f"{server}: {type(exc).__name__}: {exc}") from None
-        if refused:
-            # Some recipients took it: sending again would double it for them. Recorded, not retried.
-            raise MailRefused(f"{len(refused)} of {len(recipients)} recipients were refused: {sorted(refused)}")
+            return MailRefused(text) if 500 <= exc.smtp_code < 600 else MailDeferred(text)
+        # a refused connection, a time-out, a TLS failure, a lost line
+        return MailDeferred(f"{server}: {type(exc).__name__}: {exc}")
 
 
 def _text(value: bytes | str) -> str:
@@ -122,8 +172,8 @@ class Catcher:
 
     caught: bool = True
 
-    async def send(self, sender: str, recipients: list[str], raw: str) -> None:
-        return None
+    async def send_many(self, messages: list[Envelope]) -> list[Exception | None]:
+        return [None for _ in messages]
 
 
 def transport_for(smtp_url: str | None) -> Transport:

@@ -75,10 +75,10 @@ class MailWorker:
                 self._wake.clear()
 
     async def step(self) -> bool:
-        """Claim a batch and send it, one message after another (SMTP servers throttle parallel senders)."""
+        """Claim a batch and send it over one connection (SMTP servers throttle parallel senders)."""
         claimed = await self.claim(self.batch)
-        for message in claimed:
-            await self.send(message)
+        if claimed:
+            await self.send(*claimed)
         return bool(claimed)
 
     async def drain(self, limit_seconds: float = 30.0) -> None:
@@ -119,32 +119,54 @@ class MailWorker:
             )
             return sorted((Claimed(*row) for row in rows), key=lambda m: m.id)
 
-    async def send(self, message: Claimed) -> None:
-        error: str | None = None
-        permanent = False
-        built: str | None = None
+    async def send(self, *messages: Claimed) -> None:
+        """Send claimed messages (building those queued as drafts first) and record each outcome."""
+        built: dict[int, str] = {}
+        outcomes: list[Exception | None]
         try:
-            raw = message.raw
-            if raw is None:  # queued as a draft: built here, off the event loop, after its transaction committed
-                assert message.draft is not None
-                raw = built = await asyncio.to_thread(_build, message.draft)
-            # Well inside the lease, so that no other worker claims it while this one still talks to the server.
+            for message in messages:
+                if message.raw is None:  # built here, off the event loop, after its transaction committed
+                    assert message.draft is not None
+                    built[message.id] = await asyncio.to_thread(_build, message.draft)
+            envelopes = [(m.sender, m.recipients, m.raw or built[m.id]) for m in messages]
+            # Well inside the lease, so that no other worker claims them while this one still talks to the server.
             async with asyncio.timeout(self.lease / 2):
-                await self.transport.send(message.sender, message.recipients, raw)
-        except MailRefused as exc:
-            error, permanent = str(exc)[:1000], True
-        except MailDeferred as exc:
-            error = str(exc)[:1000]
+                outcomes = await self.transport.send_many(envelopes)
         except TimeoutError:
-            error = "the SMTP server did not finish within half the lease"
-        except Exception as exc:  # a bug must not leave the message leased for ever
-            log.exception("mail %s failed", message.message_id)
-            error = f"{type(exc).__name__}: {exc}"[:1000]
-        await self.mark(message, error, permanent, built)
+            outcomes = [MailDeferred("the SMTP server did not finish within half the lease")] * len(messages)
+        except Exception as exc:  # a bug must not leave the messages leased for ever
+            log.exception("sending %d messages failed", len(messages))
+            outcomes = [exc] * len(messages)
+        await self.mark_many(
+            [
+                (message, _error(outcome), isinstance(outcome, MailRefused), built.get(message.id))
+                for message, outcome in zip(messages, outcomes, strict=True)
+            ]
+        )
 
     async def mark(self, message: Claimed, error: str | None, permanent: bool, built: str | None = None) -> bool:
-        """Record the outcome, only while the lease is still ours; False when it had lapsed."""
+        """Record one outcome, only while the lease is still ours; False when it had lapsed."""
+        return await self.mark_many([(message, error, permanent, built)]) == 1
+
+    async def mark_many(self, outcomes: list[tuple[Claimed, str | None, bool, str | None]]) -> int:
+        """Record outcomes (message, error or None, refused for good, the text built) in one transaction, each
+        only while its lease is still ours; how many were recorded."""
         now = self.clock()
+        table = table_of(MailMessage)
+        recorded = 0
+        async with self.store.write() as session:
+            for message, error, permanent, built in outcomes:
+                result = await session.execute(
+                    update(table)
+                    .where(table.c.id == message.id, table.c.locked_by == self.name, table.c.state == MailState.PENDING)
+                    .values(**self._outcome(message, error, permanent, built, now))
+                )
+                recorded += affected(result)
+        return recorded
+
+    def _outcome(
+        self, message: Claimed, error: str | None, permanent: bool, built: str | None, now: float
+    ) -> dict[str, object]:
         attempts = message.attempts + 1
         values: dict[str, object] = {"attempts": attempts, "locked_until": 0.0, "locked_by": None, "last_error": error}
         if built is not None:  # kept as sent: the admin reads it, and a later attempt sends the same bytes
@@ -159,11 +181,12 @@ class MailWorker:
             values["state"] = MAIL.move(MailState.PENDING, MailState.PENDING if retry_at else MailState.FAILED)
             values["next_attempt_at"] = retry_at or now
             log.warning("mail %s not sent (attempt %d): %s", message.message_id, attempts, error)
-        table = table_of(MailMessage)
-        async with self.store.write() as session:
-            result = await session.execute(
-                update(table)
-                .where(table.c.id == message.id, table.c.locked_by == self.name, table.c.state == MailState.PENDING)
-                .values(**values)
-            )
-            return affected(result) == 1
+        return values
+
+
+def _error(outcome: Exception | None) -> str | None:
+    if outcome is None:
+        return None
+    if isinstance(outcome, MailRefused | MailDeferred):
+        return str(outcome)[:1000]
+    return f"{type(outcome).__name__}: {outcome}"[:1000]

@@ -272,3 +272,23 @@ async def test_many_keyed_drafts_queue_in_one_go_skipping_keys_queued_before(sto
     assert sorted(r.envelope_to[0] for r in received) == ["first@example.org", "second@example.org", "third@example.org"]
     await asyncio.sleep(0.2)
     assert len(smtp_server.received) == 3
+
+
+async def test_one_connection_takes_a_batch_and_a_refusal_mid_batch_holds_up_only_its_message(
+    store: Store, smtp_server: SmtpSink
+) -> None:
+    clock = Clock()
+    async with store.write() as session:
+        for name in ("first", "second", "third"):
+            await enqueue(session, checked(f"{name}@example.org", subject=name), now=clock())
+    smtp_server.answer_next(["451 4.3.0 busy for now"])
+    sender = worker(store, smtp_server, clock, batch=10)
+    assert await sender.step()  # one claim, one connection, three transactions on it
+    rows = {row.subject: row for row in await queued(store)}
+    assert rows["first"].state == MailState.PENDING and "451" in (rows["first"].last_error or "")
+    assert rows["second"].state == rows["third"].state == MailState.SENT
+    assert sorted(r.envelope_to[0] for r in smtp_server.wait_for(2)) == ["second@example.org", "third@example.org"]
+    clock.now += 31
+    await sender.drain()
+    assert smtp_server.wait_for(3)[2].envelope_to == ["first@example.org"]
+    assert {row.state for row in await queued(store)} == {MailState.SENT}
