@@ -49,11 +49,13 @@ def serialize(message: EmailMessage) -> str:
             message["Bcc"] = value
 
 
-def raw_of(row: MailMessage) -> str:
-    """A queued row's MIME text, built from its draft when it was queued unbuilt."""
+def raw_of(row: MailMessage) -> str | None:
+    """A queued row's MIME text, built from its draft when it was queued unbuilt; None once emptied after its
+    retention (`mail.retention`)."""
     if row.raw is not None:
         return row.raw
-    assert row.draft is not None, "a queued email has its raw text or its draft"
+    if row.draft is None:
+        return None
     return serialize(build(Draft.from_json(row.draft)))
 
 

@@ -93,7 +93,14 @@ async def _running(runtime: Runtime, setup: KindSetup, app: Starlette) -> AsyncI
         app.state.mail_worker = mail_worker = runtime.mail_worker()
         tasks = [worker.run(), mail_worker.run()] if runtime.settings.inprocess_worker else []
         services = runtime.services
-        tasks.append(keep_house(services.store, services.clock, runtime.settings.inbox_retention))
+        tasks.append(
+            keep_house(
+                services.store,
+                services.clock,
+                runtime.settings.inbox_retention,
+                mail_retention=runtime.settings.mail_retention,
+            )
+        )
         running = [asyncio.create_task(task) for task in tasks]
         try:
             yield

@@ -33,7 +33,9 @@ async def mail_message(request: Request) -> Response:
         row = await db.get(MailMessage, int(raw_id))
     if row is None:
         raise HTTPException(404, "There is no such email.")
-    return render(request, services, "layout/mail_message.html", {"message": row, "reading": read(raw_of(row))})
+    raw = raw_of(row)
+    reading = read(raw) if raw is not None else None
+    return render(request, services, "layout/mail_message.html", {"message": row, "reading": reading})
 
 
 ROUTES: tuple[Route, ...] = (

@@ -96,6 +96,7 @@ class Settings:
     seed: bool = True
     smtp_url: str = field(default="", repr=False)  # empty: mail is caught, readable at /admin/mail
     mail_from: str = ""  # the From address; empty: <kind>@<the base URL's host>
+    mail_retention: float = 30 * 24 * 3600.0  # seconds a sent email's content and addresses are kept
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -168,6 +169,7 @@ class Settings:
             "first_knock": _first_knock(env.get("ROSE_ASH_FIRST_KNOCK", "rfc9421")),
             "smtp_url": env.get("ROSE_ASH_SMTP_URL", "").strip(),
             "mail_from": env.get("ROSE_ASH_MAIL_FROM", "").strip(),
+            "mail_retention": _seconds(env, "ROSE_ASH_MAIL_RETENTION", 30 * 24 * 3600.0),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

@@ -222,7 +222,8 @@ class MailMessage(Base):
     recipients: Mapped[list[str]] = mapped_column(JSON)
     subject: Mapped[str] = mapped_column(Text)
     raw: Mapped[str | None] = mapped_column(Text, nullable=True)  # the MIME message, once built
-    draft: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)  # what it is built from
+    # What it is built from; None is SQL NULL (not JSON null), so "has a draft" is `draft IS NOT NULL`.
+    draft: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
     state: Mapped[str] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[float] = mapped_column(Float)

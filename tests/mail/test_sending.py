@@ -292,3 +292,27 @@ async def test_one_connection_takes_a_batch_and_a_refusal_mid_batch_holds_up_onl
     await sender.drain()
     assert smtp_server.wait_for(3)[2].envelope_to == ["first@example.org"]
     assert {row.state for row in await queued(store)} == {MailState.SENT}
+
+
+async def test_sent_mail_is_emptied_after_its_retention_and_its_key_still_holds(store: Store) -> None:
+    from mail.retention import prune_mail
+
+    clock = Clock()
+    async with store.write() as session:
+        await enqueue(session, checked("old@example.org", "old"), now=clock(), key="post:1:old")
+        await enqueue(session, checked("waiting@example.org", "waiting"), now=clock())
+    sender = MailWorker(store, Catcher(), clock=clock)
+    [first, _] = await sender.claim(2)
+    await sender.send(first)  # the other is sent late, 10 days on: its retention counts from then
+    clock.now += 10 * 24 * 3600
+    async with store.write() as session:
+        await enqueue(session, checked("recent@example.org", "recent"), now=clock())
+    await sender.drain()
+    assert await prune_mail(store, clock(), retention=5 * 24 * 3600, batch=1) == 1
+    rows = {row.message_id: row for row in await queued(store)}
+    emptied = [row for row in rows.values() if row.raw is None and row.draft is None]
+    assert len(emptied) == 1 and emptied[0].recipients == [] and emptied[0].subject == "" and emptied[0].key
+    assert {row.subject for row in rows.values()} == {"", "waiting", "recent"}
+    async with store.write() as session:  # the cause again, after the retention: still queued once
+        assert not await enqueue(session, checked("old@example.org", "old"), now=clock(), key="post:1:old")
+    assert await prune_mail(store, clock(), retention=5 * 24 * 3600) == 0
