@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from actors.sessions import Sessions
 from inbox.directory import Directory
 from inbox.dispatch import InboxContext
 from inbox.remote import RemoteFetcher
+from mail.mailer import Mailer
 from media.library import MediaLibrary
 from outbox.record import emit
 from store.db import Store
@@ -82,6 +84,7 @@ class Services:
     doorbell: Doorbell = field(default_factory=Doorbell)
     due_check_seconds: float = 60.0  # how often a kind's tasks look for due work made by another process
     due_work: Doorbell = field(default_factory=Doorbell)  # rung when this process commits new due work
+    mail: Mailer = field(default_factory=lambda: Mailer("rose-ash@localhost.localdomain", clock=time.time))
 
     def peer_actor(self, kind: str) -> str | None:
         base = self.peers.get(kind)

@@ -26,7 +26,7 @@ from actors.web import cookie_name, load_session, secure_page, services_of
 from inbox.dispatch import Listeners
 from inbox.errors import InboxError
 from inbox.receive import Inbox
-from peer import admin, follows, inbox_listing, wellknown
+from peer import admin, follows, inbox_listing, mail_pages, wellknown
 from peer.c2s import outbox_post_route
 from peer.housekeeping import keep_house
 from peer.pages import actor_route, health
@@ -62,6 +62,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> St
         outbox_post_route(setup.c2s),
         *admin.ROUTES,
         *media.ROUTES,
+        *mail_pages.ROUTES,
         Mount("/static", StaticFiles(directory=str(TEMPLATES / "static")), name="static"),
         *setup.routes,
         *(collection_route(spec) for spec in setup.collections),
@@ -93,9 +94,17 @@ async def _running(runtime: Runtime, setup: KindSetup, app: Starlette) -> AsyncI
         if runtime.settings.seed:
             for hook in setup.on_start:
                 await hook(runtime.services)
-        tasks = [worker.run()] if runtime.settings.inprocess_worker else []
+        app.state.mail_worker = mail_worker = runtime.mail_worker()
+        tasks = [worker.run(), mail_worker.run()] if runtime.settings.inprocess_worker else []
         services = runtime.services
-        tasks.append(keep_house(services.store, services.clock, runtime.settings.inbox_retention))
+        tasks.append(
+            keep_house(
+                services.store,
+                services.clock,
+                runtime.settings.inbox_retention,
+                mail_retention=runtime.settings.mail_retention,
+            )
+        )
         tasks += [task(services) for task in setup.tasks]
         running = [asyncio.create_task(task) for task in tasks]
         try:

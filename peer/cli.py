@@ -149,6 +149,8 @@ def up(args: argparse.Namespace) -> int:
     for kind, url in urls.items():
         print(f"  {kind:<7} {url}/")
     print(f"  admin token: {token}   (log in at any peer's /login; kept in {data_dir / DEFAULT_TOKEN_FILE})")
+    if not os.environ.get("ROSE_ASH_SMTP_URL"):
+        print(f"  email: none leaves (no ROSE_ASH_SMTP_URL); read it at {urls['blog']}/admin/mail and the others'")
     print("  Ctrl-C stops all three.\n", flush=True)
     stopping = False
 

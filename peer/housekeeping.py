@@ -1,4 +1,5 @@
-"""Periodic upkeep of a peer's store: bodies of old inbox activities are emptied once their retention ends."""
+"""Periodic upkeep of a peer's store: bodies of old inbox activities, and sent mail, are emptied once their
+retention ends."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 
+from mail.retention import prune_mail
 from store.db import Store
 from store.retention import prune_inbox
 
@@ -16,7 +18,12 @@ FIRST_AFTER = 60.0  # not at start: a peer has better things to do then, and a t
 
 
 async def keep_house(
-    store: Store, clock: Callable[[], float], retention: float, every: float = EVERY, first_after: float = FIRST_AFTER
+    store: Store,
+    clock: Callable[[], float],
+    retention: float,
+    every: float = EVERY,
+    first_after: float = FIRST_AFTER,
+    mail_retention: float | None = None,
 ) -> None:
     await asyncio.sleep(first_after)
     while True:
@@ -24,6 +31,10 @@ async def keep_house(
             emptied = await prune_inbox(store, clock(), retention)
             if emptied:
                 log.info("emptied the bodies of %d inbox activities past their retention", emptied)
+            if mail_retention is not None:
+                emptied = await prune_mail(store, clock(), mail_retention)
+                if emptied:
+                    log.info("emptied %d sent emails past their retention", emptied)
         except Exception:
-            log.exception("inbox retention failed; trying again in %g s", every)
+            log.exception("retention failed; trying again in %g s", every)
         await asyncio.sleep(every)

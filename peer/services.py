@@ -19,10 +19,14 @@ from actors.kind import Kind
 from actors.sessions import Sessions
 from inbox.directory import Directory
 from inbox.remote import AddressGuard, RemoteFetcher
+from mail.mailer import Mailer
+from mail.transport import transport_for
+from mail.worker import MailWorker
 from media.images import Limits
 from media.library import MediaLibrary
 from media.storage import DiskStorage
 from net import HostLimiter, SchemeMemory, guarded_client
+from outbox.retry import RetryPolicy
 from outbox.worker import DeliveryWorker
 from peer.keys import ensure_key_pair
 from peer.settings import Settings
@@ -72,6 +76,18 @@ class Runtime:
         self.services.doorbell.answer_with(worker.wake)
         return worker
 
+    def mail_worker(self) -> MailWorker:
+        """The mail worker, woken whenever this process commits a queued email."""
+        worker = MailWorker(
+            store=self.services.store,
+            transport=transport_for(self.settings.smtp_url),
+            policy=RetryPolicy(base_delay=self.settings.retry_base, horizon=self.settings.retry_horizon),
+            clock=self.services.clock,
+            lease=self.settings.lease_seconds,
+        )
+        self.services.mail.answer_with(worker.wake)
+        return worker
+
     async def aclose(self) -> None:
         await self.client.aclose()
         await self.services.store.close()
@@ -116,5 +132,6 @@ def build_services(settings: Settings, clock: Callable[[], float] = time.time) -
         hold_seconds=settings.hold_minutes * 60.0,
         payment_provider=settings.payment_provider,
         stripe=stripe_keys(settings),
+        mail=Mailer(settings.sender_address, clock),
     )
     return Runtime(settings, kind, services, client)

@@ -5,11 +5,14 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from email.utils import parseaddr
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from activities.httpsig import SignatureScheme
 from activities.order import TicketLimits
+from mail.compose import MailError, check_address
+from mail.transport import SmtpServer
 from net.limits import authority_of
 
 KINDS = ("blog", "events", "shop")
@@ -105,6 +108,10 @@ class Settings:
     max_upload_bytes: int = 10 * 1024 * 1024
     max_upload_pixels: int = 40_000_000  # a decompression bomb is refused before it is decoded
 
+    smtp_url: str = field(default="", repr=False)  # empty: mail is caught, readable at /admin/mail
+    mail_from: str = ""  # the From address; empty: <kind>@<the base URL's host>
+    mail_retention: float = 30 * 24 * 3600.0  # seconds a sent email's content and addresses are kept
+
     @property
     def media_path(self) -> Path:
         if self.media_dir:
@@ -133,8 +140,20 @@ class Settings:
         if self.first_knock not in tuple(SignatureScheme):
             schemes = ", ".join(SignatureScheme)
             raise ValueError(f"ROSE_ASH_FIRST_KNOCK must be one of {schemes}, not {self.first_knock!r}")
+        if self.smtp_url:
+            SmtpServer.from_url(self.smtp_url)  # refuses a malformed URL at start, without repeating it
+        try:
+            check_address(parseaddr(self.sender_address)[1])
+        except MailError:
+            raise ValueError(f"ROSE_ASH_MAIL_FROM must be an email address, not {self.mail_from!r}") from None
         if len(self.admin_token) < 8:
             raise ValueError("the admin token (--admin-token or ROSE_ASH_ADMIN_TOKEN) must be at least 8 characters")
+
+    @property
+    def sender_address(self) -> str:
+        """ROSE_ASH_MAIL_FROM ("Blog <blog@example.org>" or a bare address), else `<kind>@<base URL's host>`."""
+        host = urlsplit(self.base_url).hostname or "localhost"
+        return self.mail_from or f"{self.kind}@{host if '.' in host else host + '.localdomain'}"
 
     @property
     def ticket_limits(self) -> TicketLimits:
@@ -193,6 +212,9 @@ class Settings:
             "media_dir": env.get("ROSE_ASH_MEDIA_DIR") or str(data_dir / "media" / kind),
             "max_upload_bytes": _count(env, "ROSE_ASH_MAX_UPLOAD_BYTES", 10 * 1024 * 1024),
             "max_upload_pixels": _count(env, "ROSE_ASH_MAX_UPLOAD_PIXELS", 40_000_000),
+            "smtp_url": env.get("ROSE_ASH_SMTP_URL", "").strip(),
+            "mail_from": env.get("ROSE_ASH_MAIL_FROM", "").strip(),
+            "mail_retention": _seconds(env, "ROSE_ASH_MAIL_RETENTION", 30 * 24 * 3600.0),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

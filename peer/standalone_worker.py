@@ -1,4 +1,4 @@
-"""`rose-ash worker`: delivery workers without the web app, sharing the peer's queue."""
+"""`rose-ash worker`: the delivery and mail workers without the web app, sharing the peer's queues."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ async def run_worker(settings: Settings) -> None:
     runtime = build_services(settings)
     try:
         worker = runtime.delivery_worker(await runtime.start())
-        task = asyncio.create_task(worker.run())
+        task = asyncio.gather(worker.run(), runtime.mail_worker().run())
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, task.cancel)

@@ -241,3 +241,31 @@ class SlugRedirect(Base):
     old_id: Mapped[str] = mapped_column(URL, primary_key=True)
     new_id: Mapped[str] = mapped_column(URL, index=True)
     created_at: Mapped[float] = mapped_column(Float)
+
+
+class MailMessage(Base):
+    """One email, written by `mail.enqueue` in the transaction that causes it and sent by the mail worker,
+    which builds `raw` from `draft` when it was queued unbuilt (building costs more than the insert).
+    `key` makes a repeated cause (a retried publish) a no-op; `message_id` is the Message-ID header, the same
+    on every attempt, so a message resent after a crash between send and mark is recognisable as a duplicate."""
+
+    __tablename__ = "mail_messages"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    key: Mapped[str | None] = mapped_column(String(512), nullable=True, unique=True)
+    message_id: Mapped[str] = mapped_column(String(255), unique=True)
+    sender: Mapped[str] = mapped_column(String(320))
+    recipients: Mapped[list[str]] = mapped_column(JSON)
+    subject: Mapped[str] = mapped_column(Text)
+    raw: Mapped[str | None] = mapped_column(Text, nullable=True)  # the MIME message, once built
+    # What it is built from; None is SQL NULL (not JSON null), so "has a draft" is `draft IS NOT NULL`.
+    draft: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[float] = mapped_column(Float)
+    locked_until: Mapped[float] = mapped_column(Float, default=0.0)
+    locked_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[float] = mapped_column(Float)
+    sent_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+    __table_args__ = (Index("ix_mail_messages_due", "state", "next_attempt_at"),)

@@ -6,6 +6,7 @@
 - `fake_server`, `remote_actor`: real loopback HTTP servers — a remote actor whose key the peers fetch, and
   recording inbox sinks with configurable answers.
 - `peer_process`: real `rose-ash serve` processes, each on its own database; logs attached to failures.
+- `smtp_server`: a real SMTP server (aiosmtpd) on loopback that records and parses what it receives.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from tests.support.actors import KeyPair, RemoteActor, key_pair
 from tests.support.databases import Databases, Peek, postgres_or_skip, postgres_server_url
 from tests.support.httpserver import FakeServer
 from tests.support.processes import PeerProcess
+from tests.support.smtp import SmtpSink
 
 PEER_LOGS = pytest.StashKey[list[Path]]()
 BEFORE_DROP = pytest.StashKey[list[Callable[[], None]]]()
@@ -135,6 +137,16 @@ def remote_actor(fake_server: Callable[[], FakeServer]) -> Callable[..., RemoteA
         return RemoteActor(server or fake_server(), name, key or key_pair(index), shared_inbox=shared_inbox)
 
     return make
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpSink]:
+    sink = SmtpSink()
+    sink.start()
+    try:
+        yield sink
+    finally:
+        sink.stop()
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from activities.errors import ActivityError
 from activities.markdown import image_links, render_markdown
 from activities.text import plain, slugify
 from activities.vocab import PUBLIC
+from actors.blog import newsletter
 from actors.blog.posts import allocations_of, events_of, post_id, wrap
 from actors.blog.tags import hashtags, parse_tags
 from actors.context import Services
@@ -130,6 +131,7 @@ async def publish(session: AsyncSession, services: Services, row: StoredObject) 
     await collections.add(session, services.actor.url("posts"), row.id, now)
     await session.execute(delete(ScheduledPublication).where(ScheduledPublication.object_id == row.id))
     await services.emit(session, wrap(services, "Create", doc))
+    await newsletter.send_post(session, services, doc)  # the subscribers' emails, in the publishing transaction
     return saved
 
 

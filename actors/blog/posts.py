@@ -12,6 +12,7 @@ from activities.errors import ActivityError
 from activities.text import slugify, text_to_html
 from activities.vocab import PUBLIC
 from actors import pending
+from actors.blog import newsletter
 from actors.blog.allocation_states import AllocationState
 from actors.context import Services
 from store import collections, objects
@@ -74,6 +75,7 @@ async def create_post(
     await objects.put(session, doc, actor=services.actor.name, now=now)
     await collections.add(session, services.actor.url("posts"), doc["id"], now)
     await services.emit(session, wrap(services, "Create", doc))
+    await newsletter.send_post(session, services, doc)  # where a post is published: the subscribers' emails
     return doc
 
 
