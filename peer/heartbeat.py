@@ -11,10 +11,10 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy import text
-
-from store.db import Store
+if TYPE_CHECKING:  # the health check imports this module: it must start fast, without the database layer
+    from store.db import Store
 
 log = logging.getLogger(__name__)
 INTERVAL = 5.0
@@ -23,6 +23,8 @@ MAX_AGE = 30.0
 
 async def beat(path: Path, store: Store, worker: asyncio.Task[None], interval: float = INTERVAL) -> None:
     """Touch `path` every `interval` seconds while `worker` runs and the store answers a query."""
+    from sqlalchemy import text
+
     while not worker.done():
         try:
             async with store.read() as session:
