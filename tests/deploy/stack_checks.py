@@ -210,8 +210,9 @@ def received() -> list[dict[str, Any]]:
 
 
 def check_fanout(events: list[str], what: str) -> None:
-    """Each follower got each event's Create exactly once, and the events peer recorded each delivery as made
-    on its first attempt."""
+    """Each follower got each event's Create exactly once, and the events peer recorded each delivery as made.
+    An attempt may have failed before it reached the follower (a timeout on a loaded machine) and been
+    retried: that is no second delivery, which the followers' own count would show."""
     wanted = set(events)
 
     def deliveries() -> Counter[tuple[str, str]]:
@@ -229,11 +230,13 @@ def check_fanout(events: list[str], what: str) -> None:
     listed = ",".join("'" + a.replace("'", "''") + "'" for a in sorted(creates))
     rows = sql(
         "events",
-        "SELECT state, attempts, count(*) FROM deliveries "
-        f"WHERE activity_id IN ({listed}) AND inbox LIKE 'http://followers:9000/%' GROUP BY state, attempts",
+        "SELECT state, count(*), sum(attempts - 1), string_agg(DISTINCT replace(last_error, chr(10), ' '), '; ') FROM deliveries "
+        f"WHERE activity_id IN ({listed}) AND inbox LIKE 'http://followers:9000/%' GROUP BY state",
     )
-    assert rows == [f"delivered|1|{expected}"], f"{what}: deliveries {rows}"
-    print(f"   {what}: {expected} deliveries, each made once", flush=True)
+    assert len(rows) == 1 and rows[0].startswith(f"delivered|{expected}|"), f"{what}: deliveries {rows}"
+    retried = rows[0].split("|", 3)[2:]
+    note = f" ({retried[0]} attempts retried: {retried[1] or 'no error kept'})" if retried[0] != "0" else ""
+    print(f"   {what}: {expected} deliveries, each made once{note}", flush=True)
 
 
 def all_healthy(within: float = 60.0) -> None:
