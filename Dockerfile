@@ -1,6 +1,9 @@
 # Rose Ash peer image: one image for all three peers (blog, events, shop) and
 # their delivery workers; the kind is chosen at run time (ROSE_ASH_KIND / --kind).
-FROM python:3.11-slim
+# BASE_IMAGE: any image with Python 3.11+ and pip; scripts/test-deploy passes one
+# built from Debian's python3 (deploy/images/) where no registry is reachable.
+ARG BASE_IMAGE=python:3.11-slim
+FROM ${BASE_IMAGE}
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -11,7 +14,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /src
 # The build context is filtered by .dockerignore (no .git, tests, deploy files).
 COPY . /src
-RUN pip install . \
+# constraints.txt pins every release to what the tests ran on (scripts/setup-venv.sh).
+RUN pip install -c constraints.txt . \
     && useradd --system --uid 10001 --user-group --home-dir /data --no-create-home rose \
     && mkdir -p /data \
     && chown rose:rose /data

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
+from pathlib import Path
 
+from peer.heartbeat import beat
 from peer.services import build_services
 from peer.settings import Settings
 
@@ -18,8 +21,14 @@ async def run_worker(settings: Settings) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, task.cancel)
+        heartbeat_file = os.environ.get("ROSE_ASH_HEARTBEAT_FILE")
+        if heartbeat_file:
+            heart = asyncio.create_task(beat(Path(heartbeat_file), runtime.services.store, task))
         with contextlib.suppress(asyncio.CancelledError):
             await task
+        if heartbeat_file:
+            with contextlib.suppress(asyncio.CancelledError):
+                await heart
         await worker.aclose()
     finally:
         await runtime.aclose()

@@ -355,7 +355,7 @@ def test_services_exist(compose):
 
 def test_postgres_service(compose):
     pg = compose["services"]["postgres"]
-    assert str(pg["image"]).startswith("postgres:16"), pg["image"]
+    assert interpolate(str(pg["image"]), {"ROSE_ASH_ADMIN_TOKEN": ADMIN_TOKEN}).startswith("postgres:16"), pg["image"]
     test = pg["healthcheck"]["test"]
     assert "pg_isready" in (test if isinstance(test, str) else " ".join(test))
     vols = mounts(pg)
@@ -505,9 +505,11 @@ def _dockerfile_instructions() -> list[tuple[str, str]]:
 def test_dockerfile():
     instructions = _dockerfile_instructions()
     froms = [rest for kw, rest in instructions if kw == "FROM"]
-    assert froms and froms[0].split()[0] == "python:3.11-slim", froms
+    args = dict(rest.partition("=")[::2] for kw, rest in instructions if kw == "ARG")
+    assert froms and froms[0].split()[0] == "${BASE_IMAGE}", froms
+    assert args.get("BASE_IMAGE") == "python:3.11-slim", "the default base must be the official python image"
     runs = " ".join(rest for kw, rest in instructions if kw == "RUN")
-    assert re.search(r"pip install (--\S+ )*\.(\s|$)", runs), runs
+    assert re.search(r"pip install -c constraints\.txt \.(\s|$)", runs), "the image installs the pinned releases"
     cmd = [rest for kw, rest in instructions if kw == "CMD"]
     assert cmd and "rose-ash" in cmd[-1] and "serve" in cmd[-1], cmd
     envs = " ".join(rest for kw, rest in instructions if kw == "ENV")
@@ -515,6 +517,14 @@ def test_dockerfile():
     assert not any(kw == "HEALTHCHECK" for kw, _ in instructions), (
         "an image HEALTHCHECK would mark the worker containers unhealthy"
     )
+
+
+def test_workers_have_a_heartbeat_health_check(compose):
+    for kind in PEERS:
+        for name, worker in workers_of(compose["services"], kind).items():
+            test = worker["healthcheck"]["test"]
+            assert test[:1] == ["CMD"] and "peer.heartbeat" in test, f"{name}: {test}"
+            assert environment(worker)["ROSE_ASH_HEARTBEAT_FILE"].startswith("/"), name
 
 
 def test_dockerignore_keeps_context_clean():

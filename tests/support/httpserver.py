@@ -59,7 +59,10 @@ class FakeServer:
     """`serve_json(path, doc)` for GETs; every request is kept in `requests`; POSTs are answered by
     `responder` (202 by default). `hang()` holds POSTs open; `release()` lets them go."""
 
-    def __init__(self, *, hang_limit: float = 60.0) -> None:
+    def __init__(self, *, hang_limit: float = 60.0, bind: str = "127.0.0.1", port: int = 0, netloc: str = "") -> None:
+        """`bind`/`port`: where it listens; `netloc`: the host:port its URLs name (default 127.0.0.1:<port>),
+        for a server others reach by another name (a container on a compose network)."""
+        self._netloc = netloc
         self.documents: dict[str, Reply] = {}
         self.requests: list[Recorded] = []
         self.responder: Responder = lambda _r: Reply(202)
@@ -136,7 +139,7 @@ class FakeServer:
             def handle_error(self, request: Any, client_address: Any) -> None:
                 pass  # connection resets from killed peers are expected
 
-        self._server = Server(("127.0.0.1", 0), Handler)
+        self._server = Server((bind, port), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
 
@@ -147,7 +150,7 @@ class FakeServer:
 
     @property
     def netloc(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        return self._netloc or f"127.0.0.1:{self.port}"
 
     @property
     def base_url(self) -> str:

@@ -1,0 +1,308 @@
+"""Checks against the running compose stack (scripts/test-deploy runs them; nothing here starts it).
+
+    ROSE_ASH_DEPLOY_COMPOSE="docker compose -p rose-ash-ci -f docker-compose.yml -f deploy/docker-compose.ci.yml" \
+    ROSE_ASH_ADMIN_TOKEN=... python -m tests.deploy.stack_checks
+
+The peers' public URLs are their compose names (http://events:8000, ...); from the host they are reached
+through the ports published on loopback, so every URL the peers hand out is mapped to its published port."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import httpx
+
+from actors.shop.orders import product_key
+from tests.support.events import event_activity
+
+T = TypeVar("T")
+AS2 = "application/activity+json"
+COMPOSE = shlex.split(os.environ.get("ROSE_ASH_DEPLOY_COMPOSE", "docker compose"))
+TOKEN = os.environ["ROSE_ASH_ADMIN_TOKEN"]
+PUBLISHED = {
+    "http://blog:8000": f"http://127.0.0.1:{os.environ.get('ROSE_ASH_CI_BLOG_PORT', '18001')}",
+    "http://events:8000": f"http://127.0.0.1:{os.environ.get('ROSE_ASH_CI_EVENTS_PORT', '18002')}",
+    "http://shop:8000": f"http://127.0.0.1:{os.environ.get('ROSE_ASH_CI_SHOP_PORT', '18003')}",
+}
+FOLLOWERS = f"http://127.0.0.1:{os.environ.get('ROSE_ASH_CI_FOLLOWERS_PORT', '18009')}"
+FOLLOWER_COUNT = 20
+WORKERS = {"blog-worker": 2, "events-worker": 2, "shop-worker": 2}
+PEERS = ("blog", "events", "shop")
+
+http = httpx.Client(trust_env=False, timeout=30.0)
+
+
+def step(what: str) -> None:
+    print(f"-- {what}", flush=True)
+
+
+def local(url: str) -> str:
+    for public, published in PUBLISHED.items():
+        if url.startswith(public):
+            return published + url[len(public) :]
+    raise AssertionError(f"{url} is not a URL of one of the peers")
+
+
+def wait_until(check: Callable[[], T], what: str, timeout: float = 60.0, every: float = 0.5) -> T:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
+        time.sleep(every)
+
+
+def compose(*args: str) -> str:
+    done = subprocess.run([*COMPOSE, *args], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, f"{' '.join(args)} failed: {done.stderr}"
+    return done.stdout
+
+
+def sql(database: str, query: str) -> list[str]:
+    out = compose("exec", "-T", "postgres", "psql", "-U", "rose", "-d", database, "-Atc", query)
+    return [line for line in out.splitlines() if line]
+
+
+def containers() -> list[dict[str, Any]]:
+    return [json.loads(line) for line in compose("ps", "-a", "--format", "json").splitlines() if line.strip()]
+
+
+def inspect(name: str) -> dict[str, Any]:
+    docker = COMPOSE[: COMPOSE.index("compose")]
+    done = subprocess.run([*docker, "inspect", name], capture_output=True, text=True, check=True)
+    found: list[dict[str, Any]] = json.loads(done.stdout)
+    return found[0]
+
+
+# ------------------------------------------------------------------ the stack itself
+
+
+def check_healthy(workers: dict[str, int]) -> None:
+    running = containers()
+    services = Counter(c["Service"] for c in running)
+    expected = Counter({"postgres": 1, "blog": 1, "events": 1, "shop": 1, "followers": 1, **workers})
+    assert services == expected, f"services {dict(services)}, expected {dict(expected)}"
+    unhealthy = [(c["Name"], c["State"], c.get("Health")) for c in running if c.get("Health") != "healthy"]
+    assert not unhealthy, f"not healthy: {unhealthy}"
+    for c in running:
+        details = inspect(c["Name"])
+        assert details["RestartCount"] == 0, f"{c['Name']} restarted {details['RestartCount']} times"
+        if c["Service"].endswith("-worker"):
+            test = (details["Config"].get("Healthcheck") or {}).get("Test") or []
+            assert "peer.heartbeat" in test, f"{c['Name']} has no heartbeat health check: {test}"
+        if c["Service"] in PEERS:
+            env = details["Config"]["Env"]
+            assert "ROSE_ASH_INPROCESS_WORKER=0" in env, f"{c['Name']} delivers in the web process"
+    print(f"   {len(running)} containers healthy, none restarted", flush=True)
+
+
+def check_migrations() -> None:
+    """Each database at the head revision, and each of its tables created once: the peer's web process and
+    its workers all migrate at start, under an advisory lock, and only the first may create anything."""
+    from alembic.script import ScriptDirectory
+
+    from store.migrate import alembic_config
+
+    heads = set(ScriptDirectory.from_config(alembic_config()).get_heads())
+    log = compose("logs", "--no-color", "--no-log-prefix", "postgres")
+    for peer in PEERS:
+        versions = sql(peer, "SELECT version_num FROM alembic_version")
+        assert set(versions) == heads and len(versions) == 1, f"{peer}: alembic_version {versions}, heads {heads}"
+        created = Counter(re.findall(rf"db={peer} LOG: +(?:statement|execute [^:]*):\s+CREATE TABLE (\w+)", log))
+        tables = set(sql(peer, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))
+        assert set(created) == tables, f"{peer}: tables {sorted(tables)}, created {sorted(created)}"
+        twice = {t: n for t, n in created.items() if n != 1}
+        assert not twice, f"{peer}: tables created more than once: {twice}"
+    print(f"   each database at {sorted(heads)}, each of its {len(tables)} tables created once", flush=True)
+
+
+# ------------------------------------------------------------------ the story through the published ports
+
+
+def c2s(peer: str, activity: dict[str, Any]) -> str:
+    answer = http.post(
+        f"{PUBLISHED[f'http://{peer}:8000']}/actor/outbox", json=activity, headers={"Authorization": f"Bearer {TOKEN}"}
+    )
+    assert answer.status_code == 201, f"C2S {activity['type']} to {peer}: {answer.status_code} {answer.text[:300]}"
+    return str(answer.headers["location"])
+
+
+def items(collection: str) -> list[str]:
+    page = http.get(local(collection) + "?page=true", headers={"accept": AS2})
+    assert page.status_code == 200, page.text[:300]
+    return [i if isinstance(i, str) else i["id"] for i in page.json().get("orderedItems", [])]
+
+
+def total(collection: str) -> int:
+    doc = http.get(local(collection), headers={"accept": AS2})
+    assert doc.status_code == 200, doc.text[:300]
+    return int(doc.json()["totalItems"])
+
+
+def start_purchase(event: str) -> str:
+    """Buy a ticket on the event's page as a visitor; the ticket's status page (the purchase is pending)."""
+    with httpx.Client(trust_env=False, timeout=30.0) as visitor:
+        page = visitor.get(local(event), headers={"accept": "text/html"})
+        assert page.status_code == 200, page.text[:300]
+        csrf = page.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+        fields = {"csrf": csrf, "name": "Ada", "email": "ada@example.org", "quantity": "1"}
+        bought = visitor.post(local(event) + "/buy", data=fields)
+        assert bought.status_code == 303, bought.text[:300]
+        return str(httpx.URL(local(event)).join(bought.headers["location"]))
+
+
+def settle(ticket: str, timeout: float = 60.0) -> dict[str, Any]:
+    def settled() -> dict[str, Any] | None:
+        try:
+            answer = http.get(f"{ticket}/status")
+        except httpx.HTTPError:
+            return None  # the events peer restarting
+        if answer.status_code != 200:
+            return None
+        state: dict[str, Any] = answer.json()["fields"]
+        return state if state["state"] != "pending" else None
+
+    return wait_until(settled, f"the purchase at {ticket} to settle", timeout)
+
+
+def buy(event: str) -> dict[str, Any]:
+    return settle(start_purchase(event))
+
+
+def check_sold(event: str, expected: int) -> None:
+    sold, ordered = total(f"{event}/sold"), total(f"http://shop:8000/products/{product_key(event)}/orders")
+    assert sold == ordered == expected, f"sold {sold}, the shop's orders {ordered}, expected {expected}"
+
+
+def check_story() -> str:
+    post = c2s("blog", {"type": "Create", "object": {"type": "Article", "name": "Deployed", "content": "Hello."}})
+    calendar = "http://events:8000/calendars/main"
+    c2s("blog", {"type": "Add", "object": post, "target": calendar})
+    wait_until(lambda: post in items(f"{calendar}/allocated"), "the post to be allocated to the calendar")
+    featured = {"context": calendar, "attachment": [{"type": "Link", "rel": "featured", "href": post}]}
+    event = c2s("events", event_activity(name="Deploy Night", capacity=50, price="12.00", **featured))
+    purchase = buy(event)
+    assert purchase["state"] == "confirmed", purchase
+    check_sold(event, 1)
+    print(f"   post allocated, event {event} scheduled, a paid ticket confirmed; sold 1 == the shop's orders")
+    return event
+
+
+# ------------------------------------------------------------------ fan-out by the worker containers
+
+
+def received() -> list[dict[str, Any]]:
+    answer = http.get(f"{FOLLOWERS}/received")
+    assert answer.status_code == 200, answer.text[:300]
+    found: list[dict[str, Any]] = answer.json()
+    return found
+
+
+def check_fanout(events: list[str], what: str) -> None:
+    """Each follower got each event's Create exactly once, and the events peer recorded each delivery as made.
+    An attempt may have failed before it reached the follower (a timeout on a loaded machine) and been
+    retried: that is no second delivery, which the followers' own count would show."""
+    wanted = set(events)
+
+    def deliveries() -> Counter[tuple[str, str]]:
+        return Counter((r["inbox"], r["object"]) for r in received() if r["type"] == "Create" and r["object"] in wanted)
+
+    expected = FOLLOWER_COUNT * len(events)
+    got = wait_until(lambda: (d := deliveries()) and sum(d.values()) >= expected and d, what, timeout=120)
+    time.sleep(2.0)  # a doubled delivery would arrive now
+    got = deliveries()
+    assert len(got) == expected and set(got.values()) == {1}, (
+        f"{what}: {len(got)} of {expected}, {Counter(got.values())}"
+    )
+    creates = {r["id"] for r in received() if r["type"] == "Create" and r["object"] in wanted}
+    assert len(creates) == len(events), f"{what}: {len(creates)} Create activities for {len(events)} events"
+    listed = ",".join("'" + a.replace("'", "''") + "'" for a in sorted(creates))
+    where = f"d.activity_id IN ({listed}) AND d.inbox LIKE 'http://followers:9000/%'"
+    rows = sql("events", f"SELECT d.state, count(*), sum(d.attempts - 1) FROM deliveries d WHERE {where} GROUP BY 1")
+    assert len(rows) == 1 and rows[0].startswith(f"delivered|{expected}|"), f"{what}: deliveries {rows}"
+    retried = rows[0].rsplit("|", 1)[1]
+    failed = sql(
+        "events",
+        "SELECT coalesce(a.status::text, replace(a.error, chr(10), ' ')) FROM deliveries d "
+        f"JOIN delivery_attempts a ON a.delivery_id = d.id WHERE {where} AND (a.status IS NULL OR a.status >= 300)",
+    )
+    why = "; ".join(sorted(set(failed)))[:300] or "no attempt kept"
+    note = f" ({retried} attempts failed and were retried: {why})" if retried != "0" else ""
+    print(f"   {what}: {expected} deliveries, each made once{note}", flush=True)
+
+
+def all_healthy(within: float = 60.0) -> None:
+    def healthy() -> bool:
+        return all(c.get("Health") == "healthy" for c in containers())
+
+    wait_until(healthy, f"every service healthy again within {within:g}s", within, every=1.0)
+
+
+def check_restarts(event: str, sold: int) -> int:
+    """PostgreSQL, then the events peer, restarted in the middle of a fan-out and of a purchase."""
+    for service in ("postgres", "events", "shop"):
+        scheduled = [c2s("events", event_activity(name=f"Restart {service} {n}", capacity=10)) for n in range(3)]
+        ticket = start_purchase(event)
+        compose("restart", "--timeout", "10", service)
+        all_healthy()
+        check_fanout(scheduled, f"fan-out across a restart of {service}")
+        state = settle(ticket)
+        assert state["state"] == "confirmed", f"a purchase across a restart of {service}: {state}"
+        sold += 1
+        check_sold(event, sold)
+        print(f"   a purchase across a restart of {service}: confirmed, sold {sold} == the shop's orders", flush=True)
+    return sold
+
+
+def check_backup_restore(event: str, sold: int) -> int:
+    """deploy/README.md's backup and restore of one peer's database: pg_dump, drop, pg_restore, start again."""
+    docker = [*COMPOSE, "exec", "-T", "postgres"]
+    dump = subprocess.run([*docker, "pg_dump", "-U", "rose", "-Fc", "events"], capture_output=True, check=True).stdout
+    assert dump.startswith(b"PGDMP"), "pg_dump wrote no custom-format archive"
+    compose("stop", "events", "events-worker")
+    sql("postgres", "DROP DATABASE events")
+    sql("postgres", "CREATE DATABASE events OWNER rose")
+    restore = [*docker, "pg_restore", "-U", "rose", "-d", "events", "--exit-on-error"]
+    subprocess.run(restore, input=dump, capture_output=True, check=True)
+    compose("up", "-d", "--no-build", "--pull", "never", "--wait", "--scale", "events-worker=4")
+    check_sold(event, sold)
+    assert buy(event)["state"] == "confirmed", "a purchase after the restore was not confirmed"
+    check_sold(event, sold + 1)
+    print(f"   events restored from a {len(dump)} byte dump: sold {sold} kept, the next purchase made it {sold + 1}")
+    return sold + 1
+
+
+def main() -> int:
+    step("every service healthy, workers with a health check of their own, none restarted")
+    check_healthy(WORKERS)
+    step("migrations ran once")
+    check_migrations()
+    step("the story through the published ports")
+    event = check_story()
+    step(f"the event's Create fanned out to {FOLLOWER_COUNT} followers by the worker containers")
+    check_fanout([event], "fan-out with 2 events workers")
+    step("events workers scaled to 4")
+    compose("up", "-d", "--no-build", "--pull", "never", "--wait", "--scale", "events-worker=4")
+    check_healthy({**WORKERS, "events-worker": 4})
+    scheduled = [c2s("events", event_activity(name=f"Scaled {n}", capacity=10)) for n in range(5)]
+    check_fanout(scheduled, "fan-out with 4 events workers")
+    step("a backup of the events database, restored")
+    sold = check_backup_restore(event, 1)
+    step("restarts of PostgreSQL and of the peers lose nothing")
+    check_restarts(event, sold)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
