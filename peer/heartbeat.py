@@ -11,7 +11,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the health check imports this module: it must start fast, without the database layer
     from store.db import Store
@@ -21,7 +21,7 @@ INTERVAL = 5.0
 MAX_AGE = 30.0
 
 
-async def beat(path: Path, store: Store, worker: asyncio.Task[None], interval: float = INTERVAL) -> None:
+async def beat(path: Path, store: Store, worker: asyncio.Future[Any], interval: float = INTERVAL) -> None:
     """Touch `path` every `interval` seconds while `worker` runs and the store answers a query."""
     from sqlalchemy import text
 
