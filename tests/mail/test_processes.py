@@ -36,7 +36,7 @@ def text_of(received: Any) -> str:
 def publish(http: httpx.Client, blog: PeerProcess, title: str) -> str:
     answer = c2s(http, blog, {"type": "Create", "object": {"type": "Article", "name": title, "content": f"On {title}."}})
     assert answer.status_code == 201, answer.text
-    return str(answer.headers["location"])
+    return str(answer.json()["object"])
 
 
 def test_a_reader_subscribes_confirms_receives_a_post_and_unsubscribes_in_one_click(
