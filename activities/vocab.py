@@ -22,6 +22,7 @@ SCHEMA_TERMS = {
     "acceptedOffer": {"@id": "schema:acceptedOffer", "@type": "@id"},
     "orderDate": "schema:orderDate",
     "paymentDueDate": "schema:paymentDueDate",
+    "paymentMethod": "schema:paymentMethod",
     "Ticket": "schema:Ticket",
     "ticketNumber": "schema:ticketNumber",
     "ticketToken": "schema:ticketToken",

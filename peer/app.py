@@ -95,7 +95,10 @@ async def _running(runtime: Runtime, setup: KindSetup, app: Starlette) -> AsyncI
             for hook in setup.on_start:
                 await hook(runtime.services)
         app.state.mail_worker = mail_worker = runtime.mail_worker()
-        tasks = [worker.run(), mail_worker.run()] if runtime.settings.inprocess_worker else []
+        # the workers, and the kind's due work with them: a web process without them leaves all of it to
+        # `rose-ash worker` (and changes nothing behind a test's back)
+        inprocess = runtime.settings.inprocess_worker
+        tasks = [worker.run(), mail_worker.run(), *(task(runtime.services) for task in setup.tasks)] if inprocess else []
         services = runtime.services
         tasks.append(
             keep_house(
@@ -105,7 +108,6 @@ async def _running(runtime: Runtime, setup: KindSetup, app: Starlette) -> AsyncI
                 mail_retention=runtime.settings.mail_retention,
             )
         )
-        tasks += [task(services) for task in setup.tasks]
         running = [asyncio.create_task(task) for task in tasks]
         try:
             yield

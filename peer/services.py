@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import importlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import jinja2
@@ -15,9 +16,10 @@ from starlette.templating import Jinja2Templates
 from activities.httpsig import RequestSigner
 from activities.identity import LocalActor
 from actors.context import Services, Site, StripeKeys
-from actors.kind import Kind
+from actors.kind import Kind, KindSetup
 from actors.sessions import Sessions
 from inbox.directory import Directory
+from inbox.dispatch import Listeners
 from inbox.remote import AddressGuard, RemoteFetcher
 from mail.mailer import Mailer
 from mail.transport import transport_for
@@ -87,6 +89,12 @@ class Runtime:
         )
         self.services.mail.answer_with(worker.wake)
         return worker
+
+    def kind_tasks(self) -> list[Coroutine[Any, Any, None]]:
+        """The kind's own due work (scheduled posts, expiring holds), for whichever process runs the workers."""
+        setup = KindSetup(services=self.services, listeners=Listeners())
+        self.kind.register(setup)
+        return [task(self.services) for task in setup.tasks]
 
     async def aclose(self) -> None:
         await self.client.aclose()

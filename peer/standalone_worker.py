@@ -1,4 +1,5 @@
-"""`rose-ash worker`: the delivery and mail workers without the web app, sharing the peer's queues."""
+"""`rose-ash worker`: the delivery and mail workers and the kind's due work (scheduled posts, expiring holds)
+without the web app, sharing the peer's queues."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ async def run_worker(settings: Settings) -> None:
     runtime = build_services(settings)
     try:
         worker = runtime.delivery_worker(await runtime.start())
-        task = asyncio.gather(worker.run(), runtime.mail_worker().run())
+        task = asyncio.gather(worker.run(), runtime.mail_worker().run(), *runtime.kind_tasks())
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, task.cancel)

@@ -65,8 +65,9 @@ async def test_saving_a_scheduled_post_as_a_draft_cancels_its_schedule(database_
 
 async def test_the_running_peer_publishes_a_due_post_by_itself(database_url: str) -> None:
     """The peer's task, not the test, publishes: a post due in two seconds is public soon after (the task
-    sleeps for a minute between looks, so it was woken by the schedule, then slept until the post's time)."""
-    async with running_app(database_url, "blog") as app:
+    sleeps for a minute between looks, so it was woken by the schedule, then slept until the post's time).
+    It runs beside the in-process workers, as under `rose-ash up`."""
+    async with running_app(database_url, "blog", inprocess_worker=True) as app:
         csrf = await sign_in(app.client)
         local = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(time.time() + 2))
         answer = await app.client.post(

@@ -122,4 +122,4 @@ def test_a_slow_key_server_does_not_keep_a_ticket_pending(
     assert max(times) < allowed, f"confirmed after {times} s under attack ({quiet:.2f} s without)"
     print(f"confirmed in {quiet:.2f} s quietly, {times} under attack; {held} slow key fetches begun by then")
     assert m.states()["pending"] == 0
-    assert m.sold(event) == m.shop_orders_for(event) == 3
+    assert m.sold(event) == m.shop_tickets_for(event) == 3

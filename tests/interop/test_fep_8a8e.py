@@ -36,7 +36,7 @@ def test_an_event_has_the_fep_8a8e_fields(rose: Rose, world: World) -> None:
     assert event["eventStatus"] == "EventScheduled"
     assert event["organizers"] == [rose.events.actor_id]
     assert event["joinMode"] == "external" and event["externalParticipationUrl"] == world.event
-    assert event["summary"] == "<p>Thu 1 July 2027, 19:00 · The Hall · 12.00 GBP</p>"
+    assert event["summary"] == "<p>Thu 1 July 2027, 19:00 · The Hall · Free</p>"  # the suite's events are free (conftest)
     assert event["maximumAttendeeCapacity"] == 50
     assert isinstance(event["remainingAttendeeCapacity"], int)
     assert event["attributedTo"] == rose.events.actor_id

@@ -174,7 +174,7 @@ def test_a_worker_process_sends_what_the_web_process_commits_at_once(
         timeout=10.0,
     )
     assert response.status_code == 201, response.text
-    article = response.json()["id"]
+    article = response.json()["object"]
 
     def sent() -> list[Any]:
         return [p for p in sink.posts("/inbox") if p.json()["object"]["id"] == article]
