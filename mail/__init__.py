@@ -23,7 +23,7 @@ The API (core: imports no actor kind; a kind reaches it as `services.mail`, a `M
 - `send` checks everything and stores a draft (a JSON insert, well under a millisecond); the worker builds the
   MIME message (stdlib `email`: about 5 ms each here) after the commit, so a post emailed to thousands of
   subscribers does not hold its transaction for seconds.
-- `services.mail.compose(...)` builds the `EmailMessage` at once without queueing; `services.mail.queue(session,
+- `mail.compose(...)` builds the `EmailMessage` at once without queueing; `services.mail.queue(session,
   message, key=...)` queues one built elsewhere (or a `mail.draft(...)`); `mail.enqueue(session, message,
   now=..., key=...)` is the bare function.
 - Sending: `mail.worker.MailWorker` runs in the peer process and in `rose-ash worker`. It claims due rows

@@ -9,7 +9,7 @@ from email.message import EmailMessage
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mail.compose import Attachment, Draft, compose, draft
+from mail.compose import Attachment, Draft, draft
 from mail.queue import enqueue, enqueue_many
 
 
@@ -23,35 +23,23 @@ class Mailer:
         """The mail worker's `wake`, rung after a transaction that queued mail commits."""
         self._wake = wake
 
-    def compose(
-        self,
-        *,
-        to: str | Iterable[str],
-        subject: str,
-        text: str,
-        html: str | None = None,
-        attachments: Iterable[Attachment] = (),
-        headers: Mapping[str, str] | None = None,
-    ) -> EmailMessage:
-        return compose(
-            sender=self.sender, to=to, subject=subject, text=text, html=html, attachments=attachments, headers=headers
-        )
-
     async def queue(self, session: AsyncSession, message: EmailMessage | Draft, *, key: str | None = None) -> bool:
         """Queue a composed message in `session`'s transaction (see `mail.enqueue`); the worker is woken on commit."""
         queued = await enqueue(session, message, now=self.clock(), key=key)
         if queued:
-            wake = self._wake
-            event.listen(session.sync_session, "after_commit", lambda _s: wake(), once=True)
+            self._wake_on_commit(session)
         return queued
 
     async def queue_many(self, session: AsyncSession, messages: Sequence[tuple[Draft, str]]) -> int:
         """Queue many keyed drafts at once (`mail.queue.enqueue_many`); how many were new."""
         queued = await enqueue_many(session, messages, now=self.clock())
         if queued:
-            wake = self._wake
-            event.listen(session.sync_session, "after_commit", lambda _s: wake(), once=True)
+            self._wake_on_commit(session)
         return queued
+
+    def _wake_on_commit(self, session: AsyncSession) -> None:
+        wake = self._wake
+        event.listen(session.sync_session, "after_commit", lambda _s: wake(), once=True)
 
     def draft(
         self,
