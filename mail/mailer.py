@@ -13,11 +13,16 @@ from mail.compose import Attachment, Draft, draft
 from mail.queue import enqueue, enqueue_many
 
 
+def _no_worker() -> None:
+    """What is woken after a commit that queued mail when no worker answered (`answer_with`): nothing."""
+
+
 @dataclass
 class Mailer:
     sender: str  # ROSE_ASH_MAIL_FROM, e.g. "Rose Ash Blog <blog@example.org>"
     clock: Callable[[], float]
-    _wake: Callable[[], None] = field(default=lambda: None, init=False)
+    # A factory, not a default: a function as a class-level default would become a bound method (called with self).
+    _wake: Callable[[], None] = field(default_factory=lambda: _no_worker, init=False)
 
     def answer_with(self, wake: Callable[[], None]) -> None:
         """The mail worker's `wake`, rung after a transaction that queued mail commits."""

@@ -3,11 +3,7 @@ the events are in, so their local times stay right across DST."""
 
 from __future__ import annotations
 
-import html
-import re
-from datetime import datetime, timedelta
-from typing import Any
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from icalendar import Calendar, Event
 from starlette.requests import Request
@@ -15,31 +11,15 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from activities import fep8a8e
+from activities.ical import YEAR as _YEAR
+from activities.ical import description_of as _description
+from activities.ical import local_time as _local
+from activities.ical import location_of as _location
 from actors.events import listing
 from actors.events.listing import Listed
 from actors.web import services_of
 
 CONTENT_TYPE = "text/calendar; charset=utf-8"
-_TAG = re.compile(r"<[^>]+>")
-_YEAR = timedelta(days=366)  # VTIMEZONE transitions from a year before the first event to a year after the last
-
-
-def _local(value: str, zone: str) -> datetime:
-    return datetime.fromisoformat(value).astimezone(ZoneInfo(zone))
-
-
-def _description(data: dict[str, Any]) -> str:
-    source = data.get("source")
-    if isinstance(source, dict) and isinstance(source.get("content"), str):
-        return str(source["content"])
-    return html.unescape(_TAG.sub(" ", str(data.get("content") or ""))).strip()
-
-
-def _location(data: dict[str, Any]) -> str:
-    place = fep8a8e.place_of(data)
-    text = ", ".join(str(part) for part in (place.get("name"), fep8a8e.address_text(place)) if part)
-    online = fep8a8e.online_url_of(data)
-    return f"{text} and online: {online}" if text and online else text or online
 
 
 def _status(entry: Listed) -> str:

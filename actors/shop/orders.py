@@ -55,6 +55,16 @@ def orders_id(services: Services) -> str:
     return services.actor.url("orders")
 
 
+# The event as the shop fetched it for the Offer: what the buyer's confirmation email says of it (kept with the
+# order, which only the shop reads whole; the wire's Order leaves it out, like the buyer's details).
+EVENT_FIELDS = ("id", "name", "startTime", "endTime", "timezone", "location", "url", "summary")
+PRIVATE_FIELDS = frozenset({"customer", "event"})
+
+
+def event_snapshot(event: dict[str, Any]) -> dict[str, Any]:
+    return {k: event[k] for k in EVENT_FIELDS if k in event}
+
+
 def capacity_counter(event: str) -> str:
     return f"capacity:{event}"
 
@@ -136,7 +146,11 @@ async def place_order(
         order |= {"paymentDueDate": iso(due), "paymentMethod": services.payment_provider}
         if services.payment_provider in CARD_PROVIDERS:
             order["url"] = f"{order_id}/pay?token={token}"
-    private = {**order, "customer": {"type": "Person", "name": request.customer.name, "email": request.customer.email}}
+    private = {
+        **order,
+        "customer": {"type": "Person", "name": request.customer.name, "email": request.customer.email},
+        "event": event_snapshot(event),
+    }
     # A new order number is a new id: insert the documents (objects.put would look for one to replace first).
     # Each ticket is a document of its own, so its id dereferences, read by the same two parties as the order.
     for doc in (private, *tickets):

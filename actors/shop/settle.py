@@ -15,7 +15,7 @@ from activities.order import OrderStatus
 from actors.context import Services
 from actors.shop.confirmation import order_delivered
 from actors.shop.order_states import ORDER_LIFECYCLE
-from actors.shop.orders import capacity_counter, holds_id, tickets_collection
+from actors.shop.orders import PRIVATE_FIELDS, capacity_counter, holds_id, tickets_collection
 from store import collections, counters
 from store.models import StoredObject
 
@@ -38,8 +38,9 @@ async def locked_order(session: AsyncSession, order_id: str) -> StoredObject | N
 
 
 def public_order(data: dict[str, Any]) -> dict[str, Any]:
-    """The order as its two parties see it on the wire: without the buyer's details, which only the shop keeps."""
-    return {k: v for k, v in data.items() if k != "customer"}
+    """The order as its two parties see it on the wire: without the buyer's details (and the event as the shop
+    fetched it), which only the shop keeps."""
+    return {k: v for k, v in data.items() if k not in PRIVATE_FIELDS}
 
 
 async def move_order(
