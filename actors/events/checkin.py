@@ -125,6 +125,10 @@ def local_time(at: float, tz: str) -> str:
     return datetime.fromtimestamp(at, zone).strftime("%H:%M:%S on %d %b %Y (%Z)")
 
 
+def _refused(known: Answer, number: str, state: PurchaseState) -> Answer:
+    return known.said(Verdict.REFUSED, REFUSALS.get(state, "Cancelled"), f"Ticket {number}'s order is {state.value}: do not admit.")
+
+
 def _invalid(detail: str) -> Answer:
     return Answer(Verdict.INVALID, HEADLINES[Verdict.INVALID], detail)
 
@@ -153,10 +157,16 @@ async def check_in(services: Services, event: StoredObject, raw: object, by: str
             return known.said(Verdict.OTHER_EVENT, HEADLINES[Verdict.OTHER_EVENT], detail, other_event=found.event)
         state = PurchaseState(purchase.data["state"]) if purchase is not None else PurchaseState.CANCELLED
     if state is not PurchaseState.CONFIRMED:
-        headline = REFUSALS.get(state, "Cancelled")
-        detail = f"Ticket {found.number}'s order is {state.value}: do not admit."
-        return known.said(Verdict.REFUSED, headline, detail)
+        return _refused(known, found.number, state)
     async with services.store.write() as session:
+        # The purchase's row is held to the commit, as the shop's Updates hold it: a refund that commits first
+        # is seen here, one that comes after finds the ticket checked in.
+        data = await session.scalar(
+            select(StoredObject.data).where(StoredObject.id == found.purchase).with_for_update()
+        )
+        state = PurchaseState(data["state"]) if data is not None else PurchaseState.CANCELLED
+        if state is not PurchaseState.CONFIRMED:
+            return _refused(known, found.number, state)
         now = services.clock()
         values = {"ticket": found.ticket, "event": event.id, "checked_in_at": now, "by": by}
         if await insert_ignore(session, CheckIn, values, ("ticket",)):
