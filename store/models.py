@@ -269,3 +269,27 @@ class MailMessage(Base):
     sent_at: Mapped[float | None] = mapped_column(Float, nullable=True)
 
     __table_args__ = (Index("ix_mail_messages_due", "state", "next_attempt_at"),)
+
+
+class TicketCode(Base):
+    """A ticket the events peer holds, found at the door by its code: `code` is the digest of the ticket's
+    `ticketToken` (the key of the look-up, so a code is never searched for among the tickets)."""
+
+    __tablename__ = "ticket_codes"
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ticket: Mapped[str] = mapped_column(URL)
+    event: Mapped[str] = mapped_column(URL)
+    purchase: Mapped[str] = mapped_column(URL)
+    number: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class CheckIn(Base):
+    """A ticket admitted at the door. The ticket is the primary key and the row is written by an INSERT that does
+    nothing on conflict, so two scanners at once admit a ticket once."""
+
+    __tablename__ = "checkins"
+    ticket: Mapped[str] = mapped_column(URL, primary_key=True)
+    event: Mapped[str] = mapped_column(URL, index=True)
+    checked_in_at: Mapped[float] = mapped_column(Float)
+    by: Mapped[str] = mapped_column(String(16))  # "page" (the staff's phone) or "device" (a scanner's bearer token)

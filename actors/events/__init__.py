@@ -13,7 +13,7 @@ from activities.errors import ActivityError, RuleRefused
 from activities.event import featured_post, parse_event_input
 from activities.parse import id_of
 from actors.context import Services
-from actors.events import approvals, feeds, ical, listeners, pages, reconcile, rsvp
+from actors.events import approvals, checkin, feeds, ical, listeners, pages, reconcile, rsvp
 from actors.events.calendars import all_calendars, calendar_data, create_calendar
 from actors.events.schedule import cancel, events_id, reschedule, schedule
 from actors.events.tickets import PurchaseWaiters
@@ -135,6 +135,7 @@ def register(setup: KindSetup) -> None:
     setup.routes += [*ical.ROUTES, *feeds.ROUTES]  # before the pages: /events/{slug}.ics is not an event page
     setup.routes += pages.routes(waiters)
     setup.routes += reconcile.ROUTES
+    setup.routes += checkin.ROUTES
     setup.html["Event"] = pages.event_page
     setup.collections += [
         CollectionSpec("/calendars", embed=embed_calendars, html=pages.calendars_page),

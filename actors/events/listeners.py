@@ -11,6 +11,7 @@ from activities.text import plain
 from activities.ticket import parse_tickets
 from actors.context import Context, Services
 from actors.events.calendars import allocate_post, allocated_of, calendar_data, hold_for_approval
+from actors.events.checkin import index_tickets
 from actors.events.order_updates import on_order_update
 from actors.events.purchase_states import PURCHASE_LIFECYCLE, STATE_OF_ORDER, PurchaseState
 from actors.events.ticket_moves import move_tickets
@@ -125,6 +126,7 @@ async def on_offer_answer(ctx: Context, *, waiters: PurchaseWaiters) -> Outcome:
             orderUrl=order.get("url") if isinstance(order.get("url"), str) else order_id,
             tickets=[{"id": t.id, "code": t.code} for t in tickets],
         )
+        await index_tickets(session, row.data, ctx.now)
         await move_tickets(session, services, row.data, PurchaseState.PENDING, state)
         waiters.notify_after_commit(session, row.id)
     return Outcome.PROCESSED

@@ -24,6 +24,7 @@ from actors.events.calendars import (
     decide_allocation,
     pending_of,
 )
+from actors.events.checkin import door_counts
 from actors.events.filters import EventFilter, FilterError, categories, split
 from actors.events.purchase_states import PurchaseState
 from actors.events.schedule import cancel, held_of, reschedule, schedule, sold_of
@@ -319,6 +320,7 @@ async def event_page(
     sold = (await sold_counts(services, [event]))[event["id"]]
     held = (await held_counts(services, [event]))[event["id"]]
     post = featured_post(event)
+    checked_in = (await door_counts(services, event["id"]))[0] if is_admin(request, services) else None
     return render(
         request,
         services,
@@ -331,6 +333,7 @@ async def event_page(
             "error": error,
             "slug": event_slug(event["id"]),
             "attending": await attending_count(services, event),
+            "checked_in": checked_in,
             **FEP_HELPERS,
         },
         status,
