@@ -23,6 +23,7 @@ SCHEMA_TERMS = {
     "orderDate": "schema:orderDate",
     "paymentDueDate": "schema:paymentDueDate",
     "paymentMethod": "schema:paymentMethod",
+    "event": "https://rose-ash.org/ns#event",  # the shop's private copy of an order: the event as it was bought
     "Ticket": "schema:Ticket",
     "ticketNumber": "schema:ticketNumber",
     "ticketToken": "schema:ticketToken",
