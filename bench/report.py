@@ -20,7 +20,31 @@ TARGETS = {
     "idle_cpu_percent": 0.2,
     "idle_mib": 100.0,
     "memory_growth": 0.10,
+    "rush_held_per_s": 250.0,
+    "rush_held_p99_ms": 1000.0,
+    "rush_confirmed_p99_ms": 2000.0,
 }
+
+
+def rush_rows(rush: dict[str, Any] | None) -> list[str]:
+    if not rush:
+        return []
+    after = rush["after_payment"]
+    held_fast = rush["seats_held_per_s"] >= TARGETS["rush_held_per_s"]
+    held_p99 = rush["buy_to_held_p99_ms"] <= TARGETS["rush_held_p99_ms"]
+    paid_p99 = rush["paid_to_confirmed_p99_ms"] <= TARGETS["rush_confirmed_p99_ms"]
+    return [
+        f"| Ticket rush: {rush['buyers']:,} buyers in {rush['arrival_window_s']:g} s for {rush['seats']} seats "
+        f"(page, Buy, held) | {rush['seats_held_per_s']:,.0f} seats held/s; Buy → held p50 "
+        f"{rush['buy_to_held_p50_ms']:,.0f} ms, p99 {rush['buy_to_held_p99_ms']:,.0f} ms; told sold out p99 "
+        f"{rush['buy_to_sold_out_p99_ms']:,.0f} ms | outcomes {rush['outcomes']} | "
+        f"| ≥ {TARGETS['rush_held_per_s']:.0f}/s: {verdict(held_fast)}; p99 ≤ 1 s: {verdict(held_p99)} |",
+        f"| Ticket rush: staff mark the held orders paid (manual provider) | paid → confirmed p50 "
+        f"{rush['paid_to_confirmed_p50_ms']:,.0f} ms, p99 {rush['paid_to_confirmed_p99_ms']:,.0f} ms | "
+        f"events sold {after['events_sold']}, held {after['events_held']}; shop tickets {after['shop_tickets']}, "
+        f"held {after['shop_held']} | | p99 ≤ 2 s: {verdict(paid_p99)}; exactly {rush['seats']} sold on both: "
+        f"{verdict(rush['exact'])} |",
+    ]
 
 
 def machine() -> dict[str, Any]:
@@ -101,6 +125,7 @@ def table(results: dict[str, Any]) -> str:
             f"| sold {pu['sold']} = orders {pu['orders']} = confirmed {pu['purchases_confirmed']} = bought "
             f"{pu['bought']} | | sold = orders: {verdict(pu['consistent'])} |"
         )
+    rows += rush_rows(results.get("rush"))
     col = results.get("collections")
     if col:
         rows.append(

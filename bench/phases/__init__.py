@@ -10,6 +10,7 @@ from bench.phases.idle import phase_idle
 from bench.phases.ingest import phase_inbox
 from bench.phases.paging import phase_collections
 from bench.phases.purchases import phase_purchases
+from bench.phases.rush import phase_rush
 
 Phase = Callable[[Run], Awaitable[None]]
 
@@ -22,4 +23,5 @@ PHASES: dict[str, Phase] = {
     "collections": phase_collections,
     "blog-fanout": phase_blog_fanout,
     "purchases": phase_purchases,
+    "rush": phase_rush,
 }
