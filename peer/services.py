@@ -34,7 +34,7 @@ from peer.keys import ensure_key_pair
 from peer.settings import Settings
 from peer.workers import make_worker
 from store.db import open_store
-from store.migrate import migrate
+from store.migrate import migrate_apart
 
 VERSION = "0.1.0"
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -65,7 +65,7 @@ class Runtime:
 
     async def start(self) -> RequestSigner:
         """Migrate the store and load (or make) the actor's key pair; remote fetches are signed from here on."""
-        await migrate(self.services.store)
+        await migrate_apart(self.services.store)
         signer = await ensure_key_pair(self.services.store, self.services.actor)
         await self.services.sessions.start()
         self.services.fetcher.signer = signer

@@ -1,11 +1,14 @@
 """Apply the Alembic migrations at start-up, once even when several processes start together.
 
-A store already at the newest revision is recognised without loading Alembic (about 10 MiB resident that an
-idle peer would otherwise carry for its whole life); Alembic is imported only when there is something to apply."""
+A store already at the newest revision is recognised without loading Alembic. A long-lived process (a peer, a
+worker) has anything newer applied by a short-lived child process (`python -m store.migrate`, the store's URL on
+its standard input), so that it never carries Alembic's 10 MiB resident for the rest of its life."""
 
 from __future__ import annotations
 
+import asyncio
 import re
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -51,9 +54,17 @@ def _current_revisions(connection: Connection) -> set[str]:
     return set(connection.execute(text("SELECT version_num FROM alembic_version")).scalars())
 
 
-def _upgrade(connection: Connection) -> None:
+class MigrationError(Exception):
+    """The store's migrations could not be applied; the message says why in a sentence."""
+
+
+def _at_head(connection: Connection) -> bool:
     head = head_revision()
-    if head is not None and _current_revisions(connection) == {head}:
+    return head is not None and _current_revisions(connection) == {head}
+
+
+def _upgrade(connection: Connection) -> None:
+    if _at_head(connection):
         return
     from alembic import command
 
@@ -63,5 +74,43 @@ def _upgrade(connection: Connection) -> None:
 
 
 async def migrate(store: Store) -> None:
+    """Bring the store to the newest revision in this process."""
     async with store.writer.begin() as connection:
         await connection.run_sync(_upgrade)
+
+
+async def migrate_apart(store: Store) -> None:
+    """Bring the store to the newest revision, any migration run by a child process (see the module's note).
+    An in-memory SQLite store exists only in this process, so it is migrated here."""
+    async with store.writer.begin() as connection:
+        if await connection.run_sync(_at_head):
+            return
+    if store.dialect == "sqlite" and ":memory:" in store.url:
+        await migrate(store)
+        return
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "store.migrate",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, errors = await child.communicate(store.url.encode())
+    if child.returncode != 0:
+        lines = errors.decode(errors="replace").strip().splitlines()
+        raise MigrationError(f"the store's migrations failed: {lines[-1] if lines else f'exit {child.returncode}'}")
+
+
+async def _migrate_url(url: str) -> None:
+    from store.db import open_store
+
+    store = open_store(url)
+    try:
+        await migrate(store)
+    finally:
+        await store.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(_migrate_url(sys.stdin.read().strip()))
