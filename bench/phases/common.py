@@ -87,3 +87,16 @@ async def ensure_blog(run: Run) -> tuple[Proc, str, str]:
         run.results.setdefault("memory", {})["blog_idle_mib"] = rss_mib(blog.pid)
         run.blog = (blog, base, run.cluster.raw_db_url(database))
     return run.blog
+
+
+async def events_and_shop(cluster: Cluster) -> tuple[tuple[Proc, str, str], tuple[Proc, str, str]]:
+    """An events peer and a shop that know each other, each on a fresh database, both answering:
+    (process, base URL, database name) of each."""
+    events_db, shop_db = await cluster.new_database("events"), await cluster.new_database("shop")
+    events_port, shop_port = free_ports(2)
+    events_base, shop_base = f"http://127.0.0.1:{events_port}", f"http://127.0.0.1:{shop_port}"
+    events = cluster.peer("events", "events", events_port, events_db, peers={"shop": shop_base})
+    shop = cluster.peer("shop", "shop", shop_port, shop_db, peers={"events": events_base})
+    await wait_healthy(events, events_base)
+    await wait_healthy(shop, shop_base)
+    return (events, events_base, events_db), (shop, shop_base, shop_db)

@@ -10,9 +10,9 @@ import time
 import asyncpg
 import httpx
 
-from bench.harness import free_ports, log, rss_mib, wait_healthy
+from bench.harness import log, rss_mib
 from bench.measure import CpuMeter, Profiler
-from bench.phases.common import JSON_ACCEPT, Run, c2s
+from bench.phases.common import JSON_ACCEPT, Run, c2s, events_and_shop
 from bench.seeding import bench_event
 from bench.stats import percentile
 
@@ -59,13 +59,7 @@ async def buyer(
 
 async def phase_purchases(run: Run) -> None:
     sizes, cluster = run.sizes, run.cluster
-    events_db, shop_db = await cluster.new_database("events"), await cluster.new_database("shop")
-    events_port, shop_port = free_ports(2)
-    events_base, shop_base = f"http://127.0.0.1:{events_port}", f"http://127.0.0.1:{shop_port}"
-    events = cluster.peer("events", "events", events_port, events_db, peers={"shop": shop_base})
-    shop = cluster.peer("shop", "shop", shop_port, shop_db, peers={"events": events_base})
-    await wait_healthy(events, events_base)
-    await wait_healthy(shop, shop_base)
+    (events, events_base, events_db), (shop, shop_base, shop_db) = await events_and_shop(cluster)
     memory = run.results.setdefault("memory", {})
     memory["shop_idle_mib"] = rss_mib(shop.pid)
     async with httpx.AsyncClient(timeout=30.0) as client:

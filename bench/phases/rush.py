@@ -14,9 +14,9 @@ from typing import Any
 import httpx
 
 from activities.order import product_key
-from bench.harness import TOKEN, free_ports, log, wait_healthy
+from bench.harness import TOKEN, log
 from bench.measure import CpuMeter, Profiler
-from bench.phases.common import JSON_ACCEPT, Run, c2s
+from bench.phases.common import JSON_ACCEPT, Run, c2s, events_and_shop
 from bench.stats import percentile
 from tests.support.events import event_activity
 
@@ -132,13 +132,7 @@ async def totals(events_base: str, shop_base: str, event_id: str, slug: str) -> 
 
 async def phase_rush(run: Run) -> None:
     sizes, cluster = run.sizes, run.cluster
-    events_db, shop_db = await cluster.new_database("events"), await cluster.new_database("shop")
-    events_port, shop_port = free_ports(2)
-    events_base, shop_base = f"http://127.0.0.1:{events_port}", f"http://127.0.0.1:{shop_port}"
-    events = cluster.peer("events", "events", events_port, events_db, peers={"shop": shop_base})
-    shop = cluster.peer("shop", "shop", shop_port, shop_db, peers={"events": events_base})
-    await wait_healthy(events, events_base)
-    await wait_healthy(shop, shop_base)
+    (events, events_base, events_db), (shop, shop_base, _) = await events_and_shop(cluster)
     seats, buyers, window = sizes.rush_seats, sizes.rush_buyers, sizes.rush_window_s
     async with httpx.AsyncClient(timeout=30.0) as client:
         event_id = await c2s(client, events_base, event_activity("The rush", capacity=seats, price=PRICE))
