@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, inspect, text
 
-from store.db import Store
+from store.db import Store, open_store
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -103,8 +103,6 @@ async def migrate_apart(store: Store) -> None:
 
 
 async def _migrate_url(url: str) -> None:
-    from store.db import open_store
-
     store = open_store(url)
     try:
         await migrate(store)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,6 +12,7 @@ from bench.harness import TOKEN, Cluster, Proc, free_ports, pinning, rss_mib, wa
 from bench.seeding import ActorKey
 
 JSON_ACCEPT = {"accept": "application/activity+json"}
+CSRF = re.compile(r'name="csrf"\s+value="([^"]+)"|value="([^"]+)"\s+name="csrf"')
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,14 @@ async def c2s(client: httpx.AsyncClient, base: str, activity: dict[str, Any]) ->
     if response.status_code != 201:
         raise RuntimeError(f"C2S {activity['type']} failed: {response.status_code} {response.text[:300]}")
     return str(response.json()["object"])
+
+
+def csrf_of(page: str) -> str:
+    """The CSRF token of the page's form, whichever order its attributes come in."""
+    match = CSRF.search(page)
+    if match is None:
+        raise RuntimeError("no CSRF token on the page")
+    return match.group(1) or match.group(2)
 
 
 async def sink_stats(client: httpx.AsyncClient, port: int, reset: bool = False) -> dict[str, Any]:

@@ -4,7 +4,6 @@ confirmed) and wait for the answer; afterwards sold, orders and confirmed purcha
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 
 import asyncpg
@@ -12,11 +11,9 @@ import httpx
 
 from bench.harness import log, rss_mib
 from bench.measure import CpuMeter, Profiler
-from bench.phases.common import JSON_ACCEPT, Run, c2s, events_and_shop
+from bench.phases.common import JSON_ACCEPT, Run, c2s, csrf_of, events_and_shop
 from bench.seeding import bench_event
 from bench.stats import percentile
-
-CSRF = re.compile(r'name="csrf"\s+value="([^"]+)"')
 
 
 async def buyer(
@@ -24,10 +21,7 @@ async def buyer(
 ) -> None:
     async with httpx.AsyncClient(base_url=base, timeout=30.0) as client:
         page = await client.get("/calendars")
-        match = CSRF.search(page.text) or re.search(r'value="([^"]+)"\s+name="csrf"', page.text)
-        if match is None:
-            raise RuntimeError("no csrf token on /calendars")
-        csrf = match.group(1)
+        csrf = csrf_of(page.text)
         for n in range(count):
             started = time.perf_counter()
             response = await client.post(

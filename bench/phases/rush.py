@@ -6,7 +6,6 @@ seats are sold, both peers hold the same count, and everybody else is told "sold
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,20 +15,12 @@ import httpx
 from activities.order import product_key
 from bench.harness import TOKEN, log
 from bench.measure import CpuMeter, Profiler
-from bench.phases.common import JSON_ACCEPT, Run, c2s, events_and_shop
+from bench.phases.common import JSON_ACCEPT, Run, c2s, csrf_of, events_and_shop
 from bench.stats import percentile
 from tests.support.events import event_activity
 
-CSRF = re.compile(r'name="csrf"\s+value="([^"]+)"|value="([^"]+)"\s+name="csrf"')
 PRICE = "12.50"
 STAFF_CONCURRENCY = 16  # staff marking orders paid: a box office with a few tills, not one request at a time
-
-
-def csrf_of(page: str) -> str:
-    match = CSRF.search(page)
-    if match is None:
-        raise RuntimeError("no CSRF token on the page")
-    return match.group(1) or match.group(2)
 
 
 @dataclass
