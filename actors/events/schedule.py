@@ -122,6 +122,9 @@ async def reschedule(session: AsyncSession, services: Services, row: StoredObjec
 async def cancel(session: AsyncSession, services: Services, row: StoredObject) -> None:
     now = services.clock()
     cc = [c for c in row.data.get("cc", []) if isinstance(c, str)]
+    shop = services.peer_actor("shop")
+    if shop and shop not in cc and await _has_tickets(session, row.id):
+        cc.append(shop)  # the shop closes the event's orders: cancels the held ones, refunds the paid ones
     gone = tombstone(row.id, "Event", iso(now))
     gone.pop("@context")
     await announce_change(session, services, row.data, {**row.data, "eventStatus": EventStatus.CANCELLED.value})
@@ -132,6 +135,10 @@ async def cancel(session: AsyncSession, services: Services, row: StoredObject) -
         session,
         activity("Delete", services.actor.new_activity_id(), services.actor.id, gone, to=[PUBLIC], cc=cc),
     )
+
+
+async def _has_tickets(session: AsyncSession, event: str) -> bool:
+    return bool(await collections.count(session, sold_of(event)) or await collections.count(session, held_of(event)))
 
 
 async def record_sale(session: AsyncSession, services: Services, event: str, order: str, tickets: list[str]) -> int:

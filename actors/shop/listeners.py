@@ -1,4 +1,5 @@
-"""The shop's inbox: an `Offer{Order}` from an accepted seller for an event it organizes."""
+"""The shop's inbox: an `Offer{Order}` from an accepted seller for an event it organizes, and the seller's `Delete`
+of an event it cancelled (cancellations.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from decimal import Decimal, InvalidOperation
 from activities.errors import ActivityError
 from activities.order import parse_order
 from actors.context import Context, Services
+from actors.shop.cancellations import on_event_cancelled
 from actors.shop.orders import place_order
 from inbox.dispatch import ListenerKey, Listeners, Outcome
 from inbox.errors import FetchError, Forbidden, Malformed, TryLater, Unprocessable, unfetchable
@@ -14,7 +16,7 @@ from inbox.trust import check_attribution, check_same_origin
 
 
 def register(listeners: Listeners[Services]) -> None:
-    listeners.on(ListenerKey("Offer"), on_offer)
+    listeners.on(ListenerKey("Offer"), on_offer).on(ListenerKey("Delete"), on_event_cancelled)
 
 
 async def on_offer(ctx: Context) -> Outcome:

@@ -1,7 +1,8 @@
 """Card payments end to end through the official `stripe` package against localstripe run as a real process:
 the checkout page starts one PaymentIntent per order, a declined card leaves the seats held with a clear message
 and a retry pays, the signed webhook confirms the order on both peers, a payment after the hold ran out takes the
-seats again when they are free and is refunded when they are not, staff refunds go through the API. Webhooks with
+seats again when they are free and is refunded when they are not, staff refunds go through the API, and so do
+the refunds of an event its organiser cancels. Webhooks with
 a bad signature, a tampered amount or for a payment the order did not start are refused and change nothing; a
 replayed one changes nothing either."""
 
@@ -122,5 +123,11 @@ def test_card_checkout_through_localstripe(market: Callable[..., Market], locals
     wait_until(lambda: state_of(m, ada) == "refunded", what="Ada refunded")
     assert [r["amount"] for r in localstripe.refunds_of(ada_intent)] == [1250]
     assert_agree(m, organiser, event, sold=1, held=0, capacity=CAPACITY)
+
+    # The organiser cancels the event: Cy's card payment goes back through the API; Ada is not refunded twice.
+    assert organiser.post(f"/events/{event.rsplit('/', 1)[-1]}/cancel").status_code == 303
+    wait_until(lambda: state_of(m, cy) == "refunded", what="Cy refunded when the event was cancelled")
+    assert [r["amount"] for r in localstripe.refunds_of(order_of(m, cy_order["orderNumber"])["paymentIntent"])] == [1250]
+    assert [r["amount"] for r in localstripe.refunds_of(ada_intent)] == [1250]
     for visitor in (organiser, buyer, staff):
         visitor.close()
