@@ -17,6 +17,7 @@ from activities.errors import ActivityError
 from activities.event import featured_post, parse_event_input
 from activities.order import parse_customer, parse_quantity
 from actors.context import Services
+from actors.events.buyer_view import buyer_view
 from actors.events.calendars import (
     all_calendars,
     allocated_of,
@@ -267,7 +268,7 @@ async def _purchase(services: Services, token: str) -> dict[str, Any]:
 async def ticket_page(request: Request) -> Response:
     services = services_of(request)
     purchase = await _purchase(services, request.path_params["token"])
-    context = {"purchase": purchase, "token": request.path_params["token"]}
+    context = {"purchase": purchase, "token": request.path_params["token"], "view": await buyer_view(services, purchase)}
     return render(request, services, "events/ticket.html", context, private=True)
 
 

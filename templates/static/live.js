@@ -4,8 +4,17 @@
 (function () {
   const sources = new Set();
   document.querySelectorAll("[data-poll]").forEach((el) => sources.add(el.dataset.poll));
+  // A box with data-reload-unless="key=value" reloads the page once the key's live value is another: a state
+  // change that brings new parts of the page (how to pay, the tickets) shows them.
+  function reloadIfChanged(fields) {
+    document.querySelectorAll("[data-reload-unless]").forEach((el) => {
+      const [key, value] = el.dataset.reloadUnless.split("=");
+      if (fields[key] !== undefined && String(fields[key]) !== value) window.location.reload();
+    });
+  }
   function apply(data) {
     const fields = data.fields || {};
+    reloadIfChanged(fields);
     document.querySelectorAll("[data-live]").forEach((el) => {
       const value = fields[el.dataset.live];
       if (value !== undefined && el.textContent !== String(value)) {

@@ -169,6 +169,9 @@ def test_the_whole_story_in_a_browser(peers: dict[str, str]) -> None:
         playwright_api.expect(page.locator("#purchase-state")).to_have_text("held", timeout=20_000)
         order_number = page.locator("#order-number").inner_text()
         assert order_number.isdigit()
+        # The page reloads itself for the new state: how to pay, and until when, in the event's own zone.
+        playwright_api.expect(page.locator("#pay-now a.button")).to_have_text("How to pay", timeout=10_000)
+        playwright_api.expect(page.locator("#held-until")).to_contain_text("(Europe/London)")
         shot("purchase-held")
         playwright_api.expect(watcher.locator("#summer-gig .held-count")).to_have_text("1", timeout=20_000)
 
@@ -184,6 +187,7 @@ def test_the_whole_story_in_a_browser(peers: dict[str, str]) -> None:
         # 7. The buyer's page says confirmed; the sold count reads 1 on events, updated live in the other tab.
         page.goto(ticket_page)
         playwright_api.expect(page.locator("#purchase-state")).to_have_text("confirmed", timeout=20_000)
+        playwright_api.expect(page.locator("#confirmed")).to_contain_text("ada@example.org")
         shot("purchase-confirmed")
         playwright_api.expect(watcher_count).to_have_text("1", timeout=20_000)
         watcher.screenshot(path=str(OUTPUT / f"{next(step):02d}-sold-count-live.png"), full_page=True)

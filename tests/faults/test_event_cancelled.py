@@ -56,6 +56,8 @@ def test_cancelling_an_event_refunds_paid_orders_cancels_held_ones_and_tells_the
 
         wait_until(lambda: state_of(m, paid) == "refunded", what="the paid purchase refunded")
         wait_until(lambda: state_of(m, held) == "cancelled", what="the held purchase cancelled")
+        page = buyer.get(f"/tickets/{paid}").text
+        assert "refunded: the event was cancelled" in page and 'id="buy-again"' not in page
         by_buyer = {o["customer"]["name"]: o for o in m.orders()}
         assert by_buyer["Ada"]["orderStatus"] == "OrderReturned" and by_buyer["Ada"]["description"] == CANCELLED
         assert by_buyer["Bob"]["orderStatus"] == "OrderCancelled" and by_buyer["Bob"]["description"] == CANCELLED

@@ -94,6 +94,8 @@ def test_held_paid_expired_refunded_and_both_sides_agree_after_each(market: Call
     assert_agree(m, organiser, event, sold=2, held=1)
     wait_until(lambda: state_of(m, expires) == "cancelled", timeout=40, what="the hold expired")
     assert_agree(m, organiser, event, sold=2, held=0)
+    page = buyer.get(f"/tickets/{expires}").text
+    assert "the time to pay ran out" in page and 'id="buy-again"' in page  # the event still sells tickets
 
     # A hold that runs out while the shop is down is released once it is back.
     across = buyer.buy(event, quantity=1)
