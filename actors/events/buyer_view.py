@@ -4,6 +4,7 @@ event's own time zone; how to pay; and, once a purchase is over, the way back to
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from activities import fep8a8e, ical
 from actors.context import Services
@@ -24,6 +25,13 @@ def local_text(value: object, zone: str) -> str:
     return f"{local:%a} {local.day} {local:%B %Y, %H:%M} ({zone})"
 
 
+def qr_data_uri(code: str) -> str:
+    """A ticket's code as a QR image the page can show (the page's policy allows data: images)."""
+    import segno  # here, not at import: only a buyer's confirmed page draws one
+
+    return str(segno.make(code, error="m", micro=False).svg_data_uri(scale=6, border=4))
+
+
 async def buyer_view(services: Services, purchase: dict[str, Any]) -> dict[str, Any]:
     async with services.store.read() as session:
         row = await objects.get(session, str(purchase.get("event", "")))
@@ -31,6 +39,7 @@ async def buyer_view(services: Services, purchase: dict[str, Any]) -> dict[str, 
     zone = str((event or {}).get("timezone") or "UTC")
     state = purchase.get("state")
     order_url = purchase.get("orderUrl")
+    tickets = [t for t in purchase.get("tickets") or [] if isinstance(t, dict) and isinstance(t.get("code"), str)]
     over = state in (PurchaseState.CANCELLED, PurchaseState.REFUNDED, PurchaseState.REJECTED)
     return {
         "held_until": local_text(purchase.get("paymentDueDate"), zone),
@@ -39,5 +48,7 @@ async def buyer_view(services: Services, purchase: dict[str, Any]) -> dict[str, 
         "event_when": local_text(event.get("startTime"), zone) if event else "",
         "event_gone": row is not None and row.type != "Event",
         # a purchase that is over may be made again while the event still sells tickets
+        "calendar_file": f"{urlsplit(event['id']).path}.ics" if event else None,
+        "qr": {str(t["code"]): qr_data_uri(str(t["code"])) for t in tickets} if state == PurchaseState.CONFIRMED else {},
         "buy_again": over and event is not None and fep8a8e.ticket_refusal(event) is None,
     }

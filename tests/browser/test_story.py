@@ -3,6 +3,7 @@ write a post, allocate it, schedule an event featuring it, buy a ticket, watch t
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import signal
@@ -15,6 +16,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+import zxingcpp
+from PIL import Image
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = "/usr/bin/chromium"
@@ -188,6 +191,11 @@ def test_the_whole_story_in_a_browser(peers: dict[str, str]) -> None:
         page.goto(ticket_page)
         playwright_api.expect(page.locator("#purchase-state")).to_have_text("confirmed", timeout=20_000)
         playwright_api.expect(page.locator("#confirmed")).to_contain_text("ada@example.org")
+        # The ticket's QR code, as the phone shows it at the door, reads back as its code.
+        code = page.locator(".ticket-code").first.inner_text()
+        qr = Image.open(io.BytesIO(page.locator(".ticket-qr").first.screenshot()))
+        assert [found.text for found in zxingcpp.read_barcodes(qr)] == [code]
+        assert page.locator("#add-to-calendar").get_attribute("href") == "/events/summer-gig.ics"
         shot("purchase-confirmed")
         playwright_api.expect(watcher_count).to_have_text("1", timeout=20_000)
         watcher.screenshot(path=str(OUTPUT / f"{next(step):02d}-sold-count-live.png"), full_page=True)
