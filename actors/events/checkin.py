@@ -156,6 +156,8 @@ async def check_in(services: Services, event: StoredObject, raw: object, by: str
             detail = f"This ticket is for {other_name or 'another event'}, not {event.data.get('name', 'this one')}."
             return known.said(Verdict.OTHER_EVENT, HEADLINES[Verdict.OTHER_EVENT], detail, other_event=found.event)
         state = PurchaseState(purchase.data["state"]) if purchase is not None else PurchaseState.CANCELLED
+        if purchase is not None and _refunded_apart(purchase.data, found.ticket):
+            state = PurchaseState.REFUNDED
     if state is not PurchaseState.CONFIRMED:
         return _refused(known, found.number, state)
     async with services.store.write() as session:
@@ -165,6 +167,8 @@ async def check_in(services: Services, event: StoredObject, raw: object, by: str
             select(StoredObject.data).where(StoredObject.id == found.purchase).with_for_update()
         )
         state = PurchaseState(data["state"]) if data is not None else PurchaseState.CANCELLED
+        if data is not None and _refunded_apart(data, found.ticket):
+            state = PurchaseState.REFUNDED
         if state is not PurchaseState.CONFIRMED:
             return _refused(known, found.number, state)
         now = services.clock()
@@ -176,6 +180,11 @@ async def check_in(services: Services, event: StoredObject, raw: object, by: str
     when = local_time(at, tz) if at is not None else "before"
     detail = f"Ticket {found.number} was first checked in at {when}."
     return known.said(Verdict.USED, HEADLINES[Verdict.USED], detail, at=at)
+
+
+def _refunded_apart(purchase: dict[str, Any], ticket: str) -> bool:
+    """One of a paid purchase's tickets refunded on its own (the rest still valid)."""
+    return any(isinstance(t, dict) and t.get("id") == ticket for t in purchase.get("refundedTickets", []))
 
 
 async def _door_event(services: Services, slug: str) -> StoredObject:

@@ -3,7 +3,8 @@
 Only the shop that accepted the purchase's offer may move it (a forged Update from anyone else is refused before
 anything is read for writing), only for that very order, and only by a move the purchase's lifecycle allows:
 a replay, or an Update overtaken by a later one, finds the purchase moved already and changes nothing. The
-tickets moved are the ones the Accept listed, never ones an Update names."""
+tickets moved are the ones the Accept listed, never ones an Update names: an Update of a paid order that lists
+fewer of them (some tickets refunded) takes the missing ones out, and can never add one."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from activities.errors import ActivityError
 from activities.order import is_order, order_status
 from actors.context import Context
 from actors.events.purchase_states import PURCHASE_LIFECYCLE, STATE_OF_ORDER, PurchaseState
-from actors.events.ticket_moves import move_tickets
+from actors.events.ticket_moves import drop_refunded_tickets, move_tickets
 from actors.events.tickets import PurchaseWaiters, purchase_for_offer, update_purchase
 from inbox.dispatch import Outcome
 from inbox.errors import Forbidden, Malformed, TryLater, Unprocessable
@@ -42,6 +43,10 @@ async def on_order_update(ctx: Context, *, waiters: PurchaseWaiters) -> Outcome:
         if purchase.get("order") != order_id or purchase.get("shop") != update.actor:
             raise Forbidden("that order is not the one this purchase was sold under")
         old = PurchaseState(purchase["state"])
+        if old is state is PurchaseState.CONFIRMED:
+            if await drop_refunded_tickets(session, services, row, order):
+                waiters.notify_after_commit(session, row.id)
+            return Outcome.PROCESSED
         if not PURCHASE_LIFECYCLE.can_move(old, state):
             return Outcome.PROCESSED  # a replay, or overtaken by a later Update: nothing to change
         reason = order.get("description")

@@ -7,24 +7,19 @@ providers), so the orders refunded before the failure are not paid back twice wh
 
 from __future__ import annotations
 
-import logging
-from typing import Any
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activities.order import OrderStatus
 from actors.context import Context, Services
-from actors.shop.confirmation import order_page, when_text
+from actors.shop import notices
 from actors.shop.orders import event_held_id, event_tickets_id
 from actors.shop.payments import PaymentError, provider_for
 from actors.shop.settle import Moved, locked_order, move_order
 from inbox.dispatch import Outcome
 from inbox.errors import TryLater
 from inbox.trust import check_same_origin
-from mail import MailError
 from store import collections
 
-log = logging.getLogger(__name__)
 CANCELLED = "the event was cancelled"
 
 
@@ -63,41 +58,6 @@ async def on_event_cancelled(ctx: Context) -> Outcome:
             else:
                 continue
             if await move_order(session, services, row, target, reason=CANCELLED) is Moved.MOVED:
-                await tell_buyer(session, services, row.data, refunded=target is OrderStatus.RETURNED)
+                told = notices.event_cancelled(row.data, refunded=target is OrderStatus.RETURNED)
+                await notices.tell_buyer(session, services, row.data, told, key=f"order-cancelled:{order}")
     return Outcome.PROCESSED
-
-
-def notice(order: dict[str, Any], *, refunded: bool) -> tuple[str, str]:
-    """(subject, text) of the message that tells a buyer their event will not take place."""
-    event = order.get("event") if isinstance(order.get("event"), dict) else {}
-    assert isinstance(event, dict)
-    name = str(event.get("name") or order.get("name") or "your event")
-    number = str(order.get("orderNumber"))
-    customer = order.get("customer") if isinstance(order.get("customer"), dict) else {}
-    assert isinstance(customer, dict)
-    when = when_text(event)
-    lines = [f"Hello {customer['name']}," if customer.get("name") else "Hello,", ""]
-    lines.append(f"{name}{f' on {when}' if when else ''} has been cancelled by its organiser and will not take place.")
-    if refunded:
-        price = f"{order.get('price', '')} {order.get('priceCurrency', '')}".strip()
-        lines.append(
-            f"Your order {number} is refunded ({price}): the money goes back the way you paid. "
-            "A card refund can take a few days to show on your statement."
-        )
-    else:
-        lines.append(f"Your order {number} is cancelled: there is nothing to pay, and your tickets are no longer valid.")
-    if (link := order_page(order)) is not None:
-        lines += ["", f"Your order: {link}"]
-    return f"Cancelled: {name} (order {number})", "\n".join(lines) + "\n"
-
-
-async def tell_buyer(session: AsyncSession, services: Services, order: dict[str, Any], *, refunded: bool) -> None:
-    customer = order.get("customer")
-    email = customer.get("email") if isinstance(customer, dict) else None
-    if not isinstance(email, str) or not email:
-        return
-    subject, text = notice(order, refunded=refunded)
-    try:
-        await services.mail.send(session, to=email, subject=subject, text=text, key=f"order-cancelled:{order['id']}")
-    except MailError:
-        log.warning("the cancellation notice of order %s could not be queued", order.get("orderNumber"))

@@ -58,7 +58,7 @@ def orders_id(services: Services) -> str:
 # The event as the shop fetched it for the Offer: what the buyer's confirmation email says of it (kept with the
 # order, which only the shop reads whole; the wire's Order leaves it out, like the buyer's details).
 EVENT_FIELDS = ("id", "name", "startTime", "endTime", "timezone", "location", "url", "summary")
-PRIVATE_FIELDS = frozenset({"customer", "event"})
+PRIVATE_FIELDS = frozenset({"customer", "event", "refundedTickets"})
 
 
 def event_snapshot(event: dict[str, Any]) -> dict[str, Any]:

@@ -5,14 +5,15 @@ sentence (the checkout shows it; nothing is written)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from actors.context import StripeKeys
-from actors.shop.payments import BadNotification, PaymentError
+from actors.shop.payments import BadNotification, PartRefund, PaymentError
 from actors.shop.payments.simple import Free, Manual
 from actors.shop.payments.stripe_provider import StripeProvider, minor_units
-from tests.support.localstripe import WEBHOOK_SECRET, signed
+from tests.support.localstripe import GOOD_CARD, PUBLISHABLE_KEY, SECRET_KEY, WEBHOOK_SECRET, LocalStripe, signed
 from tests.support.processes import free_port
 
 
@@ -69,3 +70,22 @@ async def test_free_and_manual_take_no_notifications_and_refund_nothing_by_api()
         with pytest.raises(BadNotification):
             simple.verify(b"{}", {})
         assert await simple.refund({"id": "o"}) is None
+
+
+async def test_a_part_refund_gives_back_its_amount_once_and_a_whole_refund_what_is_left(tmp_path: Path) -> None:
+    """Against a real localstripe: a part refund gives back its amount; the whole refund after it gives back the
+    rest of the payment. (Each refund carries an idempotency key; localstripe does not replay by key as Stripe
+    does, so that part is Stripe's promise, not tested here.)"""
+    running = LocalStripe.start(tmp_path / "localstripe.log")
+    try:
+        card = StripeProvider(StripeKeys(SECRET_KEY, PUBLISHABLE_KEY, WEBHOOK_SECRET, api_base=running.url))
+        order = {"id": "http://shop.test/actor/orders/1001", "price": "30.00", "priceCurrency": "GBP"}
+        intent = (await card.intent(order))["id"]
+        assert running.pay(intent, GOOD_CARD)["status"] == "succeeded"
+        paid = {**order, "paymentIntent": intent}
+        await card.refund(paid, PartRefund(amount="10.00", key="1001-2"))
+        assert [r["amount"] for r in running.refunds_of(intent)] == [1000]
+        await card.refund({**paid, "price": "20.00"})  # the order as the shop keeps it after the part refund
+        assert sorted(r["amount"] for r in running.refunds_of(intent)) == [1000, 2000]
+    finally:
+        running.stop()

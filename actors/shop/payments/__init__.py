@@ -9,11 +9,11 @@ from decimal import Decimal
 from typing import Any
 
 from actors.context import Services
-from actors.shop.payments.interface import BadNotification, Notification, PaymentError, PaymentProvider
+from actors.shop.payments.interface import BadNotification, Notification, PartRefund, PaymentError, PaymentProvider
 from actors.shop.payments.simple import Free, Manual
 from actors.shop.payments.stripe_provider import StripeProvider
 
-__all__ = ["BadNotification", "Notification", "PaymentError", "PaymentProvider", "provider_for", "provider_named"]
+__all__ = ["BadNotification", "Notification", "PartRefund", "PaymentError", "PaymentProvider", "provider_for", "provider_named"]
 
 FREE, MANUAL = Free(), Manual()
 

@@ -29,6 +29,15 @@ class Notification:
     message: str = ""  # why it failed, for the buyer
 
 
+@dataclass(frozen=True)
+class PartRefund:
+    """Some of an order's tickets given back: their `amount` (a decimal string in the order's currency) and a key
+    that names them, so the same part refunded twice is refunded once."""
+
+    amount: str
+    key: str
+
+
 class PaymentProvider(Protocol):
     name: str
 
@@ -40,8 +49,9 @@ class PaymentProvider(Protocol):
         """The notification in a provider's callback, once its signature is checked; BadNotification otherwise."""
         ...
 
-    async def refund(self, order: dict[str, Any]) -> None:
-        """Give the order's money back; PaymentError when the provider cannot."""
+    async def refund(self, order: dict[str, Any], part: PartRefund | None = None) -> None:
+        """Give the order's money back (what is left of it), or only `part` of it; PaymentError when the provider
+        cannot."""
         ...
 
 

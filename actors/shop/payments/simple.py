@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from actors.shop.payments.interface import BadNotification, Notification
+from actors.shop.payments.interface import BadNotification, Notification, PartRefund
 
 
 class Free:
@@ -19,7 +19,7 @@ class Free:
     def verify(self, body: bytes, headers: Mapping[str, str]) -> Notification:
         raise BadNotification("free orders get no payment notifications")
 
-    async def refund(self, order: dict[str, Any]) -> None:
+    async def refund(self, order: dict[str, Any], part: PartRefund | None = None) -> None:
         return None
 
 
@@ -35,7 +35,7 @@ class Manual:
     def verify(self, body: bytes, headers: Mapping[str, str]) -> Notification:
         raise BadNotification("manual payments are marked paid by the shop's staff, not notified")
 
-    async def refund(self, order: dict[str, Any]) -> None:
+    async def refund(self, order: dict[str, Any], part: PartRefund | None = None) -> None:
         return None
 
 

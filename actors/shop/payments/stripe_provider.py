@@ -14,7 +14,7 @@ from typing import Any
 import stripe
 
 from actors.context import StripeKeys
-from actors.shop.payments.interface import BadNotification, Notification, PaymentError
+from actors.shop.payments.interface import BadNotification, Notification, PartRefund, PaymentError
 
 PAID = "payment_intent.succeeded"
 FAILED = "payment_intent.payment_failed"
@@ -79,15 +79,17 @@ class StripeProvider:
             message=str(error.get("message") or "the card was declined") if event.type == FAILED else "",
         )
 
-    async def refund(self, order: dict[str, Any]) -> None:
+    async def refund(self, order: dict[str, Any], part: PartRefund | None = None) -> None:
         intent = order.get("paymentIntent")
         if not isinstance(intent, str):
             raise PaymentError("the order has no card payment to refund")
+        # The amount always named: the order's price is what is still paid after any part refunds.
+        amount = part.amount if part is not None else str(order["price"])
+        params: stripe.params.RefundCreateParams = {"payment_intent": intent, "amount": minor_units(amount)}
+        key = f"rose-ash:refund:{order['id']}" + (f":{part.key}" if part is not None else "")
 
         def give_back() -> Any:
-            return self.client.v1.refunds.create(
-                params={"payment_intent": intent}, options={"idempotency_key": f"rose-ash:refund:{order['id']}"}
-            )
+            return self.client.v1.refunds.create(params=params, options={"idempotency_key": key})
 
         try:
             await asyncio.to_thread(give_back)
