@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -78,7 +78,7 @@ def _day(first: date, repeat: Repeat, k: int) -> date:
 def _at(day: date, moment: datetime) -> datetime:
     """`moment`'s wall-clock time on `day` in its zone; a time the clocks skip that day moves on by the gap."""
     local = datetime.combine(day, moment.time(), tzinfo=moment.tzinfo)
-    return local.astimezone(moment.tzinfo)  # through UTC: a skipped 01:30 becomes 02:30
+    return local.astimezone(UTC).astimezone(moment.tzinfo)  # through UTC: a skipped 01:30 becomes 02:30
 
 
 def _dates(data: EventInput, rule: SeriesRule) -> list[date]:
@@ -154,9 +154,8 @@ def carry(old: EventInput, new: EventInput, other: EventInput) -> EventInput:
     }
     out = replace(other, **fields, details=replace(other.details, **details))
     if "time" in changed:
-        zone = new.start.tzinfo
         day = other.start.date() + (new.start.date() - old.start.date())
-        start = _at(day, new.start.astimezone(zone))
+        start = _at(day, new.start)
         end = _at(day + (new.end.date() - new.start.date()), new.end)
         out = replace(
             out, start=start, end=end if end > start else start + (new.end - new.start), timezone=new.timezone
