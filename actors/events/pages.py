@@ -221,9 +221,9 @@ async def edit_event(request: Request) -> Response:
         "slug": event_slug(row.id),
         **FEP_HELPERS,
     }
+    async with services.store.read() as session:
+        context["following"] = len(await this_and_following(session, row)) - 1
     if request.method == "GET":
-        async with services.store.read() as session:
-            context["following"] = len(await this_and_following(session, row)) - 1
         return render(request, services, "events/edit.html", context)
     form = await checked_form(request, services)
     try:
@@ -231,7 +231,6 @@ async def edit_event(request: Request) -> Response:
         async with services.store.write() as session:
             fresh = await objects.get(session, row.id)
             assert fresh is not None
-            context["following"] = len(await this_and_following(session, fresh)) - 1
             data = parse_event_input(dict(form))
             if scope == "following":
                 await reschedule_following(session, services, fresh, data)
