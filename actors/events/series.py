@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from activities.errors import ActivityError, RuleRefused
 from activities.event import EventInput, parse_event_input
+from activities.fep8a8e import EventStatus, status_of
 from activities.series import SeriesRule, carry, changed_fields, describe, occurrences
 from activities.text import slugify
 from actors.context import Services
@@ -135,7 +136,8 @@ async def series_dates(session: AsyncSession, services: Services, event: dict[st
         if row is None:
             continue
         if row.type == "Event" and row.deleted_at is None:
-            out.append({"id": row.id, "startTime": row.data.get("startTime"), "cancelled": False})
+            cancelled = status_of(row.data) == EventStatus.CANCELLED  # cancelled by its status, still an Event
+            out.append({"id": row.id, "startTime": row.data.get("startTime"), "cancelled": cancelled})
             continue
         last = await revisions.cancelled_data(session, str(info.get("calendar")), row.id)
         if last is not None:

@@ -199,3 +199,26 @@ async def test_cancelling_this_and_following_cancels_them_with_their_notes(datab
         page = await app.client.get(f"/events/{slug_of(docs[0]['id'])}")
         assert page.text.count("Cancelled</span>") == 2
         assert (await app.client.get("/series/nope.ics")).status_code == 404
+
+
+async def test_monthly_from_the_31st_falls_on_the_last_weekday_and_bad_ends_schedule_nothing(database_url: str) -> None:
+    async with running_app(database_url, "events") as app:
+        calendar = await new_calendar(app)
+        docs = await new_series(
+            app, calendar, quiz("2027-03-31T19:00", "2027-03-31T22:00"), repeat="monthly", count="3"
+        )
+        assert [d["startTime"] for d in docs] == [
+            "2027-03-31T19:00:00+01:00",
+            "2027-04-28T19:00:00+01:00",
+            "2027-05-26T19:00:00+01:00",
+        ]  # fmt: skip  (the last Wednesday of each month)
+        counts = await row_counts(app.store)
+        for rule, sentence in (
+            ({"count": "0"}, "a series has between 2 and 52 dates"),
+            ({"count": "1000"}, "a series has between 2 and 52 dates"),
+            ({"until": "2027-03-01"}, "the series must end on or after its first date"),
+        ):
+            with pytest.raises(ActivityError) as refused:
+                await new_series(app, calendar, quiz(), repeat="weekly", **rule)
+            assert refused.value.reason == sentence
+        assert await row_counts(app.store) == counts
