@@ -49,8 +49,6 @@ def parse_event_input(form: dict[str, Any]) -> EventInput:
         raise ActivityError(f"unknown time zone {tz_name}: give an IANA name like Europe/London") from None
     start = _local_time(form.get("start"), "start", zone)
     end = _local_time(form.get("end"), "end", zone)
-    if end <= start:
-        raise ActivityError("the end must be after the start")
     try:
         capacity = int(str(form.get("capacity", "")).strip())
     except ValueError:
@@ -59,20 +57,34 @@ def parse_event_input(form: dict[str, Any]) -> EventInput:
         raise ActivityError(f"capacity must be between 1 and {MAX_CAPACITY}")
     price = parse_price(form.get("price", "0"))
     details = fep8a8e.parse_details(form)
-    if details.admission == Admission.RSVP and price != 0:
-        raise ActivityError("an event that takes RSVPs is free: set the price to 0 or sell tickets")
-    return EventInput(
-        name=name,
-        start=start,
-        end=end,
-        timezone=tz_name,
-        location_name=plain(form.get("location"), "location", 200, required=not details.online_url),
-        location_address=plain(form.get("address"), "address", 300, required=False),
-        capacity=capacity,
-        price=price,
-        description=plain(form.get("description"), "description", 2000, required=False),
-        details=details,
+    return check_input(
+        EventInput(
+            name=name,
+            start=start,
+            end=end,
+            timezone=tz_name,
+            location_name=plain(form.get("location"), "location", 200, required=False),
+            location_address=plain(form.get("address"), "address", 300, required=False),
+            capacity=capacity,
+            price=price,
+            description=plain(form.get("description"), "description", 2000, required=False),
+            details=details,
+        )
     )
+
+
+def check_input(data: EventInput) -> EventInput:
+    """The rules that tie fields together, for a form just parsed and for fields carried over from another date
+    of a series."""
+    if data.end <= data.start:
+        raise ActivityError("the end must be after the start")
+    if not data.location_name and not data.details.online_url:
+        raise ActivityError("location is required")
+    if data.details.admission == Admission.RSVP and data.price != 0:
+        raise ActivityError("an event that takes RSVPs is free: set the price to 0 or sell tickets")
+    if data.details.status == fep8a8e.EventStatus.MOVED_ONLINE and not data.details.online_url:
+        raise ActivityError("an event moved online needs its online address")
+    return data
 
 
 def parse_price(value: object) -> Decimal:
@@ -110,6 +122,7 @@ def event_document(
     published: str,
     updated: str | None = None,
     previous_start: str | None = None,
+    series: str | None = None,
 ) -> dict[str, Any]:
     details = data.details
     place_label = fep8a8e.place_label(data.location_name, details)
@@ -148,6 +161,8 @@ def event_document(
     }
     if previous_start:
         doc["previousStartTime"] = previous_start
+    if series:
+        doc["series"] = series  # the OrderedCollection of the series' dates, this one among them
     if data.description:
         doc["source"] = {"content": data.description, "mediaType": "text/plain"}
     if featured_post:

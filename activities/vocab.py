@@ -39,6 +39,7 @@ SCHEMA_TERMS = {
     "remainingAttendeeCapacity": "schema:remainingAttendeeCapacity",
     "timezone": "schema:timezone",
     "sold": {"@id": "https://rose-ash.org/ns#sold", "@type": "@id"},
+    "series": {"@id": "https://rose-ash.org/ns#series", "@type": "@id"},  # an event's series: its dates in order
     "upcomingEvents": {"@id": "https://rose-ash.org/ns#upcomingEvents", "@type": "@id"},
     "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
     "address": "schema:address",

@@ -8,13 +8,13 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 
-from activities import fep8a8e
 from activities.errors import ActivityError, RuleRefused
 from activities.event import featured_post, parse_event_input
 from activities.parse import id_of
 from actors.context import Services
-from actors.events import approvals, checkin, feeds, ical, listeners, pages, reconcile, rsvp
+from actors.events import approvals, checkin, feeds, ical, listeners, pages, reconcile, rsvp, series
 from actors.events.calendars import all_calendars, calendar_data, create_calendar
+from actors.events.event_form import form_of_event
 from actors.events.schedule import cancel, events_id, reschedule, schedule
 from actors.events.tickets import PurchaseWaiters
 from actors.kind import C2SKey, CollectionSpec, Kind, KindSetup, public_objects
@@ -28,37 +28,10 @@ async def seed(services: Services) -> None:
             await create_calendar(session, services, "Main", "The cooperative's main calendar")
 
 
-def _form_of(event: dict[str, Any], defaults: bool = True) -> dict[str, Any]:
-    """An Event object read as the schedule form's fields, so both go through the same checks. Without
-    `defaults` (an Update), a field the object leaves out stays None: it keeps its value."""
-    fep = fep8a8e.form_of(event)
-    if not defaults:
-        fep = {k: v for k, v in fep.items() if not (k == "status" and "eventStatus" not in event)}
-        fep = {k: v for k, v in fep.items() if not (k == "admission" and "joinMode" not in event)}
-    return {
-        "name": event.get("name"),
-        "start": event.get("startTime"),
-        "end": event.get("endTime"),
-        "timezone": event.get("timezone") or ("UTC" if defaults else None),
-        **fep,
-        "capacity": event.get("maximumAttendeeCapacity"),
-        "price": event.get("price", "0" if defaults else None),
-        "description": _description(event),
-    }
-
-
-def _description(event: dict[str, Any]) -> str:
-    """What the organiser typed: `source` when we wrote the event, else the content after its date line."""
-    source = event.get("source")
-    if isinstance(source, dict) and isinstance(source.get("content"), str):
-        return str(source["content"])
-    return str(event.get("content") or "").removeprefix(str(event.get("summary") or ""))
-
-
 async def c2s_create_event(request: Request, services: Services, doc: dict[str, Any]) -> str:
     """`Create{Event}` from the admin's client: the same checks as the schedule form."""
     event = doc["object"]
-    form = _form_of(event)
+    form = form_of_event(event)
     calendar = event.get("context")
     try:
         data = parse_event_input(form)
@@ -89,8 +62,8 @@ async def c2s_update_event(request: Request, services: Services, doc: dict[str, 
     """Reschedule: fields not given keep their values."""
     async with services.store.write() as session:
         row = await _own_event(session, doc)
-        changes = _form_of(doc["object"], defaults=False)
-        merged = {**_form_of(row.data), **{k: v for k, v in changes.items() if v not in (None, "")}}
+        changes = form_of_event(doc["object"], defaults=False)
+        merged = {**form_of_event(row.data), **{k: v for k, v in changes.items() if v not in (None, "")}}
         try:
             await reschedule(session, services, row, parse_event_input(merged))
         except ActivityError as exc:
@@ -145,6 +118,7 @@ def register(setup: KindSetup) -> None:
         CollectionSpec("/events/{slug}/sold", exists=is_sold_of_event),
         CollectionSpec("/events/{slug}/held", exists=is_sold_of_event),
         CollectionSpec("/events/{slug}/attendees", exists=rsvp.is_attendees_of_event),
+        CollectionSpec("/series/{slug}", exists=series.is_series, extra=series.series_fields),
     ]
     setup.actor_fields["upcomingEvents"] = events_id(setup.services)
     setup.on_c2s(C2SKey("Create", "Event"), c2s_create_event)

@@ -51,6 +51,10 @@ def vevent(entry: Listed) -> Event:
         event.add("geo", (float(place["latitude"]), float(place["longitude"])))
     if category := data.get("category"):
         event.add("categories", [str(category)])
+    if isinstance(series := data.get("series"), str):
+        # every date of a series points at the series' id, so calendars can group them; each date stays an event
+        # of its own (its own UID, status and SEQUENCE), not an RRULE, since each can change or be cancelled alone
+        event.add("related-to", series, parameters={"RELTYPE": "PARENT"})
     return event
 
 
@@ -97,6 +101,17 @@ async def event_ics(request: Request) -> Response:
     return ics_response(calendar_of([entry], str(entry.data.get("name") or slug)), slug)
 
 
+async def series_ics(request: Request) -> Response:
+    services = services_of(request)
+    slug = request.path_params["slug"]
+    async with services.store.read() as session:
+        found = await listing.series_listing(session, services, services.actor.url(f"series/{slug}"))
+    if found is None:
+        return Response("no such series", 404, media_type="text/plain")
+    name, entries = found
+    return ics_response(calendar_of(entries, name), slug)
+
+
 async def all_ics(request: Request) -> Response:
     services = services_of(request)
     async with services.store.read() as session:
@@ -108,4 +123,5 @@ ROUTES: list[BaseRoute] = [
     Route("/events.ics", all_ics),
     Route("/calendars/{slug}.ics", calendar_ics),
     Route("/events/{slug}.ics", event_ics),
+    Route("/series/{slug}.ics", series_ics),
 ]

@@ -15,6 +15,7 @@ from actors.context import Services
 from actors.events import revisions
 from actors.events.calendars import all_calendars, calendar_data, calendar_id
 from actors.events.schedule import events_id
+from actors.events.series import series_index
 from store import collections
 from store.models import StoredObject
 
@@ -91,3 +92,16 @@ async def calendar_listing(services: Services, slug: str) -> tuple[str, dict[str
         if data is None:
             return None
         return calendar, data, await of_calendar(session, calendar)
+
+
+async def series_listing(session: AsyncSession, services: Services, series: str) -> tuple[str, list[Listed]] | None:
+    """A series of ours: its name and its dates, first date first, cancelled ones included; None when unknown."""
+    item = await collections.get(session, series_index(services), series)
+    if item is None:
+        return None
+    data = item.data or {}
+    calendar = data.get("calendar")
+    ids = [i.item for i in await collections.all_items(session, series, newest_first=False)]
+    rows = await _rows(session, ids)
+    out = [await _listed(session, rows[i], calendar if isinstance(calendar, str) else None) for i in ids if i in rows]
+    return str(data.get("name") or ""), [entry for entry in out if entry is not None]

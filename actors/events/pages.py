@@ -16,6 +16,7 @@ from activities import fep8a8e
 from activities.errors import ActivityError
 from activities.event import featured_post, parse_event_input
 from activities.order import parse_customer, parse_quantity
+from activities.series import MAX_OCCURRENCES, parse_rule
 from actors.context import Services
 from actors.events.buyer_view import buyer_view
 from actors.events.calendars import (
@@ -29,6 +30,13 @@ from actors.events.checkin import door_counts
 from actors.events.filters import EventFilter, FilterError, categories, split
 from actors.events.purchase_states import PurchaseState
 from actors.events.schedule import cancel, held_of, reschedule, schedule, sold_of
+from actors.events.series import (
+    cancel_following,
+    reschedule_following,
+    schedule_series,
+    series_dates,
+    this_and_following,
+)
 from actors.events.tickets import PurchaseWaiters, buy, purchase_id
 from actors.web import admin_only, checked_form, is_admin, redirect, render, services_of
 from store import collections, objects
@@ -123,6 +131,7 @@ async def calendars_page(request: Request, error: str | None = None, status: int
             "featured": featured_post,
             "error": error,
             "zones": COMMON_ZONES,
+            "max_dates": MAX_OCCURRENCES,
             "slug": event_slug,
             "wanted": wanted,
             "categories": categories([e for v in views for e in v["events"]]),
@@ -155,9 +164,15 @@ async def schedule_event(request: Request) -> Response:
     form = await checked_form(request, services)
     try:
         data = parse_event_input(dict(form))
+        rule = parse_rule(dict(form))
         post = str(form.get("featured") or "") or None
+        calendar = str(form.get("calendar", ""))
         async with services.store.write() as session:
-            doc = await schedule(session, services, str(form.get("calendar", "")), data, post)
+            if rule is None:
+                doc = await schedule(session, services, calendar, data, post)
+            else:
+                _, docs = await schedule_series(session, services, calendar, data, post, rule)
+                doc = docs[0]
     except ActivityError as exc:
         return await calendars_page(request, exc.reason, 400)
     return redirect(request, services, f"/calendars#{event_slug(doc['id'])}")
@@ -200,40 +215,58 @@ async def edit_event(request: Request) -> Response:
     row = await _event(services, request.path_params["slug"])
     if row.deleted_at is not None:
         raise HTTPException(410, "This event was cancelled.")
+    context: dict[str, Any] = {
+        "event": row.data,
+        "error": None,
+        "zones": COMMON_ZONES,
+        "slug": event_slug(row.id),
+        **FEP_HELPERS,
+    }
+    async with services.store.read() as session:
+        context["following"] = len(await this_and_following(session, row)) - 1
     if request.method == "GET":
-        return render(
-            request,
-            services,
-            "events/edit.html",
-            {"event": row.data, "error": None, "zones": COMMON_ZONES, **FEP_HELPERS},
-        )
+        return render(request, services, "events/edit.html", context)
     form = await checked_form(request, services)
     try:
+        scope = _scope(form.get("scope"))
         async with services.store.write() as session:
             fresh = await objects.get(session, row.id)
             assert fresh is not None
-            await reschedule(session, services, fresh, parse_event_input(dict(form)))
+            data = parse_event_input(dict(form))
+            if scope == "following":
+                await reschedule_following(session, services, fresh, data)
+            else:
+                await reschedule(session, services, fresh, data)
     except ActivityError as exc:
-        return render(
-            request,
-            services,
-            "events/edit.html",
-            {"event": row.data, "error": exc.reason, "zones": COMMON_ZONES, **FEP_HELPERS},
-            400,
-        )
+        return render(request, services, "events/edit.html", {**context, "error": exc.reason}, 400)
     return redirect(request, services, f"/events/{request.path_params['slug']}")
+
+
+def _scope(value: object) -> str:
+    """Which dates of a series an edit or cancel is for: "this" (the default) or "following"."""
+    scope = str(value or "this")
+    if scope not in ("this", "following"):
+        raise ActivityError("choose this date or this and all following dates")
+    return scope
 
 
 @admin_only
 async def cancel_event(request: Request) -> Response:
     services = services_of(request)
-    await checked_form(request, services)
+    form = await checked_form(request, services)
     row = await _event(services, request.path_params["slug"])
+    try:
+        scope = _scope(form.get("scope"))
+    except ActivityError as exc:
+        raise HTTPException(400, exc.reason) from None
     async with services.store.write() as session:
         fresh = await objects.get(session, row.id)
         assert fresh is not None
         if fresh.deleted_at is None:
-            await cancel(session, services, fresh)
+            if scope == "following":
+                await cancel_following(session, services, fresh)
+            else:
+                await cancel(session, services, fresh)
     return redirect(request, services, "/calendars")
 
 
@@ -322,6 +355,8 @@ async def event_page(
     held = (await held_counts(services, [event]))[event["id"]]
     post = featured_post(event)
     checked_in = (await door_counts(services, event["id"]))[0] if is_admin(request, services) else None
+    async with services.store.read() as session:
+        dates = await series_dates(session, services, event)
     return render(
         request,
         services,
@@ -335,6 +370,7 @@ async def event_page(
             "slug": event_slug(event["id"]),
             "attending": await attending_count(services, event),
             "checked_in": checked_in,
+            "series_dates": dates,
             **FEP_HELPERS,
         },
         status,

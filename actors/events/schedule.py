@@ -36,8 +36,9 @@ def held_of(event: str) -> str:
     return f"{event}/held"
 
 
-async def _free_id(session: AsyncSession, services: Services, name: str) -> str:
-    base = services.actor.url(f"events/{slugify(name)}")
+async def _free_id(session: AsyncSession, services: Services, name: str, day: str = "") -> str:
+    """A free id from the event's name; a date of a series carries its day too (`quiz-night-2027-03-20`)."""
+    base = services.actor.url(f"events/{slugify(name, 48)}-{day}" if day else f"events/{slugify(name)}")
     event, n = base, 1
     while await objects.get(session, event) is not None:
         n += 1
@@ -56,12 +57,17 @@ async def _featured_author(session: AsyncSession, calendar: str, post: str | Non
 
 
 async def schedule(
-    session: AsyncSession, services: Services, calendar: str, data: EventInput, post: str | None
+    session: AsyncSession,
+    services: Services,
+    calendar: str,
+    data: EventInput,
+    post: str | None,
+    series: str | None = None,
 ) -> dict[str, Any]:
     if await calendar_data(session, services, calendar) is None:
         raise RuleRefused("no such calendar")
     now = services.clock()
-    event = await _free_id(session, services, data.name)
+    event = await _free_id(session, services, data.name, data.start.date().isoformat() if series else "")
     doc = event_document(
         event_id=event,
         organizer=services.actor.id,
@@ -74,6 +80,7 @@ async def schedule(
         extra_cc=await _featured_author(session, calendar, post),
         currency=services.currency,
         published=iso(now),
+        series=series,
     )
     await objects.put(session, doc, actor=services.actor.name, now=now)
     await collections.add(session, calendar, event, now)
@@ -111,6 +118,7 @@ async def reschedule(session: AsyncSession, services: Services, row: StoredObjec
         published=old["published"],
         updated=iso(now),
         previous_start=previous_start if isinstance(previous_start, str) else None,
+        series=old.get("series") if isinstance(old.get("series"), str) else None,
     )
     await objects.put(session, doc, actor=services.actor.name, now=now)
     await revisions.bump(session, row.id)
