@@ -63,6 +63,15 @@ class StripeKeys:
 
 
 @dataclass(frozen=True)
+class SumUpKeys:
+    """The shop's SumUp account (settings, never logged: the API key is left out of the repr)."""
+
+    api_key: str = field(repr=False)
+    merchant_code: str
+    api_base: str = "https://api.sumup.com"  # the tests' fake of SumUp's API
+
+
+@dataclass(frozen=True)
 class Services:
     actor: LocalActor
     store: Store
@@ -81,6 +90,7 @@ class Services:
     hold_seconds: float = 15 * 60.0  # a priced order's tickets are held this long while the buyer pays
     payment_provider: str = "manual"  # the shop's provider for priced orders
     stripe: StripeKeys | None = None
+    sumup: SumUpKeys | None = None
     doorbell: Doorbell = field(default_factory=Doorbell)
     due_check_seconds: float = 60.0  # how often a kind's tasks look for due work made by another process
     due_work: Doorbell = field(default_factory=Doorbell)  # rung when this process commits new due work

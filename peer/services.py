@@ -15,7 +15,7 @@ from starlette.templating import Jinja2Templates
 
 from activities.httpsig import RequestSigner
 from activities.identity import LocalActor
-from actors.context import Services, Site, StripeKeys
+from actors.context import Services, Site, StripeKeys, SumUpKeys
 from actors.kind import Kind, KindSetup
 from actors.sessions import Sessions
 from inbox.directory import Directory
@@ -113,6 +113,12 @@ def stripe_keys(settings: Settings) -> StripeKeys | None:
     )
 
 
+def sumup_keys(settings: Settings) -> SumUpKeys | None:
+    if not settings.sumup_api_key:
+        return None
+    return SumUpKeys(settings.sumup_api_key, settings.sumup_merchant_code, settings.sumup_api_base)
+
+
 def build_services(settings: Settings, clock: Callable[[], float] = time.time) -> Runtime:
     kind = load_kind(settings.kind)
     store = open_store(settings.database_url, clock)
@@ -140,6 +146,7 @@ def build_services(settings: Settings, clock: Callable[[], float] = time.time) -
         hold_seconds=settings.hold_minutes * 60.0,
         payment_provider=settings.payment_provider,
         stripe=stripe_keys(settings),
+        sumup=sumup_keys(settings),
         mail=Mailer(settings.sender_address, clock),
     )
     return Runtime(settings, kind, services, client)

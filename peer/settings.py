@@ -16,7 +16,7 @@ from mail.transport import SmtpServer
 from net.limits import authority_of
 
 KINDS = ("blog", "events", "shop")
-PAYMENT_PROVIDERS = ("manual", "stripe")  # `free` needs no setting: it takes every order priced 0
+PAYMENT_PROVIDERS = ("manual", "stripe", "sumup")  # `free` needs no setting: it takes every order priced 0
 
 
 def parse_peers(value: str) -> dict[str, str]:
@@ -101,6 +101,9 @@ class Settings:
     stripe_webhook_secret: str = field(default="", repr=False)
     stripe_api_base: str = "https://api.stripe.com"
     stripe_js_url: str = "https://js.stripe.com/v3/"
+    sumup_api_key: str = field(default="", repr=False)
+    sumup_merchant_code: str = ""
+    sumup_api_base: str = "https://api.sumup.com"
     first_knock: SignatureScheme = SignatureScheme.RFC9421  # the HTTP signature scheme tried first per origin
     seed: bool = True
     due_check_seconds: float = 60.0  # how often due work another process made (a scheduled post) is looked for
@@ -137,6 +140,10 @@ class Settings:
                 "the stripe provider needs ROSE_ASH_STRIPE_SECRET_KEY, ROSE_ASH_STRIPE_PUBLISHABLE_KEY and "
                 "ROSE_ASH_STRIPE_WEBHOOK_SECRET"
             )
+        if self.payment_provider == "sumup" and not (self.sumup_api_key and self.sumup_merchant_code):
+            raise ValueError("the sumup provider needs ROSE_ASH_SUMUP_API_KEY and ROSE_ASH_SUMUP_MERCHANT_CODE")
+        if not self.sumup_api_base.startswith(("http://", "https://")):
+            raise ValueError("ROSE_ASH_SUMUP_API_BASE must start with http:// or https://")
         if self.first_knock not in tuple(SignatureScheme):
             schemes = ", ".join(SignatureScheme)
             raise ValueError(f"ROSE_ASH_FIRST_KNOCK must be one of {schemes}, not {self.first_knock!r}")
@@ -207,6 +214,9 @@ class Settings:
             "stripe_webhook_secret": env.get("ROSE_ASH_STRIPE_WEBHOOK_SECRET", ""),
             "stripe_api_base": env.get("ROSE_ASH_STRIPE_API_BASE", "https://api.stripe.com").rstrip("/"),
             "stripe_js_url": env.get("ROSE_ASH_STRIPE_JS_URL", "https://js.stripe.com/v3/"),
+            "sumup_api_key": env.get("ROSE_ASH_SUMUP_API_KEY", "").strip(),
+            "sumup_merchant_code": env.get("ROSE_ASH_SUMUP_MERCHANT_CODE", "").strip(),
+            "sumup_api_base": env.get("ROSE_ASH_SUMUP_API_BASE", "https://api.sumup.com").strip().rstrip("/"),
             "first_knock": _first_knock(env.get("ROSE_ASH_FIRST_KNOCK", "rfc9421")),
             "due_check_seconds": _seconds(env, "ROSE_ASH_DUE_CHECK_SECONDS", 60.0),
             "media_dir": env.get("ROSE_ASH_MEDIA_DIR") or str(data_dir / "media" / kind),

@@ -1,13 +1,15 @@
-"""The card checkout: the buyer's payment page for an order due for payment (its capability link), and the
-provider's signed notification that settles it. No dead ends: an order no longer due sends the buyer to its page
-(paid, or why not); a declined card leaves the seats held and the page says so; a payment that arrives after the
-expiry takes the seats again if they are free and is refunded if not; a notification whose amount or currency
-is not the order's, or whose payment is not the order's, is refused and changes nothing."""
+"""The card checkout: the buyer's payment page for an order due for payment (its capability link; for SumUp, a
+redirect to SumUp's hosted page), and the provider's notification that settles it (Stripe's signed; SumUp's
+unsigned, so only SumUp's API, asked about the checkout, is believed). No dead ends: an order no longer due sends
+the buyer to its page (paid, or why not); a declined card leaves the seats held and the page says so; a payment
+that arrives after the expiry takes the seats again if they are free and is refunded if not; a notification whose
+amount or currency is not the order's, or whose payment is not the order's, is refused and changes nothing."""
 
 from __future__ import annotations
 
 import hmac
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,8 +20,9 @@ from starlette.routing import Route
 
 from activities.order import OrderStatus
 from actors.context import Services
-from actors.shop.payments import BadNotification, Notification, PaymentError, provider_for
+from actors.shop.payments import BadNotification, Notification, PaymentError, PaymentProvider, provider_for
 from actors.shop.payments.stripe_provider import StripeProvider, minor_units
+from actors.shop.payments.sumup_provider import ProviderDown, SumUpProvider, Unsettled
 from actors.shop.settle import Moved, locked_order, move_order
 from actors.web import PAGE_POLICY, redirect, render, services_of
 from store import collections, objects
@@ -31,8 +34,9 @@ PAID_TOO_LATE = "paid after the seats were gone: the payment was refunded"
 
 
 def payments_id(services: Services) -> str:
-    """Each order's card payment (the provider's intent and its client secret): kept apart from the order, which
-    the seller may read, and written once, so every checkout of one order pays the same intent."""
+    """Each order's card payment (Stripe's intent and its client secret, or SumUp's checkout and its page): kept
+    apart from the order, which the seller may read, and written once, so every checkout of one order pays the
+    same intent."""
     return services.actor.url("payments")
 
 
@@ -44,12 +48,15 @@ async def _order_for_buyer(services: Services, number: str, token: str) -> Store
     return row
 
 
-async def _intent(services: Services, provider: StripeProvider, row: StoredObject) -> dict[str, str]:
+async def _intent(
+    services: Services, row: StoredObject, make: Callable[[], Awaitable[dict[str, str]]]
+) -> dict[str, str]:
+    """The order's payment at its provider, made on first use: every checkout of one order pays the same one."""
     async with services.store.read() as session:
         known = await collections.get(session, payments_id(services), row.id)
     if known is not None and known.data:
         return dict(known.data)
-    made = await provider.intent(row.data)
+    made = await make()
     async with services.store.write() as session:
         if not await collections.add(session, payments_id(services), row.id, services.clock(), made):
             known = await collections.get(session, payments_id(services), row.id)  # a second tab was quicker
@@ -64,10 +71,23 @@ async def checkout_page(request: Request) -> Response:
     row = await _order_for_buyer(services, str(number), token)
     order_page = f"{row.id}?token={token}"
     provider = provider_for(services, row.data)
-    if row.data.get("orderStatus") != OrderStatus.PAYMENT_DUE or not isinstance(provider, StripeProvider):
+    if row.data.get("orderStatus") != OrderStatus.PAYMENT_DUE or not isinstance(
+        provider, StripeProvider | SumUpProvider
+    ):
         return redirect(request, services, order_page)
     try:
-        intent = await _intent(services, provider, row)
+        if isinstance(provider, SumUpProvider):
+            sumup = provider
+
+            async def hosted() -> dict[str, str]:
+                return await sumup.intent(
+                    row.data, return_url=services.actor.url("payments/sumup"), redirect_url=order_page
+                )
+
+            # The buyer pays on SumUp's own page, and comes back to the order's page, which says how it went.
+            return redirect(request, services, (await _intent(services, row, hosted))["url"])
+        stripe = provider
+        intent = await _intent(services, row, lambda: stripe.intent(row.data))
     except PaymentError as exc:
         failed = {"order": row.data, "error": f"{exc.reason}. Your seats stay held; try again in a moment."}
         return render(request, services, "shop/checkout.html", failed, 503, private=True)
@@ -99,7 +119,26 @@ async def stripe_webhook(request: Request) -> Response:
     return JSONResponse({"status": outcome})
 
 
-async def settle_payment(services: Services, provider: StripeProvider, n: Notification) -> str:
+async def sumup_webhook(request: Request) -> Response:
+    """SumUp's notification is unsigned: the provider asks SumUp's API about the checkout it names, and the order
+    is settled on the API's answer alone (see actors/shop/payments/sumup_provider.py)."""
+    services = services_of(request)
+    if services.sumup is None:
+        raise HTTPException(404, "This shop takes no SumUp payments.")
+    provider = SumUpProvider(services.sumup)
+    try:
+        notification = await provider.notification(await request.body())
+        outcome = await settle_payment(services, provider, notification)
+    except Unsettled as still:
+        return JSONResponse({"status": f"not settled: the checkout is {still.status}"})
+    except ProviderDown as exc:
+        return JSONResponse({"error": exc.reason}, status_code=503)  # SumUp sends it again
+    except BadNotification as exc:
+        return JSONResponse({"error": exc.reason}, status_code=400)
+    return JSONResponse({"status": outcome})
+
+
+async def settle_payment(services: Services, provider: PaymentProvider, n: Notification) -> str:
     """Apply a verified notification to its order; what happened, in a word. Refusals raise BadNotification."""
     async with services.store.write() as session:
         row = await locked_order(session, n.order)
@@ -141,4 +180,5 @@ async def settle_payment(services: Services, provider: StripeProvider, n: Notifi
 ROUTES: tuple[Route, ...] = (
     Route("/orders/{number:int}/pay", checkout_page),
     Route("/payments/stripe", stripe_webhook, methods=["POST"]),
+    Route("/payments/sumup", sumup_webhook, methods=["POST"]),
 )

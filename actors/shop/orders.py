@@ -20,7 +20,7 @@ from store.models import Counter, StoredObject
 from store.upsert import insert_ignore
 
 ORDER_SEQUENCE = "orders:sequence"
-CARD_PROVIDERS = frozenset({"stripe"})  # paid on the shop's checkout page
+CARD_PROVIDERS = frozenset({"stripe", "sumup"})  # paid through the shop's checkout page
 
 
 def products_id(services: Services) -> str:
