@@ -17,10 +17,10 @@ from decimal import Decimal
 from typing import Any
 
 from sumup import AsyncSumup
-from sumup.errors import APIConnectionError, APIError, APIStatusError, NotFoundError
+from sumup.errors import APIConnectionError, APIError, APIStatusError, ConflictError, NotFoundError
 
 from actors.context import SumUpKeys
-from actors.shop.payments.interface import BadNotification, Notification, PaymentError
+from actors.shop.payments.interface import BadNotification, Notification, PartRefund, PaymentError
 
 CHANGED = "CHECKOUT_STATUS_CHANGED"
 ATTEMPT = "#attempt-"  # never in an order id (a URL without a fragment)
@@ -138,22 +138,26 @@ class SumUpProvider:
     def verify(self, body: bytes, headers: Any) -> Notification:
         raise BadNotification("SumUp notifications are unsigned: the shop asks SumUp's API instead")
 
-    async def refund(self, order: dict[str, Any]) -> None:
-        """Refund the checkout's successful transaction, which the API names (the order keeps the checkout's id).
-        SumUp's refund takes no idempotency key, so a transaction SumUp already shows refunded is not refunded
-        again: a refund repeated after a failure elsewhere (an event's cancellation is retried whole) is harmless."""
+    async def refund(self, order: dict[str, Any], part: PartRefund | None = None) -> None:
+        """Refund the checkout's successful transaction, which the API names (the order keeps the checkout's id):
+        `part`'s amount, else what is still paid (the order's price after any part refunds). SumUp's refund takes
+        no idempotency key, so a whole refund that SumUp answers "nothing left to refund" (409) was made already:
+        a refund repeated after a failure elsewhere (an event's cancellation is retried whole) is harmless."""
         checkout_id = order.get("paymentIntent")
         if not isinstance(checkout_id, str):
             raise PaymentError("the order has no SumUp payment to refund")
+        amount = float(Decimal(part.amount if part is not None else str(order["price"])))
         try:
             async with self.client() as sumup:
                 checkout = await sumup.checkouts.get(checkout_id)
                 transactions = checkout.transactions or []
-                paid = [t.id for t in transactions if t.status == "SUCCESSFUL" and t.id]
+                paid = [t.id for t in transactions if t.status in ("SUCCESSFUL", "REFUNDED") and t.id]
                 if not paid:
-                    if any(t.status == "REFUNDED" for t in transactions):
-                        return None
                     raise PaymentError("SumUp shows no payment to refund for this order")
-                await sumup.transactions.refund(self.keys.merchant_code, paid[0])
+                await sumup.transactions.refund(self.keys.merchant_code, paid[0], amount=amount)
+        except ConflictError:
+            if part is None:
+                return None
+            raise PaymentError("SumUp says this part cannot be refunded (more than is left of the payment)") from None
         except APIError as exc:
             raise PaymentError(f"SumUp refused the refund ({_why(exc)})") from None
