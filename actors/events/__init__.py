@@ -3,6 +3,7 @@ tickets bought from the shop with `Offer{Order}`."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -92,7 +93,8 @@ async def c2s_update_event(request: Request, services: Services, doc: dict[str, 
         changes = _form_of(doc["object"], defaults=False)
         merged = {**_form_of(row.data), **{k: v for k, v in changes.items() if v not in (None, "")}}
         try:
-            await reschedule(session, services, row, parse_event_input(merged))
+            data = replace(parse_event_input(merged), image=row.data.get("image"))  # the poster stays
+            await reschedule(session, services, row, data)
         except ActivityError as exc:
             raise Malformed(exc.reason) from None
         return str(row.id)
