@@ -14,7 +14,7 @@ from activities.errors import ActivityError, RuleRefused
 from activities.event import featured_post, parse_event_input
 from activities.parse import id_of
 from actors.context import Services
-from actors.events import approvals, checkin, feeds, ical, listeners, pages, reconcile, rsvp
+from actors.events import approvals, checkin, embed, feeds, ical, listeners, pages, reconcile, rsvp
 from actors.events.calendars import all_calendars, calendar_data, create_calendar
 from actors.events.schedule import cancel, events_id, reschedule, schedule
 from actors.events.tickets import PurchaseWaiters
@@ -136,6 +136,7 @@ def register(setup: KindSetup) -> None:
     rsvp.register(setup.listeners)
     setup.routes += [*ical.ROUTES, *feeds.ROUTES]  # before the pages: /events/{slug}.ics is not an event page
     setup.routes += pages.routes(waiters)
+    setup.routes += embed.ROUTES
     setup.routes += reconcile.ROUTES
     setup.routes += checkin.ROUTES
     setup.html["Event"] = pages.event_page

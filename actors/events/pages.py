@@ -26,6 +26,7 @@ from actors.events.calendars import (
     pending_of,
 )
 from actors.events.checkin import door_counts
+from actors.events.embed import snippet
 from actors.events.filters import EventFilter, FilterError, categories, split
 from actors.events.posters import PosterView, poster_image, poster_views, read_poster, too_large
 from actors.events.purchase_states import PurchaseState
@@ -136,6 +137,8 @@ async def calendars_page(request: Request, error: str | None = None, status: int
             "wanted": wanted,
             "categories": categories([e for v in views for e in v["events"]]),
             "posters": posters,
+            "embed_snippet": lambda cal: snippet(f"{cal['id']}/embed", f"{cal['name']}: upcoming events"),
+            "embed_ancestors": services.embed_ancestors,
             **FEP_HELPERS,
         },
         status,
