@@ -15,6 +15,7 @@ from activities.ical import YEAR as _YEAR
 from activities.ical import description_of as _description
 from activities.ical import local_time as _local
 from activities.ical import location_of as _location
+from activities.ical import poster_of
 from actors.events import listing
 from actors.events.listing import Listed
 from actors.web import services_of
@@ -51,6 +52,8 @@ def vevent(entry: Listed) -> Event:
         event.add("geo", (float(place["latitude"]), float(place["longitude"])))
     if category := data.get("category"):
         event.add("categories", [str(category)])
+    if poster := poster_of(data):
+        event.add("attach", poster[0], parameters={"FMTTYPE": poster[1]})
     return event
 
 
