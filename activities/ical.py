@@ -38,7 +38,7 @@ def location_of(data: dict[str, Any]) -> str:
 def poster_of(data: dict[str, Any]) -> tuple[str, str] | None:
     """The event's poster image as (url, media type), for ATTACH and a feed's enclosure."""
     image = data.get("image")
-    if isinstance(image, dict) and isinstance(url := image.get("url"), str):
+    if isinstance(image, dict) and isinstance(url := image.get("url"), str) and url.startswith(("https://", "http://")):
         return url, str(image.get("mediaType") or "image/jpeg")
     return None
 

@@ -198,3 +198,19 @@ def test_a_bad_poster_leaves_the_event_unchanged_with_a_sentence(
     assert document(event) == before
     assert _files(media_dir) == []
     assert len(server.posts()) == sent, "nothing was sent"
+
+
+def test_a_poster_over_the_size_limit_is_refused_before_it_is_read(
+    peer_process: Callable[..., PeerProcess], media_dir: Path
+) -> None:
+    events = peer_process("events", env={"ROSE_ASH_MEDIA_DIR": str(media_dir), "ROSE_ASH_MAX_UPLOAD_BYTES": "100000"})
+    admin = Admin(events.url, events.admin_token).login()
+    try:
+        big = images.photo("PNG", (64, 64)) + b"\x00" * 600_000
+        refused = schedule(events, admin, poster_file(big, "big.png", "image/png"), poster_alt=ALT)
+        assert refused.status_code == 413, refused.text[:1000]
+        assert "The poster is too large to upload; choose a smaller image." in refused.text.replace("&#39;", "'")
+        assert admin.client.get("/events", headers={"Accept": "application/activity+json"}).json()["totalItems"] == 0
+    finally:
+        admin.close()
+    assert _files(media_dir) == []
