@@ -16,8 +16,9 @@ import httpx
 import pytest
 from PIL import Image
 
+from activities.vocab import PUBLIC
 from tests.federation.test_rsvp import FORM, document
-from tests.hostile.helpers import StoreView, Unchanged
+from tests.hostile.helpers import StoreView, Unchanged, c2s
 from tests.media import images
 from tests.support.actors import RemoteActor
 from tests.support.admin import Admin, eventually
@@ -126,6 +127,13 @@ def test_a_poster_goes_out_as_the_events_image_and_shows_with_its_widths(
             tag = img.group(0)
             for attribute in (f'src="{image["url"]}"', f'srcset="{srcset}"', f'alt="{ALT}"', 'width="1600"', 'height="1000"'):
                 assert attribute in tag, (attribute, tag)
+
+    # A client-to-server Update that says nothing of the poster keeps it.
+    with httpx.Client(trust_env=False, timeout=10.0) as http:
+        update = {"type": "Update", "to": [PUBLIC], "object": {"id": event, "type": "Event", "name": "Gig night, late"}}
+        assert c2s(http, events, update).status_code == 201
+    [updated] = eventually(lambda: delivered(server, "Update", event), what="the Update(Event) at the follower")
+    assert updated["name"] == "Gig night, late" and updated["image"] == image
 
 
 def test_changing_or_removing_the_poster_sends_update_event(
