@@ -30,6 +30,7 @@ class EventInput:
     price: Decimal
     description: str
     details: EventDetails = field(default_factory=EventDetails)
+    image: dict[str, Any] | None = None  # the poster as an AS2 `Image` (url, mediaType, width, height, name)
 
 
 @cache
@@ -165,6 +166,8 @@ def event_document(
         doc["series"] = series  # the OrderedCollection of the series' dates, this one among them
     if data.description:
         doc["source"] = {"content": data.description, "mediaType": "text/plain"}
+    if data.image:
+        doc["image"] = data.image
     if featured_post:
         doc["attachment"] = [{"type": "Link", "rel": "featured", "href": featured_post}]
     if updated:

@@ -35,6 +35,14 @@ def location_of(data: dict[str, Any]) -> str:
     return f"{text} and online: {online}" if text and online else text or online
 
 
+def poster_of(data: dict[str, Any]) -> tuple[str, str] | None:
+    """The event's poster image as (url, media type), for ATTACH and a feed's enclosure."""
+    image = data.get("image")
+    if isinstance(image, dict) and isinstance(url := image.get("url"), str) and url.startswith(("https://", "http://")):
+        return url, str(image.get("mediaType") or "image/jpeg")
+    return None
+
+
 def single_event(data: dict[str, Any], stamp: datetime, *, prodid: str, description: str = "") -> bytes:
     """A calendar of one event (UID: the event's id, so calendars update the one entry), with its VTIMEZONE."""
     zone = str(data.get("timezone") or "UTC")
@@ -51,6 +59,8 @@ def single_event(data: dict[str, Any], stamp: datetime, *, prodid: str, descript
     if text := description or description_of(data):
         event.add("description", text)
     event.add("url", str(data.get("url") or data["id"]))
+    if poster := poster_of(data):
+        event.add("attach", poster[0], parameters={"FMTTYPE": poster[1]})
     cal = Calendar()
     cal.add("prodid", prodid)
     cal.add("version", "2.0")

@@ -94,6 +94,7 @@ class Services:
     doorbell: Doorbell = field(default_factory=Doorbell)
     due_check_seconds: float = 60.0  # how often a kind's tasks look for due work made by another process
     due_work: Doorbell = field(default_factory=Doorbell)  # rung when this process commits new due work
+    embed_ancestors: str = "'self'"  # who may frame the calendar widget (CSP frame-ancestors sources)
     mail: Mailer = field(default_factory=lambda: Mailer("rose-ash@localhost.localdomain", clock=time.time))
 
     def peer_actor(self, kind: str) -> str | None:

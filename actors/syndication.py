@@ -23,6 +23,7 @@ class Item:
     summary: str = ""  # HTML
     content: str = ""  # HTML
     categories: tuple[str, ...] = ()
+    enclosure: tuple[str, str] | None = None  # (url, media type) of a picture that goes with the item
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,10 @@ def render(feed: Feed, form: Format) -> bytes:
             entry.content(item.content, type="html")
         for category in item.categories:
             entry.category(term=category)
+        # RSS only: feedgen 1.0 writes an Atom entry's links without their rel, so an enclosure there would read
+        # as a second alternate link. RSS wants a length; 0 is its "not known".
+        if item.enclosure and form == "rss":
+            entry.enclosure(item.enclosure[0], "0", item.enclosure[1])
     out: bytes = gen.atom_str(pretty=True) if form == "atom" else gen.rss_str(pretty=True)
     return out
 

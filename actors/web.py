@@ -174,6 +174,24 @@ def secure_page(response: Response, *, private: bool = False) -> Response:
     return response
 
 
+# A widget page is framed by other sites: it runs no script, submits no form and loads only its own images.
+EMBED_POLICY = (
+    "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors {ancestors}"
+)
+
+
+def embeddable_page(services: Services, template: str, context: dict[str, Any]) -> Response:
+    """A page other sites may show in an iframe (the ones ROSE_ASH_EMBED_ANCESTORS names): no session, no
+    cookie, no admin chrome; every other page keeps `frame-ancestors 'none'`."""
+    page = services.site.templates.get_template(template).render(actor=services.actor, **context)
+    response = HTMLResponse(page)
+    response.headers["Content-Security-Policy"] = EMBED_POLICY.format(ancestors=services.embed_ancestors)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
+    return response
+
+
 def render(
     request: Request,
     services: Services,

@@ -148,5 +148,6 @@ def build_services(settings: Settings, clock: Callable[[], float] = time.time) -
         stripe=stripe_keys(settings),
         sumup=sumup_keys(settings),
         mail=Mailer(settings.sender_address, clock),
+        embed_ancestors=settings.embed_ancestors,
     )
     return Runtime(settings, kind, services, client)

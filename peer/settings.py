@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.utils import parseaddr
@@ -67,6 +68,33 @@ def _first_knock(value: str) -> SignatureScheme:
         raise ValueError(f"ROSE_ASH_FIRST_KNOCK must be rfc9421 or cavage, not {value!r}") from None
 
 
+# A CSP source a widget page may be framed by: 'self', a scheme (https:), or a host with an optional scheme,
+# `*.` wildcard, port and path; CSP's own grammar, less the forms (nonces, hashes) frame-ancestors ignores.
+_ANCESTOR = re.compile(
+    r"^(?:'self'|\*|[a-z][a-z0-9+.-]*:|(?:[a-z][a-z0-9+.-]*://)?(?:\*\.)?[a-z0-9-]+(?:\.[a-z0-9-]+)*"
+    r"(?::(?:[0-9]{1,5}|\*))?(?:/[A-Za-z0-9._~!$&()*+=:@%/-]*)?)$",
+    re.IGNORECASE,
+)
+
+
+def embed_ancestors(value: str) -> str:
+    """The pages allowed to show the calendar widget in a frame, as CSP `frame-ancestors` sources
+    (space-separated: `'self' https://example.org https://*.example.net`); `'none'` alone allows none."""
+    sources = value.split()
+    if sources == ["'none'"]:
+        return "'none'"
+    if "'none'" in sources:
+        raise ValueError("ROSE_ASH_EMBED_ANCESTORS: 'none' allows no page to frame the widget, so it stands alone")
+    bad = next((s for s in sources if not _ANCESTOR.match(s)), None)
+    if not sources or bad is not None:
+        shown = bad if bad is not None else value
+        raise ValueError(
+            "ROSE_ASH_EMBED_ANCESTORS must be CSP frame-ancestors sources separated by spaces, such as "
+            f"'self' https://example.org, or 'none' alone; {shown!r} is not one"
+        )
+    return " ".join(sources)
+
+
 def _flag(value: str | None) -> bool:
     return (value or "").strip().lower() in ("1", "true", "yes", "on")
 
@@ -110,6 +138,7 @@ class Settings:
     media_dir: str = ""  # uploaded images; empty: beside a SQLite database, else ./data/media/<kind>
     max_upload_bytes: int = 10 * 1024 * 1024
     max_upload_pixels: int = 40_000_000  # a decompression bomb is refused before it is decoded
+    embed_ancestors: str = "'self'"  # CSP frame-ancestors of the calendar widget pages (every other page: 'none')
 
     smtp_url: str = field(default="", repr=False)  # empty: mail is caught, readable at /admin/mail
     mail_from: str = ""  # the From address; empty: <kind>@<the base URL's host>
@@ -147,6 +176,7 @@ class Settings:
         if self.first_knock not in tuple(SignatureScheme):
             schemes = ", ".join(SignatureScheme)
             raise ValueError(f"ROSE_ASH_FIRST_KNOCK must be one of {schemes}, not {self.first_knock!r}")
+        embed_ancestors(self.embed_ancestors)  # refuses a source CSP does not know, at start
         if self.smtp_url:
             SmtpServer.from_url(self.smtp_url)  # refuses a malformed URL at start, without repeating it
         try:
@@ -222,6 +252,7 @@ class Settings:
             "media_dir": env.get("ROSE_ASH_MEDIA_DIR") or str(data_dir / "media" / kind),
             "max_upload_bytes": _count(env, "ROSE_ASH_MAX_UPLOAD_BYTES", 10 * 1024 * 1024),
             "max_upload_pixels": _count(env, "ROSE_ASH_MAX_UPLOAD_PIXELS", 40_000_000),
+            "embed_ancestors": embed_ancestors(env.get("ROSE_ASH_EMBED_ANCESTORS", "").strip() or "'self'"),
             "smtp_url": env.get("ROSE_ASH_SMTP_URL", "").strip(),
             "mail_from": env.get("ROSE_ASH_MAIL_FROM", "").strip(),
             "mail_retention": _seconds(env, "ROSE_ASH_MAIL_RETENTION", 30 * 24 * 3600.0),

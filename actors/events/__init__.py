@@ -3,6 +3,7 @@ tickets bought from the shop with `Offer{Order}`."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,7 +13,7 @@ from activities.errors import ActivityError, RuleRefused
 from activities.event import featured_post, parse_event_input
 from activities.parse import id_of
 from actors.context import Services
-from actors.events import approvals, checkin, feeds, ical, listeners, pages, reconcile, rsvp, series
+from actors.events import approvals, checkin, embed, feeds, ical, listeners, pages, reconcile, rsvp, series
 from actors.events.calendars import all_calendars, calendar_data, create_calendar
 from actors.events.event_form import form_of_event
 from actors.events.schedule import cancel, events_id, reschedule, schedule
@@ -65,7 +66,8 @@ async def c2s_update_event(request: Request, services: Services, doc: dict[str, 
         changes = form_of_event(doc["object"], defaults=False)
         merged = {**form_of_event(row.data), **{k: v for k, v in changes.items() if v not in (None, "")}}
         try:
-            await reschedule(session, services, row, parse_event_input(merged))
+            data = replace(parse_event_input(merged), image=row.data.get("image"))  # the poster stays
+            await reschedule(session, services, row, data)
         except ActivityError as exc:
             raise Malformed(exc.reason) from None
         return str(row.id)
@@ -107,6 +109,7 @@ def register(setup: KindSetup) -> None:
     rsvp.register(setup.listeners)
     setup.routes += [*ical.ROUTES, *feeds.ROUTES]  # before the pages: /events/{slug}.ics is not an event page
     setup.routes += pages.routes(waiters)
+    setup.routes += embed.ROUTES
     setup.routes += reconcile.ROUTES
     setup.routes += checkin.ROUTES
     setup.html["Event"] = pages.event_page

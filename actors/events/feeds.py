@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from activities.ical import poster_of
 from actors.events import listing
 from actors.events.calendars import calendars_id
 from actors.events.listing import Listed
@@ -25,7 +26,7 @@ def item_of(entry: Listed) -> Item:
     updated = entry.changed if entry.cancelled else parse_time(data.get("updated"), published)
     categories = (str(data["category"]),) if data.get("category") else ()
     content = str(data.get("content") or "") or summary
-    return Item(str(data["id"]), name, published, updated, summary, content, categories)
+    return Item(str(data["id"]), name, published, updated, summary, content, categories, poster_of(data))
 
 
 async def _calendar_feed(request: Request, form: Format) -> Response:

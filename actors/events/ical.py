@@ -15,6 +15,7 @@ from activities.ical import YEAR as _YEAR
 from activities.ical import description_of as _description
 from activities.ical import local_time as _local
 from activities.ical import location_of as _location
+from activities.ical import poster_of
 from actors.events import listing
 from actors.events.listing import Listed
 from actors.web import services_of
@@ -55,6 +56,8 @@ def vevent(entry: Listed) -> Event:
         # every date of a series points at the series' id, so calendars can group them; each date stays an event
         # of its own (its own UID, status and SEQUENCE), not an RRULE, since each can change or be cancelled alone
         event.add("related-to", series, parameters={"RELTYPE": "PARENT"})
+    if poster := poster_of(data):
+        event.add("attach", poster[0], parameters={"FMTTYPE": poster[1]})
     return event
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import nullcontext
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -27,7 +28,9 @@ from actors.events.calendars import (
     pending_of,
 )
 from actors.events.checkin import door_counts
+from actors.events.embed import snippet
 from actors.events.filters import EventFilter, FilterError, categories, split
+from actors.events.posters import PosterView, poster_image, poster_views, read_poster, too_large
 from actors.events.purchase_states import PurchaseState
 from actors.events.schedule import cancel, held_of, reschedule, schedule, sold_of
 from actors.events.series import (
@@ -39,6 +42,7 @@ from actors.events.series import (
 )
 from actors.events.tickets import PurchaseWaiters, buy, purchase_id
 from actors.web import admin_only, checked_form, is_admin, redirect, render, services_of
+from media.errors import MediaError
 from store import collections, objects
 from store.models import StoredObject
 
@@ -55,6 +59,7 @@ FEP_HELPERS: dict[str, Any] = {
     "map_url": fep8a8e.osm_url,
 }
 
+TOO_LARGE = "The poster is too large to upload; choose a smaller image."
 COMMON_ZONES = ["Europe/London", "Europe/Dublin", "Europe/Paris", "Europe/Berlin", "America/New_York", "UTC"]
 
 
@@ -67,6 +72,11 @@ async def held_counts(services: Services, events: list[dict[str, Any]]) -> dict[
     """Tickets held while their buyers pay: they count against what remains until paid or released."""
     async with services.store.read() as session:
         return {e["id"]: await collections.count(session, held_of(e["id"])) for e in events}
+
+
+async def posters_of(services: Services, events: list[dict[str, Any]]) -> dict[str, PosterView]:
+    async with services.store.read() as session:
+        return await poster_views(session, services, events)
 
 
 async def attending_count(services: Services, event: dict[str, Any]) -> int:
@@ -119,6 +129,7 @@ async def calendars_page(request: Request, error: str | None = None, status: int
         wanted, error, status = EventFilter(), error or exc.reason, 400
     for view in views:
         view["upcoming"], view["past"] = split([e for e in view["events"] if wanted.matches(e)], services.clock())
+    posters = await posters_of(services, [e for v in views for e in v["events"]])
     return render(
         request,
         services,
@@ -135,6 +146,9 @@ async def calendars_page(request: Request, error: str | None = None, status: int
             "slug": event_slug,
             "wanted": wanted,
             "categories": categories([e for v in views for e in v["events"]]),
+            "posters": posters,
+            "embed_snippet": lambda cal: snippet(f"{cal['id']}/embed", f"{cal['name']}: upcoming events"),
+            "embed_ancestors": services.embed_ancestors,
             **FEP_HELPERS,
         },
         status,
@@ -161,19 +175,23 @@ async def live(request: Request) -> Response:
 @admin_only
 async def schedule_event(request: Request) -> Response:
     services = services_of(request)
-    form = await checked_form(request, services)
+    if too_large(request, services):
+        return await calendars_page(request, TOO_LARGE, 413)
+    form = await checked_form(request, services, max_files=1)
     try:
-        data = parse_event_input(dict(form))
-        rule = parse_rule(dict(form))
+        data = parse_event_input(_fields(form))
+        rule = parse_rule(_fields(form))
+        poster = await read_poster(form, services)
         post = str(form.get("featured") or "") or None
         calendar = str(form.get("calendar", ""))
         async with services.store.write() as session:
+            data = replace(data, image=await poster_image(session, services, poster, None))
             if rule is None:
                 doc = await schedule(session, services, calendar, data, post)
             else:
                 _, docs = await schedule_series(session, services, calendar, data, post, rule)
                 doc = docs[0]
-    except ActivityError as exc:
+    except (ActivityError, MediaError) as exc:
         return await calendars_page(request, exc.reason, 400)
     return redirect(request, services, f"/calendars#{event_slug(doc['id'])}")
 
@@ -215,30 +233,25 @@ async def edit_event(request: Request) -> Response:
     row = await _event(services, request.path_params["slug"])
     if row.deleted_at is not None:
         raise HTTPException(410, "This event was cancelled.")
-    context: dict[str, Any] = {
-        "event": row.data,
-        "error": None,
-        "zones": COMMON_ZONES,
-        "slug": event_slug(row.id),
-        **FEP_HELPERS,
-    }
-    async with services.store.read() as session:
-        context["following"] = len(await this_and_following(session, row)) - 1
     if request.method == "GET":
-        return render(request, services, "events/edit.html", context)
-    form = await checked_form(request, services)
+        return await _edit_page(request, services, row)
+    if too_large(request, services):
+        return await _edit_page(request, services, row, TOO_LARGE, 413)
+    form = await checked_form(request, services, max_files=1)
     try:
         scope = _scope(form.get("scope"))
+        data = parse_event_input(_fields(form))
+        poster = await read_poster(form, services)
         async with services.store.write() as session:
             fresh = await objects.get(session, row.id)
             assert fresh is not None
-            data = parse_event_input(dict(form))
+            data = replace(data, image=await poster_image(session, services, poster, fresh.data.get("image")))
             if scope == "following":
                 await reschedule_following(session, services, fresh, data)
             else:
                 await reschedule(session, services, fresh, data)
-    except ActivityError as exc:
-        return render(request, services, "events/edit.html", {**context, "error": exc.reason}, 400)
+    except (ActivityError, MediaError) as exc:
+        return await _edit_page(request, services, row, exc.reason, 400)
     return redirect(request, services, f"/events/{request.path_params['slug']}")
 
 
@@ -248,6 +261,27 @@ def _scope(value: object) -> str:
     if scope not in ("this", "following"):
         raise ActivityError("choose this date or this and all following dates")
     return scope
+
+
+def _fields(form: Any) -> dict[str, Any]:
+    """The form's text fields (the poster file is read apart)."""
+    return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+async def _edit_page(
+    request: Request, services: Services, row: StoredObject, error: str | None = None, status: int = 200
+) -> Response:
+    context: dict[str, Any] = {
+        "event": row.data,
+        "error": error,
+        "zones": COMMON_ZONES,
+        "slug": event_slug(row.id),
+        "posters": await posters_of(services, [row.data]),
+        **FEP_HELPERS,
+    }
+    async with services.store.read() as session:
+        context["following"] = len(await this_and_following(session, row)) - 1
+    return render(request, services, "events/edit.html", context, status)
 
 
 @admin_only
@@ -371,6 +405,7 @@ async def event_page(
             "attending": await attending_count(services, event),
             "checked_in": checked_in,
             "series_dates": dates,
+            "posters": await posters_of(services, [event]),
             **FEP_HELPERS,
         },
         status,

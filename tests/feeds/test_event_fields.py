@@ -4,15 +4,20 @@ short public Note for a reschedule and a cancellation. Real store on both backen
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import feedparser
 from icalendar import Calendar
 from sqlalchemy import select
 
+from activities.event import parse_event_input
 from activities.vocab import PUBLIC
+from actors.events.schedule import schedule
+from media.library import attachment
 from store.models import StoredObject
 from tests.feeds.helpers import cancel_event, form, move_event, new_calendar, new_event, slug_of
+from tests.media import images
 from tests.support.app import App, running_app
 
 PLACE = {
@@ -105,3 +110,25 @@ async def test_removing_an_event_is_announced_once(database_url: str) -> None:
         [note] = await sent(app, "Note")
         assert "Cancelled: Gig" in note["content"]
         assert [d["object"]["id"] for d in await sent(app, "Delete")] == [doc["id"]]
+
+
+async def test_a_poster_is_the_ics_attach_and_the_feeds_enclosure(database_url: str) -> None:
+    async with running_app(database_url, "events") as app:
+        calendar = await new_calendar(app)
+        async with app.store.write() as session:
+            stored = await app.services.media.upload(
+                session, "events", images.photo("PNG", (900, 600)), "The poster", app.services.clock()
+            )
+            image = attachment(stored, app.services.actor.base_url)
+            data = replace(parse_event_input(form("Gig", "2027-07-01T19:00", "2027-07-01T23:00")), image=image)
+            doc = await schedule(session, app.services, calendar, data, None)
+        assert doc["image"]["url"].endswith("-900.png")
+        vevent = await event_ics(app, doc["id"])
+        assert str(vevent["attach"]) == doc["image"]["url"] and vevent["attach"].params["FMTTYPE"] == "image/png"
+        feed = feedparser.parse((await app.client.get(f"/calendars/{slug_of(calendar)}.rss")).content)
+        [entry] = feed.entries
+        assert [(e.href, e.type) for e in entry.enclosures] == [(doc["image"]["url"], "image/png")]
+        atom = feedparser.parse((await app.client.get(f"/calendars/{slug_of(calendar)}.atom")).content)
+        assert [link.href for link in atom.entries[0].links] == [doc["id"]], "Atom: no stray alternate link"
+        plain = await new_event(app, calendar, form("Talk", "2027-08-01T19:00", "2027-08-01T20:00"))
+        assert "attach" not in await event_ics(app, plain["id"])

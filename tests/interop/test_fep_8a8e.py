@@ -2,7 +2,8 @@
 startTime and endTime with their offset, the IANA timezone they were set in, location as a Place,
 maximumAttendeeCapacity (and what remains), the sold collection any reader may count (totalItems public,
 buyers never shown), and the events actor's upcomingEvents collection. Read as anyone reads them: an
-unsigned GET."""
+unsigned GET. An event's poster is its AS2 `image`, which Fedify parses with its media type, size and alt text.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.interop.conftest import Rose, World
+from tests.interop.conftest import Json, Rose, World
+from tests.interop.fedify import FedifyPeer
+from tests.media import images
 
 pytestmark = pytest.mark.interop
 
@@ -90,3 +93,55 @@ def test_the_events_actor_lists_upcoming_events(rose: Rose, world: World) -> Non
     )
     rose.c2s("events", {"type": "Delete", "object": soon})
     assert soon not in rose.item_ids(upcoming)
+
+
+def _fedify_image(fedify: FedifyPeer, url: str) -> Json | None:
+    got = fedify.lookup(url)
+    assert got["ok"], f"Fedify could not fetch or parse {url}: {got.get('error')}"
+    assert got["dropped"] == [], f"terms a JSON-LD consumer drops: {got['dropped']}"
+    assert got["json_ld"]["type"] == "Event"
+    image: Json | None = got["json_ld"].get("image")  # Fedify's own serialization of what its vocabulary kept
+    return image
+
+
+def test_fedify_reads_the_events_poster_as_its_image(fedify: FedifyPeer, rose: Rose) -> None:
+    admin = rose.admin("events")
+    form = {
+        "csrf": admin.csrf,
+        "calendar": f"{rose.events.url}/calendars/main",
+        "name": f"Poster night {secrets.token_hex(3)}",
+        "start": "2027-07-02T19:00",
+        "end": "2027-07-02T22:00",
+        "timezone": "Europe/London",
+        "location": "The Hall",
+        "capacity": "40",
+        "price": "0",
+        "poster_alt": "The poster: a guitar in orange light",
+    }
+    poster = {"poster": ("poster.jpg", images.photo("JPEG", (1200, 800), gps=True), "image/jpeg")}
+    answer = admin.client.post("/calendars/schedule", data=form, files=poster)
+    assert answer.status_code == 303, answer.text[:500]
+    event = f"{rose.events.url}/events/{answer.headers['location'].rsplit('#', 1)[1]}"
+    ours = rose.document(event)["image"]
+    assert _fedify_image(fedify, event) == {
+        "type": "Image",
+        "url": ours["url"],
+        "mediaType": "image/jpeg",
+        "width": 1200,
+        "height": 800,
+        "name": "The poster: a guitar in orange light",
+    }
+
+    edit = f"/events/{event.rsplit('/', 1)[1]}/edit"
+    png = {"poster": ("poster.png", images.photo("PNG", (600, 900)), "image/png")}
+    changed = admin.client.post(edit, data={**form, "poster_alt": "The new poster, upright"}, files=png)
+    assert changed.status_code == 303, changed.text[:500]
+    image = _fedify_image(fedify, event)
+    assert image is not None and image["url"] != ours["url"]
+    assert (image["mediaType"], image["width"], image["height"], image["name"]) == (
+        "image/png", 600, 900, "The new poster, upright",
+    )  # fmt: skip
+
+    removed = admin.client.post(edit, data={**form, "poster_remove": "1"})
+    assert removed.status_code == 303, removed.text[:500]
+    assert _fedify_image(fedify, event) is None
