@@ -85,6 +85,7 @@ class Services:
     due_check_seconds: float = 60.0  # how often a kind's tasks look for due work made by another process
     due_work: Doorbell = field(default_factory=Doorbell)  # rung when this process commits new due work
     mail: Mailer = field(default_factory=lambda: Mailer("rose-ash@localhost.localdomain", clock=time.time))
+    ghost_url: str = ""  # the blog's old Ghost site, whose images an import of its export fetches
 
     def peer_actor(self, kind: str) -> str | None:
         base = self.peers.get(kind)

@@ -141,5 +141,6 @@ def build_services(settings: Settings, clock: Callable[[], float] = time.time) -
         payment_provider=settings.payment_provider,
         stripe=stripe_keys(settings),
         mail=Mailer(settings.sender_address, clock),
+        ghost_url=settings.ghost_url,
     )
     return Runtime(settings, kind, services, client)
