@@ -54,10 +54,10 @@ class ImportReport:
 
     def summary(self) -> str:
         return (
-            f"Imported {self.posts} published posts, {self.drafts} drafts, {self.scheduled} scheduled posts, "
-            f"{self.pages} pages, {len(self.tags)} tags and {self.images} images; "
-            f"{self.already} were imported before; {len(self.skipped)} skipped; "
-            f"{len(self.missing_images)} images missing."
+            f"Imported {_n(self.posts, 'published post')}, {_n(self.drafts, 'draft')}, "
+            f"{_n(self.scheduled, 'scheduled post')}, {_n(self.pages, 'page')}, {_n(len(self.tags), 'tag')} and "
+            f"{_n(self.images, 'image')}; {self.already} imported before; {len(self.skipped)} skipped; "
+            f"{_n(len(self.missing_images), 'image')} missing."
         )
 
     def lines(self) -> list[str]:
@@ -66,6 +66,10 @@ class ImportReport:
         out += [f"“{title}”: {what}." for title, what in self.notes]
         out += [f"Image missing in “{title}”: {url}: {why}." for title, url, why in self.missing_images]
         return out
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def imports_of(services: Services) -> str:
@@ -88,7 +92,8 @@ def _tags(post: GhostPost, report: ImportReport) -> list[str]:
 
 def _skip_reason(post: GhostPost) -> str | None:
     if post.visibility != "public":
-        return f"it is for Ghost's {post.visibility} members only, and the blog has no members-only posts"
+        who = {"paid": "paying members", "tiers": "members of some tiers"}.get(post.visibility, "members")
+        return f"it is for Ghost's {who} only, and the blog has no members-only posts"
     if post.status == "sent":
         return "it is an email-only newsletter, never published on the Ghost site"
     if post.page and post.status != "published":

@@ -69,10 +69,10 @@ async def test_an_export_lands_as_posts_drafts_pages_and_tags_without_announcing
         assert answer.status_code == 200, answer.text[:500]
         page = answer.text
         assert (
-            "Imported 2 published posts, 1 drafts, 1 scheduled posts, 1 pages, 2 tags and 2 images; "
-            "0 were imported before; 1 skipped; 1 images missing." in page
+            "Imported 2 published posts, 1 draft, 1 scheduled post, 1 page, 2 tags and 2 images; "
+            "0 imported before; 1 skipped; 1 image missing." in page
         )
-        assert "“Members news”: it is for Ghost&#39;s members members only" in page
+        assert "“Members news”: it is for Ghost&#39;s members only, and the blog has no members-only posts." in page
         assert "“Welcome”: the address /posts/welcome was taken, so it is at /posts/welcome-2." in page
         assert f"{old.base_url}/content/images/2024/03/gone.jpg</code>: the old site answered HTTP 404." in page
 
@@ -132,7 +132,7 @@ async def test_an_export_lands_as_posts_drafts_pages_and_tags_without_announcing
         again = await upload(app, csrf, EXPORT.read_bytes(), old.base_url)
         assert again.status_code == 200
         assert "Imported 0 published posts, 0 drafts, 0 scheduled posts, 0 pages, 0 tags and 0 images; " in again.text
-        assert "5 were imported before; 1 skipped" in again.text
+        assert "5 imported before; 1 skipped" in again.text
         assert await row_counts(app.store) == before and len(old.gets()) == fetched
 
 
@@ -203,14 +203,14 @@ def test_the_cli_imports_once_and_lists_the_images_it_could_not_fetch(database_u
     first = _cli(database_url, tmp_path, str(EXPORT))
     assert first.returncode == 0, first.stderr
     lines = first.stdout.splitlines()
-    assert lines[0].startswith("Imported 2 published posts, 1 drafts, 1 scheduled posts, 1 pages, 2 tags and 0 images")
+    assert lines[0].startswith("Imported 2 published posts, 1 draft, 1 scheduled post, 1 page, 2 tags and 0 images")
     assert (
         "Image missing in “Summer Gig Recap”: __GHOST_URL__/content/images/2024/03/hall.png: "
         "the old Ghost site's address was not given, so the image could not be fetched." in lines
     )
     assert asyncio.run(_imported(database_url)) == (4, 0, 0)
     second = _cli(database_url, tmp_path, str(EXPORT))
-    assert second.returncode == 0 and "5 were imported before" in second.stdout
+    assert second.returncode == 0 and "5 imported before" in second.stdout
     assert asyncio.run(_imported(database_url)) == (4, 0, 0)
     broken = tmp_path / "broken.json"
     broken.write_text('{"db": [{"meta": {}, "data": {"posts": [{"title": "x"}]}}]}')
@@ -219,3 +219,17 @@ def test_the_cli_imports_once_and_lists_the_images_it_could_not_fetch(database_u
     assert "nothing was imported. The Ghost export is broken: a post has no id or no slug." in refused.stderr
     missing = _cli(database_url, tmp_path, str(tmp_path / "nowhere.json"))
     assert missing.returncode == 2 and "cannot read" in missing.stderr
+
+
+async def test_images_on_private_addresses_are_refused_and_listed(
+    database_url: str, tmp_path: Path, fake_server: Callable[[], FakeServer]
+) -> None:
+    """The guard stays on for an import: an export naming a loopback site gets no image from it."""
+    old = fake_server()
+    serve_images(old)
+    async with running_app(database_url, "blog", media_dir=str(tmp_path / "media"), allow_private=False) as app:
+        answer = await upload(app, await sign_in(app.client), EXPORT.read_bytes(), old.base_url)
+        assert answer.status_code == 200, answer.text[:500]
+        assert "and 0 images; 0 imported before; 1 skipped; 3 images missing." in answer.text
+        assert f"{old.base_url}/content/images/2024/03/hall.png</code>: its address is refused" in answer.text
+        assert old.gets() == [] and await _count(app, MediaFile) == 0
