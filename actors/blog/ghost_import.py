@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -128,6 +129,10 @@ def _plan(post: GhostPost, old_site: str, report: ImportReport) -> _Plan | None:
     return _Plan(post, source, [] if post.page else _tags(post, report), images)
 
 
+def _plans(posts: list[GhostPost], old_site: str, report: ImportReport) -> list[_Plan]:
+    return [plan for post in posts if (plan := _plan(post, old_site, report)) is not None]
+
+
 async def _with_images(
     session: AsyncSession,
     services: Services,
@@ -219,17 +224,14 @@ async def _imported(session: AsyncSession, services: Services, export: GhostExpo
 async def import_ghost(services: Services, raw: bytes, old_site: str = "") -> ImportReport:
     """Import the export in `raw`; NotAGhostExport (nothing changed) when it is not one. `old_site` is the
     Ghost site's address, where its images are fetched from."""
-    export = parse_export(raw)
+    export = await asyncio.to_thread(parse_export, raw)  # a large export takes a while: not on the event loop
     old_site = old_site.strip().rstrip("/")
     report = ImportReport()
     async with services.store.read() as session:
         done = await _imported(session, services, export)
-    plans: list[_Plan] = []
-    for post in export.posts:
-        if post.key in done:
-            report.already += 1
-        elif (plan := _plan(post, old_site, report)) is not None:
-            plans.append(plan)
+    report.already = sum(1 for post in export.posts if post.key in done)
+    fresh = [post for post in export.posts if post.key not in done]
+    plans = await asyncio.to_thread(_plans, fresh, old_site, report)
     urls = [url for plan in plans for _, _, url, _ in plan.images if url is not None]
     fetched = await fetch_all(services.fetcher.client, urls, services.media.limits.max_bytes) if urls else {}
     stored: dict[str, str] = {}

@@ -125,6 +125,7 @@ async def test_an_export_lands_as_posts_drafts_pages_and_tags_without_announcing
         async with running_app(database_url, "blog", media_dir=str(tmp_path / "media")) as visitor:
             assert (await visitor.client.get("/posts/plans-for-autumn")).status_code == 404
             assert (await visitor.client.get("/posts/members-news")).status_code == 404
+            assert (await visitor.client.get("/imports/ghost")).status_code == 404  # what was imported is ours
             assert "Summer Gig Recap" in (await visitor.client.get("/posts.atom")).text
 
         # a second import adds nothing and fetches nothing again
