@@ -1,5 +1,7 @@
 """The images a Ghost export refers to, fetched from the old site through the peer's guarded client (every
-address checked, a total deadline, a size cap), a few at a time; each answers its bytes or why it has none."""
+address checked, a total deadline, a size cap), a few at a time, and each put through the media pipeline at
+once (decoded, cleaned, resized, its files stored), so no more than a few images are in memory at a time and
+no image is processed while the import's transaction is open. Each answers its stored image or why it has none."""
 
 from __future__ import annotations
 
@@ -9,6 +11,8 @@ from urllib.parse import urljoin
 
 import httpx
 
+from media.errors import MediaError
+from media.library import MediaLibrary, Stored
 from net.guard import Refused
 
 CONCURRENCY = 4
@@ -44,11 +48,17 @@ async def fetch_one(client: httpx.AsyncClient, url: str, max_bytes: int) -> byte
     return "it redirects too many times"
 
 
-async def fetch_all(client: httpx.AsyncClient, urls: Iterable[str], max_bytes: int) -> dict[str, bytes | str]:
+async def fetch_all(client: httpx.AsyncClient, urls: Iterable[str], library: MediaLibrary) -> dict[str, Stored | str]:
     gate = asyncio.Semaphore(CONCURRENCY)
 
-    async def one(url: str) -> tuple[str, bytes | str]:
+    async def one(url: str) -> tuple[str, Stored | str]:
         async with gate:
-            return url, await fetch_one(client, url, max_bytes)
+            got = await fetch_one(client, url, library.limits.max_bytes)
+            if isinstance(got, str):
+                return url, got
+            try:
+                return url, await library.prepare(got)
+            except MediaError as exc:
+                return url, exc.reason.rstrip(".")
 
     return dict(await asyncio.gather(*(one(u) for u in dict.fromkeys(urls))))

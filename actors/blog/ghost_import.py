@@ -35,7 +35,7 @@ from actors.blog.site_pages import page_document, page_id
 from actors.blog.tags import MAX_TAGS, parse_tags
 from actors.context import Services
 from media.errors import MediaError
-from media.library import attachment
+from media.library import Stored, attachment, described
 from store import collections, objects
 from store.models import ScheduledPublication
 
@@ -137,7 +137,7 @@ async def _with_images(
     session: AsyncSession,
     services: Services,
     plan: _Plan,
-    fetched: dict[str, bytes | str],
+    fetched: dict[str, Stored | str],
     stored: dict[str, str],
     report: ImportReport,
 ) -> str:
@@ -154,13 +154,10 @@ async def _with_images(
                 source = link_instead(source, ref, url)
                 continue
             try:
-                row = await services.media.upload(
-                    session, services.actor.name, got, alt or plan.post.title, services.clock()
-                )
-            except MediaError as exc:
-                report.missing_images.append((plan.post.title, url, exc.reason.rstrip(".")))
-                source = link_instead(source, ref, url)
-                continue
+                description = described(alt or plan.post.title)
+            except MediaError:
+                description = described(plan.post.title)
+            row = await services.media.record(session, services.actor.name, got, description, services.clock())
             stored[url] = attachment(row, services.actor.base_url)["url"]
             report.images += 1
         source = replace_ref(source, ref, stored[url])
@@ -233,7 +230,7 @@ async def import_ghost(services: Services, raw: bytes, old_site: str = "") -> Im
     fresh = [post for post in export.posts if post.key not in done]
     plans = await asyncio.to_thread(_plans, fresh, old_site, report)
     urls = [url for plan in plans for _, _, url, _ in plan.images if url is not None]
-    fetched = await fetch_all(services.fetcher.client, urls, services.media.limits.max_bytes) if urls else {}
+    fetched = await fetch_all(services.fetcher.client, urls, services.media) if urls else {}
     stored: dict[str, str] = {}
     async with services.store.write() as session:
         for plan in plans:
