@@ -17,6 +17,7 @@ from actors.blog.ghost_export import GhostPost
 
 GHOST_URL = "__GHOST_URL__"
 _DROPPED = ["script", "style", "iframe", "object", "embed", "form", "input", "button", "video", "audio", "svg"]
+_LINKS = ("https://", "http://", "mailto:", "tel:", "/", "#", "__ghost_url__")
 _LANGUAGE = re.compile(r"language-([\w+-]+)")
 _IMAGE = re.compile(r"!\[([^\]]*)\]\(\s*<?([^)\s>]+)")
 
@@ -36,6 +37,10 @@ def to_markdown(html: str) -> str:
     soup = BeautifulSoup(html, "html.parser")
     for element in soup.find_all(_DROPPED):
         element.decompose()  # with what they hold: a script's text is not the post's
+    for link in soup.find_all("a"):
+        href = str(link.get("href") or "").strip().lower()
+        if not href.startswith(_LINKS):
+            link.unwrap()  # a javascript: or data: link keeps its words, not its target
     converter = MarkdownConverter(heading_style="ATX", bullets="-", code_language_callback=_language)
     text = converter.convert_soup(soup)
     return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
