@@ -119,6 +119,10 @@ def import_ghost_file(args: argparse.Namespace) -> int:
     args.kind = args.kind or "blog"
     if args.kind != "blog":
         raise StartupError("a Ghost export is imported into the blog: use --kind blog")
+    if not (args.base_url or os.environ.get("ROSE_ASH_BASE_URL")):
+        raise StartupError(
+            "give the blog's public base URL (--base-url or ROSE_ASH_BASE_URL): the imported posts' addresses are made from it"
+        )
     settings = checked_settings(args)
     try:
         raw = Path(args.file).read_bytes()

@@ -220,6 +220,18 @@ def test_the_cli_imports_once_and_lists_the_images_it_could_not_fetch(database_u
     assert "nothing was imported. The Ghost export is broken: a post has no id or no slug." in refused.stderr
     missing = _cli(database_url, tmp_path, str(tmp_path / "nowhere.json"))
     assert missing.returncode == 2 and "cannot read" in missing.stderr
+    env = {k: v for k, v in os.environ.items() if k != "ROSE_ASH_BASE_URL"}
+    nameless = subprocess.run(
+        [sys.executable, "-m", "peer.cli", "import-ghost", str(EXPORT), "--database-url", database_url],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=60,
+        check=False,
+    )
+    assert nameless.returncode == 2 and "give the blog's public base URL" in nameless.stderr
+    assert asyncio.run(_imported(database_url)) == (4, 0, 0)
 
 
 async def test_images_on_private_addresses_are_refused_and_listed(
