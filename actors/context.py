@@ -96,6 +96,7 @@ class Services:
     due_work: Doorbell = field(default_factory=Doorbell)  # rung when this process commits new due work
     embed_ancestors: str = "'self'"  # who may frame the calendar widget (CSP frame-ancestors sources)
     mail: Mailer = field(default_factory=lambda: Mailer("rose-ash@localhost.localdomain", clock=time.time))
+    ghost_url: str = ""  # the blog's old Ghost site, whose images an import of its export fetches
 
     def peer_actor(self, kind: str) -> str | None:
         base = self.peers.get(kind)

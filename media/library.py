@@ -28,18 +28,29 @@ def media_type_of(name: str) -> str | None:
 
 
 @dataclass(frozen=True)
+class Stored:
+    """An image processed and its variants stored: what its `MediaFile` row is made of."""
+
+    digest: str
+    media_type: str
+    width: int
+    height: int
+    variants: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
 class MediaLibrary:
     storage: Storage
     limits: Limits = field(default_factory=Limits)
 
     async def upload(self, session: AsyncSession, actor: str, data: bytes, alt: str, now: float) -> MediaFile:
         """Check, clean and keep an image; a MediaError (nothing stored) when it is not one we accept."""
-        try:
-            description = plain(alt, "alt text", ALT_LIMIT)
-        except ActivityError:
-            raise MediaError(
-                f"Describe the image for people who cannot see it (alt text, up to {ALT_LIMIT} characters)."
-            ) from None
+        description = described(alt)
+        return await self.record(session, actor, await self.prepare(data), description, now)
+
+    async def prepare(self, data: bytes) -> Stored:
+        """Process the image and store its variants (files named by their content: storing one twice is
+        harmless), off the event loop and outside any transaction; MediaError when it is not one we accept."""
         processed = await asyncio.to_thread(process, data, self.limits)
         digest = hashlib.sha256(processed.full.data).hexdigest()[:32]
         variants: list[dict[str, Any]] = []
@@ -47,26 +58,40 @@ class MediaLibrary:
             name = f"{digest}-{variant.width}.{processed.extension}"
             await asyncio.to_thread(self.storage.put, name, variant.data)
             variants.append({"name": name, "width": variant.width, "height": variant.height, "size": len(variant.data)})
-        row = await session.get(MediaFile, digest)
+        return Stored(digest, processed.media_type, processed.full.width, processed.full.height, variants)
+
+    async def record(self, session: AsyncSession, actor: str, stored: Stored, alt: str, now: float) -> MediaFile:
+        """The stored image's row (its alt text the newest given), in the caller's transaction."""
+        row = await session.get(MediaFile, stored.digest)
         if row is None:
             row = MediaFile(
-                id=digest,
+                id=stored.digest,
                 actor=actor,
-                media_type=processed.media_type,
-                width=processed.full.width,
-                height=processed.full.height,
-                alt=description,
-                variants=variants,
+                media_type=stored.media_type,
+                width=stored.width,
+                height=stored.height,
+                alt=alt,
+                variants=stored.variants,
                 created_at=now,
             )
             session.add(row)
         else:
-            row.alt = description
+            row.alt = alt
         await session.flush()
         return row
 
     def read(self, name: str) -> bytes | None:
         return self.storage.get(name)
+
+
+def described(alt: str) -> str:
+    """The alt text, checked; MediaError when there is none or too much."""
+    try:
+        return plain(alt, "alt text", ALT_LIMIT)
+    except ActivityError:
+        raise MediaError(
+            f"Describe the image for people who cannot see it (alt text, up to {ALT_LIMIT} characters)."
+        ) from None
 
 
 def full_name(row: MediaFile) -> str:

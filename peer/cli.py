@@ -1,4 +1,4 @@
-"""`rose-ash up | serve | worker`."""
+"""`rose-ash up | serve | worker | import-ghost`."""
 
 from __future__ import annotations
 
@@ -100,6 +100,43 @@ def worker(args: argparse.Namespace) -> None:
         uvloop.run(run_worker(settings))
 
 
+async def _import(settings: Settings, raw: bytes, old_site: str) -> list[str]:
+    from actors.blog.ghost_import import import_ghost
+    from peer.services import build_services
+
+    runtime = build_services(settings)
+    try:
+        await runtime.start()
+        return (await import_ghost(runtime.services, raw, old_site)).lines()
+    finally:
+        await runtime.aclose()
+
+
+def import_ghost_file(args: argparse.Namespace) -> int:
+    """`rose-ash import-ghost FILE`: the export imported into the blog's store, its report printed."""
+    from activities.errors import ActivityError
+
+    args.kind = args.kind or "blog"
+    if args.kind != "blog":
+        raise StartupError("a Ghost export is imported into the blog: use --kind blog")
+    if not (args.base_url or os.environ.get("ROSE_ASH_BASE_URL")):
+        raise StartupError(
+            "give the blog's public base URL (--base-url or ROSE_ASH_BASE_URL): the imported posts' addresses are made from it"
+        )
+    settings = checked_settings(args)
+    try:
+        raw = Path(args.file).read_bytes()
+    except OSError as exc:
+        raise StartupError(f"cannot read {args.file}: {exc.strerror}") from None
+    try:
+        lines = asyncio.run(_import(settings, raw, args.ghost_url or settings.ghost_url))
+    except ActivityError as exc:
+        print(f"rose-ash import-ghost: nothing was imported. {exc.reason}", file=sys.stderr)
+        return 1
+    print("\n".join(lines))
+    return 0
+
+
 def admin_token(data_dir: Path) -> str:
     path = data_dir / DEFAULT_TOKEN_FILE
     if path.exists():
@@ -186,10 +223,16 @@ def main(argv: list[str] | None = None) -> int:
     _serve_args(serve_parser)
     worker_parser = commands.add_parser("worker", help="run delivery workers only (scale out on PostgreSQL)")
     _serve_args(worker_parser)
+    import_parser = commands.add_parser("import-ghost", help="import a Ghost JSON export into the blog")
+    import_parser.add_argument("file", help="the .json file Ghost's Export button gives")
+    import_parser.add_argument("--ghost-url", default="", help="the Ghost site's address (env ROSE_ASH_GHOST_URL)")
+    _serve_args(import_parser)
     args = parser.parse_args(argv)
     try:
         if args.command == "up":
             return up(args)
+        if args.command == "import-ghost":
+            return import_ghost_file(args)
         if args.command == "serve":
             serve(args)
         else:

@@ -149,5 +149,6 @@ def build_services(settings: Settings, clock: Callable[[], float] = time.time) -
         sumup=sumup_keys(settings),
         mail=Mailer(settings.sender_address, clock),
         embed_ancestors=settings.embed_ancestors,
+        ghost_url=settings.ghost_url,
     )
     return Runtime(settings, kind, services, client)

@@ -143,6 +143,7 @@ class Settings:
     smtp_url: str = field(default="", repr=False)  # empty: mail is caught, readable at /admin/mail
     mail_from: str = ""  # the From address; empty: <kind>@<the base URL's host>
     mail_retention: float = 30 * 24 * 3600.0  # seconds a sent email's content and addresses are kept
+    ghost_url: str = ""  # the blog's old Ghost site: a Ghost import fetches its images from there
 
     @property
     def media_path(self) -> Path:
@@ -160,6 +161,8 @@ class Settings:
         self.ticket_limits  # noqa: B018  (refuses limits out of range at start)
         if not 0 < self.hold_minutes <= 7 * 24 * 60:
             raise ValueError("ROSE_ASH_HOLD_MINUTES must be more than 0 and at most a week (10080)")
+        if self.ghost_url and not self.ghost_url.startswith(("http://", "https://")):
+            raise ValueError("ROSE_ASH_GHOST_URL (the old Ghost site) must start with http:// or https://")
         if self.payment_provider not in PAYMENT_PROVIDERS:
             names = ", ".join(PAYMENT_PROVIDERS)
             raise ValueError(f"ROSE_ASH_PAYMENT_PROVIDER must be one of {names}, not {self.payment_provider!r}")
@@ -256,6 +259,7 @@ class Settings:
             "smtp_url": env.get("ROSE_ASH_SMTP_URL", "").strip(),
             "mail_from": env.get("ROSE_ASH_MAIL_FROM", "").strip(),
             "mail_retention": _seconds(env, "ROSE_ASH_MAIL_RETENTION", 30 * 24 * 3600.0),
+            "ghost_url": env.get("ROSE_ASH_GHOST_URL", "").strip().rstrip("/"),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

@@ -8,7 +8,7 @@ from starlette.requests import Request
 
 from activities.errors import ActivityError
 from activities.parse import check_url, id_of
-from actors.blog import approvals, editor, feeds, listeners, pages, site_pages, tags
+from actors.blog import approvals, editor, feeds, ghost_pages, listeners, pages, site_pages, tags
 from actors.blog.newsletter_pages import NewsletterPages
 from actors.blog.posts import allocate, create_post, delete_post, update_post
 from actors.blog.schedule import keep_publishing
@@ -95,6 +95,7 @@ async def c2s_delete(request: Request, services: Services, doc: dict[str, Any]) 
 def register(setup: KindSetup) -> None:
     listeners.register(setup.listeners)
     setup.routes += [*feeds.ROUTES, *editor.ROUTES, *tags.ROUTES, *site_pages.ROUTES, *NewsletterPages().routes()]
+    setup.routes += ghost_pages.ROUTES
     setup.routes += pages.ROUTES
     setup.html["Article"] = pages.post_page
     setup.html["Page"] = site_pages.page_view

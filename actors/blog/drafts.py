@@ -64,7 +64,7 @@ async def _attachments(session: AsyncSession, services: Services, source: str) -
     return found
 
 
-async def _document(
+async def document(
     session: AsyncSession,
     services: Services,
     object_id: str,
@@ -88,7 +88,7 @@ async def _document(
     )
 
 
-async def _free_slug(session: AsyncSession, services: Services, wanted: str, current: str | None = None) -> str:
+async def free_slug(session: AsyncSession, services: Services, wanted: str, current: str | None = None) -> str:
     slug, n = wanted, 1
     while True:
         candidate = post_id(services, slug)
@@ -102,8 +102,8 @@ async def _free_slug(session: AsyncSession, services: Services, wanted: str, cur
 
 async def save_draft(session: AsyncSession, services: Services, post: PostInput) -> StoredObject:
     """A new draft: stored, not listed, not sent anywhere."""
-    slug = await _free_slug(session, services, post.slug or slugify(post.title))
-    doc = await _document(session, services, post_id(services, slug), post, None, None)
+    slug = await free_slug(session, services, post.slug or slugify(post.title))
+    doc = await document(session, services, post_id(services, slug), post, None, None)
     return await objects.put(session, doc, actor=services.actor.name, now=services.clock(), public=False)
 
 
@@ -113,9 +113,9 @@ async def revise(session: AsyncSession, services: Services, row: StoredObject, p
         row = await _move(session, services, row, post.slug)
     now = services.clock()
     if is_draft(row):
-        doc = await _document(session, services, row.id, post, None, None)
+        doc = await document(session, services, row.id, post, None, None)
         return await objects.put(session, doc, actor=services.actor.name, now=now, public=False)
-    doc = await _document(session, services, row.id, post, row.data.get("published"), iso(now))
+    doc = await document(session, services, row.id, post, row.data.get("published"), iso(now))
     saved = await objects.put(session, doc, actor=services.actor.name, now=now)
     await services.emit(session, wrap(services, "Update", doc))
     return saved
@@ -175,7 +175,7 @@ async def _move(session: AsyncSession, services: Services, row: StoredObject, sl
     old = row.id
     if await collections.count(session, allocations_of(old)) or await collections.count(session, events_of(old)):
         raise ActivityError("This post is allocated to a calendar, so its address cannot change.")
-    new = post_id(services, await _free_slug(session, services, slug, old))
+    new = post_id(services, await free_slug(session, services, slug, old))
     now = services.clock()
     moved = await objects.put(
         session, {**row.data, "id": new, "url": new}, actor=services.actor.name, now=now, public=row.public

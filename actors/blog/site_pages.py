@@ -45,7 +45,7 @@ async def site_nav(services: Services) -> list[dict[str, str]]:
         return await navigation(session, services)
 
 
-def _document(
+def page_document(
     services: Services, object_id: str, title: str, source: str, published: str, updated: str | None
 ) -> dict[str, Any]:
     prefix = services.actor.url("media/")
@@ -77,9 +77,9 @@ async def save_page(
         while await objects.get(session, page_id(services, slug)) is not None:
             n += 1
             slug = f"{slugify(title)}-{n}"
-        doc = _document(services, page_id(services, slug), title, source, iso(now), None)
+        doc = page_document(services, page_id(services, slug), title, source, iso(now), None)
     else:
-        doc = _document(services, row.id, title, source, str(row.data["published"]), iso(now))
+        doc = page_document(services, row.id, title, source, str(row.data["published"]), iso(now))
     return await objects.put(session, doc, actor=services.actor.name, now=now)
 
 
