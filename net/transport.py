@@ -18,6 +18,7 @@ import httpx
 
 from net.guard import AddressGuard, Refused, Unresolvable
 from net.limits import HostLimiter
+from net.tls import client_context
 
 MAX_RESPONSE_BYTES = 4 * 1024 * 1024
 DEADLINE_SECONDS = 15.0
@@ -116,7 +117,7 @@ class GuardedTransport(httpx.AsyncBaseTransport):
         self.deadline = deadline
         self.max_bytes = max_bytes
         self.limiter = limiter or HostLimiter()
-        context = ssl_context or _default_ssl_context()
+        context = ssl_context or client_context()
         self._direct = httpx.AsyncHTTPTransport(verify=context, trust_env=False)
         # httpx takes no network backend: its pool is replaced by one that connects through the guard.
         self._direct._pool = httpcore.AsyncConnectionPool(
@@ -192,12 +193,6 @@ class GuardedTransport(httpx.AsyncBaseTransport):
         await self._direct.aclose()
         for proxy in self._proxied.values():
             await proxy.aclose()
-
-
-def _default_ssl_context() -> ssl.SSLContext:
-    import certifi
-
-    return ssl.create_default_context(cafile=certifi.where())
 
 
 def guarded_client(

@@ -26,7 +26,7 @@ from actors.web import cookie_name, load_session, secure_page, services_of
 from inbox.dispatch import Listeners
 from inbox.errors import InboxError
 from inbox.receive import Inbox
-from peer import admin, follows, inbox_listing, mail_pages, wellknown
+from peer import admin, follows, inbox_listing, mail_pages, metrics, wellknown
 from peer.c2s import outbox_post_route
 from peer.housekeeping import keep_house
 from peer.pages import actor_route, health
@@ -54,6 +54,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> St
 
     routes: list[BaseRoute] = [
         Route("/healthz", health),
+        *metrics.ROUTES,
         *wellknown.ROUTES,
         actor_route(kind, setup.actor_fields),
         Route("/actor/inbox", inbox_endpoint, methods=["POST"]),
@@ -81,6 +82,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> St
         exception_handlers={InboxError: inbox_error, HTTPException: http_error},
     )
     app.state.services = services
+    app.state.metrics_token = settings.metrics_token
     app.state.pending_queues = tuple(setup.pending)
     app.state.inbox = inbox
     return app

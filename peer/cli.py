@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+from net.tls import NoCaBundle, client_context
 from peer.preflight import StartupError, check_database, is_loopback
 from peer.settings import KINDS, Settings
 
@@ -51,6 +52,10 @@ def settings_from(args: argparse.Namespace) -> Settings:
             env, kind=args.kind, base_url=args.base_url, database_url=args.database_url, admin_token=args.admin_token
         )
     except ValueError as exc:
+        raise StartupError(str(exc)) from None
+    try:
+        client_context(env)  # SSL_CERT_FILE: a bundle that cannot be read ends the start, not every https request
+    except NoCaBundle as exc:
         raise StartupError(str(exc)) from None
     if settings.allow_private and not is_loopback(args.host):
         raise StartupError(

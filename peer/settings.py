@@ -105,6 +105,7 @@ class Settings:
     base_url: str
     database_url: str
     admin_token: str
+    metrics_token: str = field(default="", repr=False)  # a bearer token for GET /metrics that opens nothing else
     peers: Mapping[str, str] = field(default_factory=dict)
     trusted: frozenset[str] = frozenset()  # actor ids whose Add/Offer are accepted at once
     allow_private: bool = False  # dev/test mode: fetch loopback and private addresses
@@ -188,6 +189,8 @@ class Settings:
             raise ValueError(f"ROSE_ASH_MAIL_FROM must be an email address, not {self.mail_from!r}") from None
         if len(self.admin_token) < 8:
             raise ValueError("the admin token (--admin-token or ROSE_ASH_ADMIN_TOKEN) must be at least 8 characters")
+        if self.metrics_token and len(self.metrics_token) < 16:
+            raise ValueError("ROSE_ASH_METRICS_TOKEN must be at least 16 characters (or unset)")
 
     @property
     def sender_address(self) -> str:
@@ -221,6 +224,7 @@ class Settings:
             "base_url": env.get("ROSE_ASH_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
             "database_url": env.get("DATABASE_URL") or f"sqlite:///{data_dir / (kind + '.db')}",
             "admin_token": env.get("ROSE_ASH_ADMIN_TOKEN", ""),
+            "metrics_token": env.get("ROSE_ASH_METRICS_TOKEN", "").strip(),
             "peers": parse_peers(env.get("ROSE_ASH_PEERS", "")),
             "trusted": frozenset(trusted_actor(t) for t in env.get("ROSE_ASH_TRUSTED", "").split(",") if t.strip()),
             "allow_private": _flag(env.get("ROSE_ASH_ALLOW_PRIVATE")),

@@ -3,8 +3,10 @@
     ROSE_ASH_DEPLOY_COMPOSE="docker compose -p rose-ash-ci -f docker-compose.yml -f deploy/docker-compose.ci.yml" \
     ROSE_ASH_ADMIN_TOKEN=... python -m tests.deploy.stack_checks
 
-The peers' public URLs are their compose names (http://events:8000, ...); from the host they are reached
-through the ports published on loopback, so every URL the peers hand out is mapped to its published port."""
+The peers' public URLs are BLOG_BASE_URL, EVENTS_BASE_URL and SHOP_BASE_URL (deploy/ci.env: https://blog.test
+...), served by the TLS proxy on the compose network. From the host every request to those names connects to
+the proxy's port published on loopback, and TLS verifies the certificate and the name against the run's CA
+(ROSE_ASH_CI_CA_FILE) as any client out there would: the checks use the URLs the peers hand out, as they are."""
 
 from __future__ import annotations
 
@@ -12,13 +14,15 @@ import json
 import os
 import re
 import shlex
+import ssl
 import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
+import httpcore
 import httpx
 
 from activities.order import product_key
@@ -29,17 +33,63 @@ T = TypeVar("T")
 AS2 = "application/activity+json"
 COMPOSE = shlex.split(os.environ.get("ROSE_ASH_DEPLOY_COMPOSE", "docker compose"))
 TOKEN = os.environ["ROSE_ASH_ADMIN_TOKEN"]
+METRICS_TOKEN = os.environ.get("ROSE_ASH_METRICS_TOKEN", "")
+PEERS = ("blog", "events", "shop")
+BASE = {peer: os.environ.get(f"{peer.upper()}_BASE_URL", f"http://{peer}:8000") for peer in PEERS}
+PORTS = {"blog": "18001", "events": "18002", "shop": "18003"}
 PUBLISHED = {
-    "http://blog:8000": f"http://127.0.0.1:{os.environ.get('ROSE_ASH_CI_BLOG_PORT', '18001')}",
-    "http://events:8000": f"http://127.0.0.1:{os.environ.get('ROSE_ASH_CI_EVENTS_PORT', '18002')}",
-    "http://shop:8000": f"http://127.0.0.1:{os.environ.get('ROSE_ASH_CI_SHOP_PORT', '18003')}",
+    BASE[peer]: f"http://127.0.0.1:{os.environ.get(f'ROSE_ASH_CI_{peer.upper()}_PORT', PORTS[peer])}" for peer in PEERS
 }
+CA_FILE = os.environ.get("ROSE_ASH_CI_CA_FILE", "")
+HTTPS_PORT = int(os.environ.get("ROSE_ASH_CI_HTTPS_PORT", "18443"))
+FEDIFY = f"http://127.0.0.1:{os.environ.get('ROSE_ASH_CI_FEDIFY_PORT', '18010')}"
 FOLLOWERS = f"http://127.0.0.1:{os.environ.get('ROSE_ASH_CI_FOLLOWERS_PORT', '18009')}"
 FOLLOWER_COUNT = 20
 WORKERS = {"blog-worker": 2, "events-worker": 2, "shop-worker": 2}
-PEERS = ("blog", "events", "shop")
 
-http = httpx.Client(trust_env=False, timeout=30.0)
+
+class ToProxy(httpcore.NetworkBackend):
+    """Connections to the peers' public names go to the proxy's port on loopback (the host cannot resolve
+    them); the TLS handshake above still names the host, and verifies the certificate for it."""
+
+    def __init__(self) -> None:
+        self._inner = httpcore.SyncBackend()
+        self.hosts = {httpx.URL(url).host for url in BASE.values() if url.startswith("https://")}
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        if host in self.hosts and port == 443:
+            host, port = "127.0.0.1", HTTPS_PORT
+        return self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.NetworkStream:
+        raise httpcore.ConnectError("no unix sockets here")
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+def through_proxy(cafile: str | None = None) -> httpx.HTTPTransport:
+    """A transport to the peers' https URLs through the proxy, verifying against `cafile` (the run's CA)."""
+    context = ssl.create_default_context(cafile=cafile or CA_FILE or None)
+    transport = httpx.HTTPTransport(verify=context)
+    transport._pool = httpcore.ConnectionPool(ssl_context=context, network_backend=ToProxy())
+    return transport
+
+
+def client() -> httpx.Client:
+    return httpx.Client(trust_env=False, timeout=30.0, transport=through_proxy())
+
+
+http = client()
 
 
 def step(what: str) -> None:
@@ -47,9 +97,10 @@ def step(what: str) -> None:
 
 
 def local(url: str) -> str:
+    """The URL to reach a peer's `url` by from the host: itself behind the proxy, else the published port."""
     for public, published in PUBLISHED.items():
         if url.startswith(public):
-            return published + url[len(public) :]
+            return url if public.startswith("https://") else published + url[len(public) :]
     raise AssertionError(f"{url} is not a URL of one of the peers")
 
 
@@ -92,7 +143,9 @@ def inspect(name: str) -> dict[str, Any]:
 def check_healthy(workers: dict[str, int]) -> None:
     running = containers()
     services = Counter(c["Service"] for c in running)
-    expected = Counter({"postgres": 1, "blog": 1, "events": 1, "shop": 1, "followers": 1, **workers})
+    expected = Counter(
+        {"postgres": 1, "blog": 1, "events": 1, "shop": 1, "proxy": 1, "followers": 1, "fedify": 1, **workers}
+    )
     assert services == expected, f"services {dict(services)}, expected {dict(expected)}"
     unhealthy = [(c["Name"], c["State"], c.get("Health")) for c in running if c.get("Health") != "healthy"]
     assert not unhealthy, f"not healthy: {unhealthy}"
@@ -132,9 +185,7 @@ def check_migrations() -> None:
 
 
 def c2s(peer: str, activity: dict[str, Any]) -> str:
-    answer = http.post(
-        f"{PUBLISHED[f'http://{peer}:8000']}/actor/outbox", json=activity, headers={"Authorization": f"Bearer {TOKEN}"}
-    )
+    answer = http.post(local(f"{BASE[peer]}/actor/outbox"), json=activity, headers={"Authorization": f"Bearer {TOKEN}"})
     assert answer.status_code == 201, f"C2S {activity['type']} to {peer}: {answer.status_code} {answer.text[:300]}"
     return str(answer.json()["object"])  # the Location header names the activity; the body names its object too
 
@@ -153,7 +204,7 @@ def total(collection: str) -> int:
 
 def start_purchase(event: str) -> str:
     """Buy a ticket on the event's page as a visitor; the ticket's status page (the purchase is pending)."""
-    with httpx.Client(trust_env=False, timeout=30.0) as visitor:
+    with client() as visitor:
         page = visitor.get(local(event), headers={"accept": "text/html"})
         assert page.status_code == 200, page.text[:300]
         csrf = page.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
@@ -191,7 +242,7 @@ def held(ticket: str, timeout: float = 60.0) -> dict[str, Any]:
 
 def mark_paid(order_number: str) -> None:
     """The shop's staff take the payment (the `manual` provider): logged in with the admin token, as a browser."""
-    staff = Admin(PUBLISHED["http://shop:8000"], TOKEN).login()
+    staff = Admin(local(BASE["shop"]), TOKEN, transport=through_proxy()).login()
     try:
         answer = staff.client.post(f"/orders/{order_number}/paid", data={"csrf": staff.csrf("/orders")})
         assert answer.status_code == 303, f"marking order {order_number} paid: {answer.status_code} {answer.text[:300]}"
@@ -212,13 +263,13 @@ def buy(event: str) -> dict[str, Any]:
 
 
 def check_sold(event: str, expected: int) -> None:
-    sold, tickets = total(f"{event}/sold"), total(f"http://shop:8000/products/{product_key(event)}/tickets")
+    sold, tickets = total(f"{event}/sold"), total(f"{BASE['shop']}/products/{product_key(event)}/tickets")
     assert sold == tickets == expected, f"sold {sold}, the shop's tickets {tickets}, expected {expected}"
 
 
 def check_story() -> str:
     post = c2s("blog", {"type": "Create", "object": {"type": "Article", "name": "Deployed", "content": "Hello."}})
-    calendar = "http://events:8000/calendars/main"
+    calendar = f"{BASE['events']}/calendars/main"
     c2s("blog", {"type": "Add", "object": post, "target": calendar})
     wait_until(lambda: post in items(f"{calendar}/allocated"), "the post to be allocated to the calendar")
     featured = {"context": calendar, "attachment": [{"type": "Link", "rel": "featured", "href": post}]}
@@ -226,8 +277,67 @@ def check_story() -> str:
     purchase = buy(event)
     assert purchase["state"] == "confirmed", purchase
     check_sold(event, 1)
-    print(f"   post allocated, event {event} scheduled, a ticket paid at the shop confirmed; sold 1 == the shop's tickets")
+    print(
+        f"   post allocated, event {event} scheduled, a ticket paid at the shop confirmed; sold 1 == the shop's tickets"
+    )
     return event
+
+
+# ------------------------------------------------------------------ behind TLS
+
+
+def check_webfinger_over_https() -> None:
+    """WebFinger through the proxy, its certificate verified for the name against the run's CA; a client
+    without that CA (certifi's public roots only) refuses the same certificate."""
+    import certifi
+
+    host = httpx.URL(BASE["events"]).host
+    url = f"{BASE['events']}/.well-known/webfinger?resource=acct:events@{host}"
+    answer = http.get(url)
+    assert answer.status_code == 200, f"WebFinger over https: {answer.status_code} {answer.text[:300]}"
+    links = [link["href"] for link in answer.json()["links"] if link.get("rel") == "self"]
+    assert links == [f"{BASE['events']}/actor"], f"WebFinger names {links}"
+    with httpx.Client(trust_env=False, timeout=10.0, transport=through_proxy(certifi.where())) as stranger:
+        try:
+            stranger.get(url)
+        except httpx.ConnectError as exc:
+            assert "CERTIFICATE_VERIFY_FAILED" in str(exc), exc
+        else:
+            raise AssertionError("a client without the local CA accepted the proxy's certificate")
+    print(f"   acct:events@{host} names {links[0]}, the certificate verified (and refused without the CA)")
+
+
+def fedify(method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    answer = http.request(method, f"{FEDIFY}/control/{path}", json=body)
+    assert answer.status_code == 200, f"Fedify {path}: {answer.status_code} {answer.text[:300]}"
+    return answer.json()
+
+
+def check_fedify_follower() -> None:
+    """The independent Fedify follower, in its container, trusting the run's CA: it follows events@events.test
+    with Fedify's own WebFinger look-up (https only, as Mastodon) and receives the next event's Create."""
+    handle = f"events@{httpx.URL(BASE['events']).host}"
+    followed = fedify("POST", "follow", {"handle": handle, "webfinger": "fedify"})
+    assert followed.get("ok"), f"Fedify could not follow {handle}: {followed}"
+    assert followed["actor"] == f"{BASE['events']}/actor", followed
+
+    def accepted() -> bool:
+        return any(f["id"] == followed["follow_id"] and f["state"] == "accepted" for f in fedify("GET", "following"))
+
+    wait_until(accepted, f"the events peer to accept Fedify's Follow {followed['follow_id']}", timeout=60)
+    event = c2s("events", event_activity(name="Over TLS", capacity=5))
+
+    def arrived() -> list[dict[str, Any]]:
+        return [r for r in fedify("GET", "inbox") if r["type"] == "Create" and r["object_id"] == event]
+
+    got = wait_until(arrived, f"the Create of {event} at the Fedify follower", timeout=120)
+    time.sleep(2.0)  # a doubled delivery would arrive now
+    got = arrived()
+    assert len(got) == 1, f"Fedify received the Create {len(got)} times"
+    assert (got[0]["object"] or {}).get("type") == "Event", f"Fedify read the object as {got[0]['object']}"
+    errors = fedify("GET", "errors")
+    assert not errors, f"Fedify's inbox listener failed: {errors}"
+    print(f"   Fedify followed {handle} by WebFinger over https, and received the Create of {event}")
 
 
 # ------------------------------------------------------------------ fan-out by the worker containers
@@ -271,6 +381,37 @@ def check_fanout(events: list[str], what: str) -> None:
     why = "; ".join(sorted(set(failed)))[:300] or "no attempt kept"
     note = f" ({retried} attempts failed and were retried: {why})" if retried != "0" else ""
     print(f"   {what}: {expected} deliveries, each made once{note}", flush=True)
+
+
+def metrics(peer: str, token: str) -> dict[str, float]:
+    answer = http.get(f"{BASE[peer]}/metrics", headers={"authorization": f"Bearer {token}"})
+    assert answer.status_code == 200, f"{peer}'s metrics: {answer.status_code} {answer.text[:300]}"
+    values = {}
+    for line in answer.text.splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            values[re.sub(r'kind="[^"]*",?', "", name).replace("{}", "")] = float(value)
+    return values
+
+
+def check_metrics() -> None:
+    """GET /metrics through the proxy: closed without a token, open to the scraper's token; the queue the four
+    workers emptied, and the events actor's 21 followers (the farm's 20 and Fedify)."""
+    closed = http.get(f"{BASE['events']}/metrics")
+    assert closed.status_code == 401, f"metrics without a token: {closed.status_code}"
+    assert METRICS_TOKEN, "scripts/test-deploy sets ROSE_ASH_METRICS_TOKEN"
+
+    def drained() -> dict[str, float] | None:
+        now = metrics("events", METRICS_TOKEN)
+        return now if now['rose_ash_deliveries{state="pending"}'] == 0 else None
+
+    events = wait_until(drained, "the events peer's queue to be empty", timeout=60)
+    assert events["rose_ash_database_up"] == 1 and events["rose_ash_followers"] == FOLLOWER_COUNT + 1, events
+    assert events["rose_ash_delivery_lag_seconds"] == 0 and events["rose_ash_fanouts_pending"] == 0, events
+    for peer in ("blog", "shop"):
+        assert metrics(peer, METRICS_TOKEN)["rose_ash_database_up"] == 1
+    delivered = int(events['rose_ash_deliveries{state="delivered"}'])
+    print(f"   401 without a token; events: {delivered} delivered, none pending, {FOLLOWER_COUNT + 1} followers")
 
 
 def all_healthy(within: float = 60.0) -> None:
@@ -321,6 +462,10 @@ def main() -> int:
     check_migrations()
     step("the story through the published ports")
     event = check_story()
+    step("behind TLS: WebFinger over https through the proxy, the certificate verified")
+    check_webfinger_over_https()
+    step("an independent Fedify follower follows over https and receives the Create(Event)")
+    check_fedify_follower()
     step(f"the event's Create fanned out to {FOLLOWER_COUNT} followers by the worker containers")
     check_fanout([event], "fan-out with 2 events workers")
     step("events workers scaled to 4")
@@ -328,6 +473,8 @@ def main() -> int:
     check_healthy({**WORKERS, "events-worker": 4})
     scheduled = [c2s("events", event_activity(name=f"Scaled {n}", capacity=10)) for n in range(5)]
     check_fanout(scheduled, "fan-out with 4 events workers")
+    step("the metrics endpoint, behind its token")
+    check_metrics()
     step("a backup of the events database, restored")
     sold = check_backup_restore(event, 1)
     step("restarts of PostgreSQL and of the peers lose nothing")

@@ -52,6 +52,17 @@ def test_an_unreachable_database_is_one_line_naming_the_setting(command: str, tm
     assert "secret-password" not in result.stderr
 
 
+@pytest.mark.parametrize("command", ["serve", "worker"])
+def test_a_ca_bundle_that_cannot_be_read_is_one_line_naming_the_setting(command: str, tmp_path: Path) -> None:
+    missing = tmp_path / "missing.pem"
+    args = [command, "--kind", "events", "--data-dir", str(tmp_path), "--admin-token", GOOD_TOKEN]
+    result = start(args, env={"SSL_CERT_FILE": str(missing)})
+    assert_one_clear_line(result, "SSL_CERT_FILE", str(missing), "not a file")
+    (tmp_path / "empty.pem").write_text("no certificate here\n")
+    result = start(args, env={"SSL_CERT_FILE": str(tmp_path / "empty.pem")})
+    assert_one_clear_line(result, "SSL_CERT_FILE", "holds no usable certificate")
+
+
 def test_a_database_url_of_an_unknown_kind_is_one_line(tmp_path: Path) -> None:
     result = start(["serve", "--kind", "shop", "--admin-token", GOOD_TOKEN, "--database-url", "nosuchdb://x/y"])
     assert_one_clear_line(result, "DATABASE_URL")

@@ -28,6 +28,9 @@ from inbox.errors import BlockedAddress, FetchError
 from inbox.remote import RemoteFetcher
 from net import AddressGuard, HostLimiter, ResponseTooLarge, guarded_client
 from net.guard import IpAddress
+from net.tls import NoCaBundle, ca_bundle, client_context
+from outbox.connections import DirectPoster
+from outbox.http import PostFailed
 
 DOC = {"id": "x", "type": "Note"}
 OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/activity+json\r\nContent-Length: %d\r\n\r\n%s" % (
@@ -243,3 +246,36 @@ async def test_requests_in_flight_per_host_are_limited_and_the_slot_freed() -> N
         assert all(r.status_code == 200 for r in await asyncio.gather(*tasks))
     assert server.connections == 5
     assert limiter.in_flight(f"127.0.0.1:{server.port}") == 0
+
+
+async def test_ssl_cert_file_names_the_only_authorities_outgoing_https_trusts(
+    name_server: Callable[[str, list[str]], list[str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A local CA, trusted through SSL_CERT_FILE by both the fetches and the delivery POSTs; without it the same
+    server's certificate is refused (certifi's roots do not hold it)."""
+    server_tls, _ = _certificate(tmp_path, "local-ca.test")
+    name_server("local-ca.test", ["127.0.0.2"])
+    async with listening("127.0.0.2", tls=server_tls) as server:
+        url = f"https://local-ca.test:{server.port}/actor"
+        guard = OnlyTwo()
+        monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+        async with guarded_client(guard, user_agent="t", proxies={}) as client:
+            with pytest.raises(FetchError, match=r"CERTIFICATE_VERIFY_FAILED|certificate"):
+                await RemoteFetcher(client, guard, time.time).get_json(url)
+        with pytest.raises(PostFailed, match=r"CERTIFICATE_VERIFY_FAILED|certificate"):
+            await DirectPoster(user_agent="t", check=guard.refusal).post(url, b"{}", {}, within=5.0)
+
+        monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "cert.pem"))
+        async with guarded_client(guard, user_agent="t", proxies={}) as client:
+            assert await RemoteFetcher(client, guard, time.time).get_json(url) == DOC
+        answer = await DirectPoster(user_agent="t", check=guard.refusal).post(url, b"{}", {}, within=5.0)
+        assert answer.status == 200
+
+
+def test_an_ssl_cert_file_that_is_not_a_bundle_is_named_in_the_error(tmp_path: Path) -> None:
+    with pytest.raises(NoCaBundle, match=r"SSL_CERT_FILE names .*/missing.pem, which is not a file"):
+        client_context({"SSL_CERT_FILE": str(tmp_path / "missing.pem")})
+    (tmp_path / "empty.pem").write_text("no certificate here\n")
+    with pytest.raises(NoCaBundle, match=r"holds no usable certificate"):
+        client_context({"SSL_CERT_FILE": str(tmp_path / "empty.pem")})
+    assert ca_bundle({"SSL_CERT_FILE": " "}).endswith("cacert.pem")  # unset or blank: certifi's roots

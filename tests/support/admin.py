@@ -35,10 +35,10 @@ def eventually(check: Callable[[], T], timeout: float = 20.0, interval: float = 
 
 
 class Admin:
-    def __init__(self, base_url: str, token: str) -> None:
+    def __init__(self, base_url: str, token: str, transport: httpx.BaseTransport | None = None) -> None:
         self.base_url = base_url
         self.token = token
-        self.client = httpx.Client(base_url=base_url, trust_env=False, timeout=10.0)
+        self.client = httpx.Client(base_url=base_url, trust_env=False, timeout=10.0, transport=transport)
 
     def close(self) -> None:
         self.client.close()

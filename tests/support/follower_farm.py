@@ -1,6 +1,7 @@
 """Followers in a container of their own (deploy/docker-compose.ci.yml): `count` actors on one FakeServer,
 each with its own inbox and no shared inbox, so a fan-out to them is one delivery per follower. Each signs a
-Follow of the target actor at start; the server tells what it received.
+Follow of the target actor at start (over https verified against SSL_CERT_FILE's CAs, as the peers do); the
+server tells what it received.
 
     python -m tests.support.follower_farm --port 9000 --name followers --count 20 --follow http://events:8000/actor
 
@@ -17,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from net.tls import client_context
 from tests.support.actors import RemoteActor, key_pair
 from tests.support.httpserver import FakeServer, Recorded, Reply
 
@@ -49,7 +51,7 @@ def accepted(server: FakeServer, followers: list[RemoteActor]) -> bool:
 
 def follow_all(followers: list[RemoteActor], target: str) -> None:
     """Sign and send each Follow until the target's inbox takes it (it may still be starting)."""
-    with httpx.Client(trust_env=False, timeout=10.0) as client:
+    with httpx.Client(trust_env=False, timeout=10.0, verify=client_context()) as client:
         inbox = ""
         while not inbox:
             try:

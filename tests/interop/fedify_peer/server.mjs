@@ -6,9 +6,12 @@
 //
 //   node server.mjs --port 8090 [--host 127.0.0.1] [--actor alice]
 //                   [--first-knock rfc9421|draft-cavage-http-signatures-12]
+//                   [--origin http://fedify:8090]
 //
+// --origin is the peer's public origin when it is not http://host:port (in a
+// container listening on 0.0.0.0: the name others reach it by).
 // Env fallbacks: FEDIFY_PEER_PORT, FEDIFY_PEER_HOST, FEDIFY_PEER_ACTOR,
-// FEDIFY_FIRST_KNOCK, FEDIFY_LOG (logtape level for Fedify's own logs,
+// FEDIFY_FIRST_KNOCK, FEDIFY_PEER_ORIGIN, FEDIFY_LOG (logtape level for Fedify's own logs,
 // default "warning"; written to stderr).
 //
 // No message queue is configured, so outgoing sends happen immediately and
@@ -58,12 +61,14 @@ const { values: args } = parseArgs({
     host: { type: "string" },
     actor: { type: "string" },
     "first-knock": { type: "string" },
+    origin: { type: "string" },
   },
 });
 
 const PORT = Number(args.port ?? process.env.FEDIFY_PEER_PORT ?? 0);
 const HOST = args.host ?? process.env.FEDIFY_PEER_HOST ?? "127.0.0.1";
 const ACTOR = args.actor ?? process.env.FEDIFY_PEER_ACTOR ?? "alice";
+const PUBLIC_ORIGIN = args.origin ?? process.env.FEDIFY_PEER_ORIGIN ?? null;
 const FIRST_KNOCK =
   SPEC_ALIASES[args["first-knock"] ?? process.env.FEDIFY_FIRST_KNOCK ?? "rfc9421"];
 if (FIRST_KNOCK == null) {
@@ -346,7 +351,21 @@ async function webfinger(handle, scheme = "http") {
   const res = await fetch(url, { headers: { accept: "application/jrd+json, application/json" } });
   const text = await res.text();
   if (!res.ok) throw new Error(`WebFinger ${url} -> ${res.status}: ${text.slice(0, 300)}`);
-  const jrd = JSON.parse(text);
+  return selfLink(JSON.parse(text), resource);
+}
+
+// Fedify's own WebFinger look-up, as a production server (and Mastodon) does
+// it: https only, the certificate verified against Node's CAs (plus
+// NODE_EXTRA_CA_CERTS).
+async function fedifyWebfinger(ctx, handle) {
+  const { user, host } = parseHandle(handle);
+  const resource = `acct:${user}@${host}`;
+  const jrd = await ctx.lookupWebFinger(resource);
+  if (jrd == null) throw new Error(`WebFinger for ${resource} over https found nothing`);
+  return selfLink(jrd, resource);
+}
+
+function selfLink(jrd, resource) {
   const self = (jrd.links ?? []).find(
     (l) =>
       l.rel === "self" &&
@@ -366,12 +385,13 @@ async function signedLoader(ctx) {
   return await ctx.getDocumentLoader({ identifier: ACTOR });
 }
 
-async function resolveActor(ctx, { handle, actor }) {
+// `webfinger: "fedify"` resolves the handle with Fedify's own look-up (https).
+async function resolveActor(ctx, { handle, actor, webfinger: how }) {
   const documentLoader = await signedLoader(ctx);
   let actorUrl = actor;
   let jrd = null;
   if (handle != null) {
-    const wf = await webfinger(handle);
+    const wf = how === "fedify" ? await fedifyWebfinger(ctx, handle) : await webfinger(handle);
     actorUrl = wf.actorUrl;
     jrd = wf.jrd;
   }
@@ -983,7 +1003,7 @@ keyPair = await generateCryptoKeyPair("RSASSA-PKCS1-v1_5");
 server.listen(PORT, HOST, () => {
   const { port } = server.address();
   const hostForUrl = HOST.includes(":") ? `[${HOST}]` : HOST;
-  ORIGIN = `http://${hostForUrl}:${port}`;
+  ORIGIN = PUBLIC_ORIGIN ?? `http://${hostForUrl}:${port}`;
   federation = buildFederation();
   // The Python helper waits for this line (or polls /control/info).
   console.log(`FEDIFY_PEER_READY ${ORIGIN} ${ORIGIN}/users/${ACTOR} first_knock=${FIRST_KNOCK}`);
