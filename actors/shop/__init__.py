@@ -12,6 +12,7 @@ from actors.kind import CollectionSpec, Kind, KindSetup
 from actors.shop import checkout, listeners, pages, staff
 from actors.shop.holds import sweep_holds
 from actors.shop.orders import products_id
+from actors.shop.payment_sweep import sweep_payments
 from store import collections
 
 
@@ -36,7 +37,7 @@ def register(setup: KindSetup) -> None:
         CollectionSpec("/products/{key}/tickets", exists=is_product_tickets, extra=product_fields),
         CollectionSpec("/products/{key}/held", exists=is_product_tickets, extra=product_fields),
     ]
-    setup.tasks.append(sweep_holds)
+    setup.tasks += [sweep_holds, sweep_payments]
 
 
 KIND = Kind(

@@ -10,6 +10,7 @@ import logging
 from activities.order import OrderStatus
 from actors.context import Services
 from actors.shop.orders import holds_id
+from actors.shop.payment_sweep import reconcile
 from actors.shop.settle import Moved, locked_order, move_order
 from store import collections
 
@@ -26,6 +27,8 @@ async def expire_due(services: Services) -> int:
     async with services.store.read() as session:
         items = await collections.all_items(session, holds_id(services), newest_first=False)
     due = [i.item for i in items if float((i.data or {}).get("due", 0)) <= now][:BATCH]
+    if due:
+        await reconcile(services, due)  # a payment made but never notified settles its order instead
     expired = 0
     for order in due:  # one transaction each: a payment racing an expiry waits on one order's lock, not all
         async with services.store.write() as session:

@@ -49,6 +49,12 @@ class PaymentProvider(Protocol):
         """The notification in a provider's callback, once its signature is checked; BadNotification otherwise."""
         ...
 
+    async def ask(self, payment: str) -> Notification | None:
+        """What the provider says now of a payment the shop started (its id): a Notification once it is paid,
+        None while it is not; PaymentError when the provider cannot be asked. How a notification that never
+        arrived (the shop was down) is made good."""
+        ...
+
     async def refund(self, order: dict[str, Any], part: PartRefund | None = None) -> None:
         """Give the order's money back (what is left of it), or only `part` of it; PaymentError when the provider
         cannot."""

@@ -19,6 +19,9 @@ class Free:
     def verify(self, body: bytes, headers: Mapping[str, str]) -> Notification:
         raise BadNotification("free orders get no payment notifications")
 
+    async def ask(self, payment: str) -> Notification | None:
+        return None
+
     async def refund(self, order: dict[str, Any], part: PartRefund | None = None) -> None:
         return None
 
@@ -34,6 +37,9 @@ class Manual:
 
     def verify(self, body: bytes, headers: Mapping[str, str]) -> Notification:
         raise BadNotification("manual payments are marked paid by the shop's staff, not notified")
+
+    async def ask(self, payment: str) -> Notification | None:
+        return None
 
     async def refund(self, order: dict[str, Any], part: PartRefund | None = None) -> None:
         return None

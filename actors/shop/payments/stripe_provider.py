@@ -79,6 +79,26 @@ class StripeProvider:
             message=str(error.get("message") or "the card was declined") if event.type == FAILED else "",
         )
 
+    async def ask(self, payment: str) -> Notification | None:
+        def retrieve() -> Any:
+            return self.client.v1.payment_intents.retrieve(payment)
+
+        try:
+            intent = await asyncio.to_thread(retrieve)
+        except stripe.StripeError as exc:
+            raise PaymentError(f"the card payment service could not be asked ({exc.user_message or 'unavailable'})") from None
+        found = intent.to_dict()
+        order = (found.get("metadata") or {}).get("order")
+        if found.get("status") != "succeeded" or not isinstance(order, str):
+            return None
+        return Notification(
+            order=order,
+            paid=True,
+            reference=str(found.get("id")),
+            amount=int(found.get("amount") or 0),
+            currency=str(found.get("currency") or ""),
+        )
+
     async def refund(self, order: dict[str, Any], part: PartRefund | None = None) -> None:
         intent = order.get("paymentIntent")
         if not isinstance(intent, str):

@@ -107,7 +107,19 @@ class SumUpProvider:
     async def notification(self, body: bytes) -> Notification:
         """The notification's checkout, as SumUp's API tells it: BadNotification for a checkout that is not ours,
         Unsettled for one neither paid nor failed, ProviderDown when SumUp cannot be asked."""
-        checkout_id = checkout_id_in(body)
+        return await self.checkout_state(checkout_id_in(body))
+
+    async def ask(self, payment: str) -> Notification | None:
+        try:
+            found = await self.checkout_state(payment)
+        except Unsettled:
+            return None
+        except BadNotification as exc:
+            raise PaymentError(exc.reason) from None
+        return found if found.paid else None
+
+    async def checkout_state(self, checkout_id: str) -> Notification:
+        """The checkout as SumUp's API tells it (see `notification`)."""
         try:
             async with self.client() as sumup:
                 checkout = await sumup.checkouts.get(checkout_id)
