@@ -72,7 +72,7 @@ def reply_note(data: dict[str, Any], post: str) -> dict[str, Any]:
 
 def _text(value: object) -> str:
     try:
-        return plain(value, "name", MAX_NAME * 4, required=False)[:MAX_NAME]
+        return plain(value, "name", 1000, required=False)[:MAX_NAME]  # a long name is cut, not refused
     except ActivityError:
         return ""
 

@@ -17,7 +17,7 @@ from activities.errors import ActivityError
 from activities.reply import author_fields, icon_url, in_reply_to, reply_fields, reply_note
 from activities.text import plain
 from actors import pending, trust
-from actors.blog.posts import post_id
+from actors.blog.posts import likes_of, pending_replies_of, post_id, replies_of, shares_of
 from actors.context import Context, Services
 from actors.kind import PendingQueue, Waiting
 from inbox.dispatch import Outcome
@@ -35,20 +35,20 @@ QUEUE = "replies"
 AVATAR_LIMITS = Limits(max_bytes=1024 * 1024, max_pixels=4_000_000, widths=(96,))
 
 
-def replies_of(post: str) -> str:
-    return f"{post}/replies"
-
-
-def pending_replies_of(post: str) -> str:
-    return f"{post}/replies/pending"
-
-
 LISTED, WAITING = replies_of(""), pending_replies_of("")
 
 
 async def live_post(session: AsyncSession, post: str) -> bool:
     row = await objects.get(session, post)
     return row is not None and row.type == "Article" and row.deleted_at is None and row.public
+
+
+async def has_reactions(session: AsyncSession, post: str) -> bool:
+    """Replies (listed or waiting), likes or shares of the post."""
+    for collection in (replies_of(post), pending_replies_of(post), likes_of(post), shares_of(post)):
+        if await collections.count(session, collection):
+            return True
+    return False
 
 
 def ours(services: Services, target: str | None) -> bool:

@@ -17,8 +17,10 @@ from actors.blog.posts import (
     decide_event,
     delete_post,
     events_of,
+    likes_of,
     pending_events_of,
     post_id,
+    shares_of,
 )
 from actors.blog.site_pages import site_nav
 from actors.context import Services
@@ -152,8 +154,8 @@ async def post_page(request: Request, services: Services, post: dict[str, Any]) 
     waiting_replies: list[dict[str, Any]] = []
     async with services.store.read() as session:
         replies = await comments.listed(session, post["id"])
-        likes = await collections.count(session, f"{post['id']}/likes")
-        shares = await collections.count(session, f"{post['id']}/shares")
+        likes = await collections.count(session, likes_of(post["id"]))
+        shares = await collections.count(session, shares_of(post["id"]))
         if is_admin(request, services):
             items = await collections.all_items(session, pending_events_of(post["id"]))
             waiting = [{"id": i.item, **(i.data or {})} for i in items]

@@ -9,19 +9,11 @@ from actors.blog.comments import live_post, ours
 from actors.blog.posts import post_id
 from actors.context import Context
 from inbox.dispatch import Outcome
-from inbox.errors import Forbidden, Unprocessable
+from inbox.errors import Forbidden
 from store import collections
 from store.models import InboxActivity
 
-COLLECTION_OF = {"Like": "likes", "Announce": "shares"}
-
-
-def likes_of(post: str) -> str:
-    return f"{post}/likes"
-
-
-def shares_of(post: str) -> str:
-    return f"{post}/shares"
+COLLECTION_OF = {"Like": "likes", "Announce": "shares"}  # <post>/likes, <post>/shares (actors/blog/posts.py)
 
 
 async def on_reaction(ctx: Context) -> Outcome:
@@ -30,9 +22,10 @@ async def on_reaction(ctx: Context) -> Outcome:
     if not ours(services, post):
         return Outcome.IGNORED  # a like of something else: nothing of ours to look up
     collection = f"{post}/{COLLECTION_OF[ctx.activity.type]}"
-    async with ctx.transaction() as session:
+    async with services.store.read() as session:
         if not await live_post(session, post):
-            raise Unprocessable(f"the {ctx.activity.type} is of no post here")
+            return Outcome.IGNORED  # of a post that is not (or no longer) here: nothing to count
+    async with ctx.transaction() as session:
         await collections.add(session, collection, ctx.activity.actor, ctx.now, {"activity": ctx.activity.id})
     return Outcome.PROCESSED  # a second Like from the same actor is the same set member: counted once
 

@@ -216,9 +216,27 @@ def test_bad_replies_and_reactions_are_refused_and_change_nothing(world: World) 
         assert_refused(hal.post(world.http, world.blog.inbox, huge), 400, "longer than")
         empty = hal.reply(post, "<script>only this</script>")
         assert_refused(hal.post(world.http, world.blog.inbox, empty), 400, "needs content")
-        assert_refused(hal.post(world.http, world.blog.inbox, hal.activity("Like", missing)), 422, "no post here")
+    for ignored in (hal.activity("Like", missing), hal.activity("Announce", missing)):  # recorded, counted nowhere
+        response = hal.post(world.http, world.blog.inbox, ignored)
+        assert response.status_code == 202 and response.json()["status"] == "ignored", response.text
     elsewhere = hal.reply("https://elsewhere.example/notes/1", "<p>not to us</p>")
     response = hal.post(world.http, world.blog.inbox, elsewhere)
     assert response.status_code == 202 and response.json()["status"] == "ignored", response.text
     assert total_items(world.http, f"{post}/replies") == 0
     assert world.http.get(f"{missing}/replies", headers={"accept": AS2}).status_code == 404
+
+
+def test_a_post_with_reactions_keeps_its_address(world: World) -> None:
+    post = new_post(world, "Liked and kept")
+    ivy = author(world, "ivy", "Ivy")
+    accepted(ivy, world, ivy.activity("Like", post))
+    admin = Visitor(world.blog, "/login").login()
+    try:
+        slug = post.rsplit("/", 1)[-1]
+        with Unchanged(world.view(world.blog)):
+            moved = admin.post(f"/posts/{slug}/edit", title="Liked and kept", body="Hi.", slug="elsewhere", action="update")
+            assert moved.status_code == 400, moved.text[:300]
+            assert "replies, likes or shares from the fediverse" in html.unescape(moved.text)
+    finally:
+        admin.close()
+    assert world.http.get(post, headers={"accept": AS2}).status_code == 200
