@@ -214,6 +214,11 @@ def test_bad_replies_and_reactions_are_refused_and_change_nothing(world: World) 
         assert_refused(hal.post(world.http, world.blog.inbox, hal.reply(missing, "<p>hi</p>")), 422, "no post here")
         huge = hal.reply(post, "<p>" + "a" * 30_000 + "</p>")
         assert_refused(hal.post(world.http, world.blog.inbox, huge), 400, "longer than")
+        unsigned_by_author = hal.reply(post, "<p>whose?</p>")
+        del unsigned_by_author["object"]["attributedTo"]
+        assert_refused(hal.post(world.http, world.blog.inbox, unsigned_by_author), 403, "not attributed")
+        someone_elses = hal.reply(post, "<p>in Ivy's name</p>", attributedTo=world.alice.id)
+        assert_refused(hal.post(world.http, world.blog.inbox, someone_elses), 403, "not attributed")
         empty = hal.reply(post, "<script>only this</script>")
         assert_refused(hal.post(world.http, world.blog.inbox, empty), 400, "needs content")
     for ignored in (hal.activity("Like", missing), hal.activity("Announce", missing)):  # recorded, counted nowhere
@@ -240,3 +245,19 @@ def test_a_post_with_reactions_keeps_its_address(world: World) -> None:
     finally:
         admin.close()
     assert world.http.get(post, headers={"accept": AS2}).status_code == 200
+
+
+def test_one_actors_waiting_replies_are_bounded(world: World) -> None:
+    post = new_post(world, "Flooded")
+    jo = author(world, "jo", "Jo")
+    for n in range(20):
+        accepted(jo, world, jo.reply(post, f"<p>spam {n}</p>"))
+    with Unchanged(world.view(world.blog)):
+        assert_refused(jo.post(world.http, world.blog.inbox, jo.reply(post, "<p>one more</p>")), 422, "wait for the admin")
+    admin = Visitor(world.blog, "/login").login()
+    try:
+        answer = admin.post("/admin/pending/decide", queue="replies", actor=jo.id, decision="refuse")
+        assert "Refused%2020" in answer.headers["location"], answer.headers
+    finally:
+        admin.close()
+    accepted(jo, world, jo.reply(post, "<p>room again</p>"))  # refusing gave the places back
