@@ -132,10 +132,10 @@ async def _owned_places(session: AsyncSession, ctx: Context, note: str) -> list[
 
 async def on_reply_updated(ctx: Context) -> Outcome:
     note = ctx.activity.object_doc or {}
+    if not await holds(ctx.services, ctx.activity.object_id):
+        return Outcome.IGNORED  # an edit of some other note: not ours to judge
     check_attribution(ctx.activity, note.get("attributedTo"))
     fields = reply_fields(note)
-    if not await holds(ctx.services, fields["id"]):
-        return Outcome.IGNORED
     async with ctx.transaction() as session:
         for place, data in await _owned_places(session, ctx, fields["id"]):
             data.update(content=fields["content"], updated=fields["updated"] or data.get("updated", ""))

@@ -78,6 +78,7 @@ def test_fedify_replies_likes_and_shares(fedify: FedifyPeer, blog: PeerProcess) 
         assert got["dropped"] == [], got["dropped"]
         node = got["json_ld"]
         assert node["attachment"]["type"] == "Image" and node["tag"]["type"] == "Hashtag", node
+        assert (node["replies"], node["likes"], node["shares"]) == (f"{post}/replies", f"{post}/likes", f"{post}/shares")
         for name in ("replies", "likes", "shares"):
             collection = fedify.lookup(f"{post}/{name}")
             assert collection["ok"] and collection["json_ld"]["totalItems"] == 0, collection
