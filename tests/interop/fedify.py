@@ -426,8 +426,9 @@ class FedifyPeer:
         return self._post("/control/send", body)
 
     def interact(self, kind: str, obj: str, to: str, content: str | None = None) -> Json:
-        """alice replies to (`kind="reply"`, with `content`), likes or announces `obj`, or undoes a like or
-        announce she sent (`obj` its id), as a Fedify app does: Fedify's vocabulary builds the activity and its
+        """alice replies to (`kind="reply"`, with `content`), likes or announces `obj`, undoes a like or
+        announce she sent (`obj` its id), or edits (`"update"`, with `content`) or deletes (`"delete"`) a reply she
+        sent (`obj` its Note's id), as a Fedify app does: Fedify's vocabulary builds the activity and its
         sender signs and delivers it to the actor `to`. Returns {ok, id, object_id (the reply's Note), activity}."""
         body: Json = {"kind": kind, "object": obj, "to": to}
         if content is not None:

@@ -1,6 +1,6 @@
 """Fedify as a reader of the blog: it parses a post with its image and tags (and its replies, likes and shares
-collections), replies to it and the reply shows once the editor approves it; its `Like` raises the count and
-its `Undo` lowers it, as does an `Announce`. On a blog of each store."""
+collections), replies to it and the reply shows once the editor approves it, then edits and deletes it; its
+`Like` raises the count and its `Undo` lowers it, as do an `Announce` and its `Undo`. On a blog of each store."""
 
 from __future__ import annotations
 
@@ -99,6 +99,10 @@ def test_fedify_replies_likes_and_shares(fedify: FedifyPeer, blog: PeerProcess) 
         first = items[0] if isinstance(items, list) else items
         assert first["id"] == note and first["inReplyTo"] == post, first
 
+        edited = fedify.interact("update", note, blog.actor_id, "<p>Lovely, says Fedify, edited</p>")
+        assert edited["ok"], edited
+        assert "Lovely, says Fedify, edited" in httpx.get(post, trust_env=False).text
+
         like = fedify.interact("like", post, blog.actor_id)
         assert like["ok"], like
         assert total(f"{post}/likes") == 1
@@ -111,5 +115,9 @@ def test_fedify_replies_likes_and_shares(fedify: FedifyPeer, blog: PeerProcess) 
         assert total(f"{post}/shares") == 1 and "1 share" in httpx.get(post, trust_env=False).text
         assert fedify.interact("undo", share["id"], blog.actor_id)["ok"]
         assert total(f"{post}/shares") == 0
+
+        gone = fedify.interact("delete", note, blog.actor_id)
+        assert gone["ok"], gone
+        assert "Lovely, says Fedify" not in httpx.get(post, trust_env=False).text and total(f"{post}/replies") == 0
     finally:
         admin.close()

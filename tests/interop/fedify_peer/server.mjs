@@ -32,6 +32,7 @@ import {
   Activity,
   Announce,
   Create,
+  Delete,
   Endpoints,
   Follow,
   getTypeId,
@@ -42,7 +43,9 @@ import {
   Person,
   PUBLIC_COLLECTION,
   Reject,
+  Tombstone,
   Undo,
+  Update,
 } from "@fedify/fedify/vocab";
 // Fedify's own JSON-LD processor (a dependency of @fedify/fedify, pinned by package-lock.json).
 import jsonld from "jsonld";
@@ -784,7 +787,10 @@ async function controlSend(body) {
 //   {kind: "reply", object: <post>, content: <html>, to}   Create(Note{inReplyTo: post})
 //   {kind: "like" | "announce", object: <post>, to}        Like / Announce of the post
 //   {kind: "undo", object: <id of a like/announce sent here>, to}
+//   {kind: "update", object: <id of a reply's Note sent here>, content, to}   Update(Note), the new content
+//   {kind: "delete", object: <id of a reply's Note sent here>, to}            Delete(Tombstone)
 const interactions = new Map(); // id of an activity sent by controlInteract -> the Activity
+const replies = new Map(); // id of a reply's Note -> the post it answers
 async function controlInteract(body) {
   const ctx = federation.createContext(new URL(ORIGIN));
   let target;
@@ -809,7 +815,29 @@ async function controlInteract(body) {
       cc: target.id,
     });
     state.served.set(noteId.href, await note.toJsonLd({ format: "compact" }));
+    replies.set(noteId.href, body.object);
     activity = new Create({ id, actor: me, object: note, to: PUBLIC_COLLECTION, cc: target.id });
+    objectId = noteId.href;
+  } else if (body.kind === "update" || body.kind === "delete") {
+    const post = replies.get(body.object);
+    if (post == null) return json({ ok: false, error: `no reply ${body.object} was sent here` }, 400);
+    const noteId = new URL(body.object);
+    if (body.kind === "update") {
+      const note = new Note({
+        id: noteId,
+        attribution: me,
+        replyTarget: new URL(post),
+        content: body.content,
+        updated: Temporal.Now.instant(),
+        to: PUBLIC_COLLECTION,
+        cc: target.id,
+      });
+      state.served.set(noteId.href, await note.toJsonLd({ format: "compact" }));
+      activity = new Update({ id, actor: me, object: note, to: PUBLIC_COLLECTION, cc: target.id });
+    } else {
+      state.served.delete(noteId.href);
+      activity = new Delete({ id, actor: me, object: new Tombstone({ id: noteId }), to: PUBLIC_COLLECTION, cc: target.id });
+    }
     objectId = noteId.href;
   } else if (body.kind === "like" || body.kind === "announce") {
     const Kind = body.kind === "like" ? Like : Announce;
