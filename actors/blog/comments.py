@@ -73,6 +73,7 @@ async def on_reply(ctx: Context) -> Outcome:
         raise Unprocessable(unfetchable("the reply's author", exc)) from None
     kept = {**fields, **author_fields(author.id, author.data), "post": post}
     icon = icon_url(author.data)
+    picture = await fetch_avatar(services, icon) if icon else None
     async with ctx.transaction() as session:
         if not await live_post(session, post):
             raise Unprocessable("the reply answers no post here")
@@ -80,7 +81,7 @@ async def on_reply(ctx: Context) -> Outcome:
             await collections.contains(session, pending_replies_of(post), fields["id"])
         ):
             return Outcome.PROCESSED  # the same reply again: kept once
-        kept["avatar"] = await avatar(session, services, icon, kept["name"]) if icon else ""
+        kept["avatar"] = await keep_avatar(session, services, picture, kept["name"]) if picture else ""
         if await trust.is_trusted_follower(session, services.actor, ctx.activity.actor):
             await collections.add(session, replies_of(post), fields["id"], ctx.now, kept)
             return Outcome.PROCESSED
@@ -92,16 +93,25 @@ async def on_reply(ctx: Context) -> Outcome:
     return Outcome.PROCESSED
 
 
-async def avatar(session: AsyncSession, services: Services, icon: str, name: str) -> str:
-    """The author's avatar copied to our media (decoded, re-encoded small), so the page shows it from its own
-    origin: its policy allows no other, and a reader's browser never tells the author's server who reads.
-    '' when it cannot be had; the reply does not wait on it."""
+async def fetch_avatar(services: Services, icon: str) -> bytes | None:
+    """The author's avatar, fetched through the guarded transport (before the transaction, as every look-up);
+    None when it cannot be had: the reply is kept without it."""
     try:
-        data = await services.fetcher.get_image(icon)
-        media = dataclasses.replace(services.media, limits=AVATAR_LIMITS)
-        row = await media.upload(session, services.actor.name, data, f"avatar of {name}", services.clock())
-    except (FetchError, MediaError) as exc:
+        return await services.fetcher.get_image(icon)
+    except FetchError as exc:
         log.info("no avatar from %s: %s", icon, exc)
+        return None
+
+
+async def keep_avatar(session: AsyncSession, services: Services, picture: bytes, name: str) -> str:
+    """The avatar copied to our media (decoded, re-encoded at 96 px), so the page shows it from its own origin:
+    its policy allows no other, and a reader's browser never tells the author's server who reads. '' when it is
+    not an image we accept."""
+    media = dataclasses.replace(services.media, limits=AVATAR_LIMITS)
+    try:
+        row = await media.upload(session, services.actor.name, picture, f"avatar of {name}", services.clock())
+    except MediaError as exc:
+        log.info("an avatar refused: %s", exc)
         return ""
     return services.actor.url(f"media/{full_name(row)}")
 

@@ -21,12 +21,14 @@ from tests.support.httpserver import FakeServer, Reply
 class Author(RemoteActor):
     """A remote account with a display name and an avatar (a PNG its server serves)."""
 
-    def __init__(self, server: FakeServer, name: str, display: str) -> None:
+    def __init__(self, server: FakeServer, name: str, display: str, picture: bytes | None = None) -> None:
         self.display = display
         self.avatar = server.url(f"/avatars/{name}.png")
-        picture = io.BytesIO()
-        Image.new("RGB", (200, 200), (200, 40, 40)).save(picture, "PNG")
-        server.serve(f"/avatars/{name}.png", Reply(200, {"content-type": "image/png"}, picture.getvalue()))
+        if picture is None:
+            png = io.BytesIO()
+            Image.new("RGB", (200, 200), (200, 40, 40)).save(png, "PNG")
+            picture = png.getvalue()
+        server.serve(f"/avatars/{name}.png", Reply(200, {"content-type": "image/png"}, picture))
         super().__init__(server, name, key_pair(next(KEYS)))
 
     def document(self) -> dict[str, Any]:
@@ -51,8 +53,8 @@ class Author(RemoteActor):
         return self.activity("Create", note, to=[PUBLIC])
 
 
-def author(world: World, name: str, display: str) -> Author:
-    return Author(world.remote, f"{name}-{secrets.token_hex(3)}", display)
+def author(world: World, name: str, display: str, picture: bytes | None = None) -> Author:
+    return Author(world.remote, f"{name}-{secrets.token_hex(3)}", display, picture)
 
 
 def new_post(world: World, title: str) -> str:
@@ -261,3 +263,18 @@ def test_one_actors_waiting_replies_are_bounded(world: World) -> None:
     finally:
         admin.close()
     accepted(jo, world, jo.reply(post, "<p>room again</p>"))  # refusing gave the places back
+
+
+def test_an_avatar_that_is_no_image_is_left_out(world: World) -> None:
+    post = new_post(world, "Bad avatar")
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
+    kim = author(world, "kim", "Kim", picture=svg)
+    accepted(kim, world, kim.activity("Follow", world.blog.actor_id))
+    admin = Visitor(world.blog, "/login").login()
+    try:
+        assert admin.post("/admin/followers/trust", actor=kim.id, trust="yes").status_code == 303
+    finally:
+        admin.close()
+    accepted(kim, world, kim.reply(post, "<p>Hello from Kim</p>"))
+    page = page_of(world, post)
+    assert "Hello from Kim" in page and 'class="avatar"' not in page and "alert(1)" not in page
