@@ -130,6 +130,13 @@ def test_a_trusted_followers_reply_is_listed_at_once(world: World) -> None:
     post = new_post(world, "Trusted")
     cy = author(world, "cy", "Cy")
     accepted(cy, world, cy.activity("Follow", world.blog.actor_id))
+    visitor = Visitor(world.blog, "/login")  # a browser with a session and its CSRF token, not signed in
+    try:
+        with Unchanged(world.view(world.blog)):
+            answer = visitor.post("/admin/followers/trust", actor=cy.id, trust="yes")
+            assert answer.status_code in (303, 401, 403) and "trusted" not in answer.headers.get("location", "")
+    finally:
+        visitor.close()
     admin = Visitor(world.blog, "/login").login()
     try:
         stranger = author(world, "dee", "Dee")
