@@ -34,6 +34,10 @@ def article(
         "url": post_id,
         "to": [public],
         "cc": [followers],
+        # the reactions, each an OrderedCollection served at its id (the blog keeps them)
+        "replies": f"{post_id}/replies",
+        "likes": f"{post_id}/likes",
+        "shares": f"{post_id}/shares",
     }
     if published:
         doc["published"] = published

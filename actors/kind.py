@@ -101,6 +101,8 @@ class KindSetup:
     tasks: list[Callable[[Services], Coroutine[Any, Any, None]]] = field(default_factory=list)
     actor_fields: dict[str, Any] = field(default_factory=dict)
     pending: list[PendingQueue] = field(default_factory=list)
+    # what marking a follower trusted does in this kind (shown on the followers page); "" for no such mark
+    follower_trust: str = ""
 
     def on_c2s(self, key: C2SKey, handler: C2SHandler) -> KindSetup:
         if key in self.c2s:

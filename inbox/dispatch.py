@@ -38,18 +38,23 @@ class DuplicateActivity(Exception):
 
 @dataclass(frozen=True)
 class ListenerKey:
-    """What a listener is for: an activity type, and for an `Accept`/`Reject` the type of our activity it
-    answers (`ListenerKey("Accept", answering="Offer")`)."""
+    """What a listener is for: an activity type, for an `Accept`/`Reject` the type of our activity it
+    answers (`ListenerKey("Accept", answering="Offer")`), and for an `Undo` the type of what it undoes when
+    that is known (`ListenerKey("Undo", undoing="Like")`; `ListenerKey("Undo")` when it is not)."""
 
     type: str
     answering: str | None = None
+    undoing: str | None = None
 
     def __post_init__(self) -> None:
         if (self.answering is not None) != (self.type in ANSWER_TYPES):
             raise ValueError(f"only {', '.join(sorted(ANSWER_TYPES))} are keyed by the type they answer")
+        if self.undoing is not None and self.type != "Undo":
+            raise ValueError("only Undo is keyed by the type it undoes")
 
     def __str__(self) -> str:
-        return f"{self.type} of {self.answering}" if self.answering else self.type
+        of = self.answering or self.undoing
+        return f"{self.type} of {of}" if of else self.type
 
 
 Listener = Callable[["InboxContext[S]"], Awaitable[Outcome]]

@@ -119,6 +119,8 @@ class Inbox(Generic[S]):
     async def _key(self, ctx: InboxContext[S]) -> ListenerKey:
         """The listener's key; for an Accept/Reject, after the trust rule on answers, with the answered type."""
         activity = ctx.activity
+        if activity.type == "Undo":
+            return ListenerKey("Undo", undoing=await self._undone_type(activity))
         if activity.type not in ANSWER_TYPES:
             return ListenerKey(activity.type)
         answered = answered_id(activity)
@@ -128,6 +130,20 @@ class Inbox(Generic[S]):
         answering = check_answer(activity, sent, self.actor.id)
         ctx.answered = sent
         return ListenerKey(activity.type, answering=answering)
+
+    async def _undone_type(self, undo: Activity) -> str | None:
+        """The type of what an Undo undoes: the embedded activity's, else that of the one we received under
+        that id (a sender may name it by id alone); None when neither says."""
+        kind = (undo.object_doc or {}).get("type")
+        if isinstance(kind, str):
+            return kind
+        try:
+            undone_id = undo.object_id
+        except ActivityError:
+            return None
+        async with self.store.read() as session:
+            row = await session.get(InboxActivity, undone_id)
+        return row.type if row is not None else None
 
     async def _record_alone(self, ctx: InboxContext[S], state: RecordState) -> None:
         """Record an activity that changed nothing else, in a transaction shared with concurrent ones."""

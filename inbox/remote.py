@@ -65,6 +65,22 @@ class RemoteFetcher:
             return doc
         raise FetchError(url, "too many redirects")
 
+    async def get_image(self, url: str) -> bytes:
+        """GET an image (an avatar), unsigned, following redirects only to guarded addresses; its bytes."""
+        for _ in range(MAX_REDIRECTS + 1):
+            try:
+                url_origin(url)
+            except Refused as exc:
+                raise BlockedAddress(url, exc.reason) from None
+            response_url, status, headers, body = await self._get_once(url, {"accept": "image/*"})
+            if status in (301, 302, 303, 307, 308) and "location" in headers:
+                url = urljoin(response_url, headers["location"])
+                continue
+            if status != 200:
+                raise FetchError(url, f"HTTP {status}")
+            return body
+        raise FetchError(url, "too many redirects")
+
     async def _get(self, url: str, signed: bool) -> tuple[str, int, dict[str, str], bytes]:
         if not (signed and self.signer):
             return await self._get_once(url, {"accept": ACCEPT})

@@ -12,6 +12,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from activities.parse import check_url
+from actors import trust
 from actors.context import Services
 from actors.web import admin_only, checked_form, redirect, render, safe_next, services_of, sign_in, sign_out
 from inbox.errors import FetchError
@@ -68,9 +69,34 @@ async def followers(request: Request) -> Response:
     services = services_of(request)
     async with services.store.read() as db:
         rows = list(await db.scalars(select(Follow).order_by(Follow.created_at.desc()).limit(500)))
+        trusted = await trust.trusted(db, services.actor)
     waiting = await approvals.grouped(services, approvals.queues_of(request))
-    context = {"follows": rows, "message": request.query_params.get("m"), "waiting": waiting}
+    context = {
+        "follows": rows,
+        "message": request.query_params.get("m"),
+        "waiting": waiting,
+        "trusted": trusted,
+        "follower_trust": getattr(request.app.state, "follower_trust", ""),
+    }
     return render(request, services, "layout/followers.html", context)
+
+
+@admin_only
+async def trust_follower(request: Request) -> Response:
+    """Mark a follower trusted, or clear the mark (what it does is the kind's: `follower_trust`)."""
+    services = services_of(request)
+    form = await checked_form(request, services)
+    follower, trusting = str(form.get("actor", "")), form.get("trust") == "yes"
+    if not getattr(request.app.state, "follower_trust", ""):
+        message = "Followers are not marked trusted on this peer."
+    else:
+        async with services.store.write() as db:
+            done = await trust.mark(db, services.actor, follower, trusting, services.clock())
+        if not done:
+            message = f"{follower} does not follow us, so it cannot be trusted."
+        else:
+            message = f"{follower} is trusted now." if trusting else f"{follower} is no longer trusted."
+    return redirect(request, services, f"/admin/followers?m={quote(message)}")
 
 
 @admin_only
@@ -120,6 +146,7 @@ ROUTES: tuple[Route, ...] = (
     Route("/admin/deliveries", deliveries),
     Route("/admin/followers", followers),
     Route("/admin/followers/decide", decide, methods=["POST"]),
+    Route("/admin/followers/trust", trust_follower, methods=["POST"]),
     Route("/admin/follow", follow_someone, methods=["POST"]),
     *approvals.ROUTES,
 )

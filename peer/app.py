@@ -84,6 +84,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> St
     app.state.services = services
     app.state.metrics_token = settings.metrics_token
     app.state.pending_queues = tuple(setup.pending)
+    app.state.follower_trust = setup.follower_trust
     app.state.inbox = inbox
     return app
 

@@ -19,6 +19,7 @@ from store.models import Follow
 
 def register(listeners: Listeners[Services]) -> None:
     listeners.on(ListenerKey("Follow"), on_follow).on(ListenerKey("Undo"), on_undo)
+    listeners.on(ListenerKey("Undo", undoing="Follow"), on_undo)
     listeners.on(ListenerKey("Accept", answering="Follow"), on_follow_answered)
     listeners.on(ListenerKey("Reject", answering="Follow"), on_follow_answered)
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 
 from activities.errors import ActivityError
 from activities.parse import check_url, id_of
-from actors.blog import approvals, editor, feeds, ghost_pages, listeners, pages, site_pages, tags
+from actors.blog import approvals, comments, editor, feeds, ghost_pages, listeners, pages, site_pages, tags
 from actors.blog.newsletter_pages import NewsletterPages
 from actors.blog.posts import allocate, create_post, delete_post, update_post
 from actors.blog.schedule import keep_publishing
@@ -16,6 +17,11 @@ from actors.context import Services
 from actors.kind import C2SKey, CollectionSpec, Kind, KindSetup, public_objects
 from inbox.errors import Malformed, Unprocessable
 from store import objects
+
+
+async def is_post_reactions(session: AsyncSession, services: Services, collection: str) -> bool:
+    """`<post>/replies|likes|shares` of a published post."""
+    return await comments.live_post(session, collection.rsplit("/", 1)[0])
 
 
 async def seed(services: Services) -> None:
@@ -100,9 +106,15 @@ def register(setup: KindSetup) -> None:
     setup.html["Article"] = pages.post_page
     setup.html["Page"] = site_pages.page_view
     setup.collections.append(CollectionSpec("/posts", embed=public_objects))
+    setup.collections += [
+        CollectionSpec("/posts/{slug}/replies", exists=is_post_reactions, embed=comments.reply_notes),
+        CollectionSpec("/posts/{slug}/likes", exists=is_post_reactions),
+        CollectionSpec("/posts/{slug}/shares", exists=is_post_reactions),
+    ]
     setup.on_c2s(C2SKey("Create", "Article"), c2s_create_article).on_c2s(C2SKey("Add"), c2s_add)
     setup.on_c2s(C2SKey("Update", "Article"), c2s_update_article).on_c2s(C2SKey("Delete"), c2s_delete)
-    setup.pending.append(approvals.EVENTS)
+    setup.pending += [approvals.EVENTS, comments.REPLIES]
+    setup.follower_trust = "Replies from a trusted follower are listed under the post without waiting for you."
     setup.on_start.append(seed)
     setup.tasks.append(lambda services: keep_publishing(services, services.due_check_seconds))
 

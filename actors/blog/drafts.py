@@ -16,6 +16,7 @@ from activities.markdown import image_links, render_markdown
 from activities.text import plain, slugify
 from activities.vocab import PUBLIC
 from actors.blog import newsletter
+from actors.blog.comments import has_reactions
 from actors.blog.posts import allocations_of, events_of, post_id, wrap
 from actors.blog.tags import hashtags, parse_tags
 from actors.context import Services
@@ -175,6 +176,8 @@ async def _move(session: AsyncSession, services: Services, row: StoredObject, sl
     old = row.id
     if await collections.count(session, allocations_of(old)) or await collections.count(session, events_of(old)):
         raise ActivityError("This post is allocated to a calendar, so its address cannot change.")
+    if await has_reactions(session, old):  # the fediverse knows them by the post's id
+        raise ActivityError("This post has replies, likes or shares from the fediverse, so its address cannot change.")
     new = post_id(services, await free_slug(session, services, slug, old))
     now = services.clock()
     moved = await objects.put(

@@ -1,4 +1,5 @@
-"""What the blog hears: the answer to an allocation, and events that feature its posts."""
+"""What the blog hears: the answer to an allocation, events that feature its posts, and replies, likes and
+shares of its posts (actors/blog/comments.py, actors/blog/reactions.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from activities.event import featured_post
 from activities.parse import id_of
 from activities.text import plain
 from actors import pending
+from actors.blog import comments, reactions
 from actors.blog.allocation_states import ALLOCATION, AllocationState
 from actors.blog.posts import allocations_of, events_of, pending_events_of, post_id
 from actors.context import Context, Services
@@ -21,8 +23,29 @@ from store import collections, objects
 def register(listeners: Listeners[Services]) -> None:
     listeners.on(ListenerKey("Accept", answering="Add"), on_allocation_answer)
     listeners.on(ListenerKey("Reject", answering="Add"), on_allocation_answer)
-    listeners.on(ListenerKey("Create"), on_event).on(ListenerKey("Update"), on_event)
-    listeners.on(ListenerKey("Delete"), on_event_deleted)
+    listeners.on(ListenerKey("Create"), on_create).on(ListenerKey("Update"), on_update)
+    listeners.on(ListenerKey("Delete"), on_delete)
+    listeners.on(ListenerKey("Like"), reactions.on_reaction).on(ListenerKey("Announce"), reactions.on_reaction)
+    listeners.on(ListenerKey("Undo", undoing="Like"), reactions.on_undo_reaction)
+    listeners.on(ListenerKey("Undo", undoing="Announce"), reactions.on_undo_reaction)
+
+
+def _is_note(ctx: Context) -> bool:
+    return (ctx.activity.object_doc or {}).get("type") == "Note"
+
+
+async def on_create(ctx: Context) -> Outcome:
+    return await (comments.on_reply(ctx) if _is_note(ctx) else on_event(ctx))
+
+
+async def on_update(ctx: Context) -> Outcome:
+    return await (comments.on_reply_updated(ctx) if _is_note(ctx) else on_event(ctx))
+
+
+async def on_delete(ctx: Context) -> Outcome:
+    if await comments.holds(ctx.services, ctx.activity.object_id):
+        return await comments.on_reply_deleted(ctx)
+    return await on_event_deleted(ctx)
 
 
 async def on_allocation_answer(ctx: Context) -> Outcome:

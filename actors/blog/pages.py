@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from actors.blog import comments
 from actors.blog.allocation_states import AllocationState
 from actors.blog.posts import (
     allocate,
@@ -16,8 +17,10 @@ from actors.blog.posts import (
     decide_event,
     delete_post,
     events_of,
+    likes_of,
     pending_events_of,
     post_id,
+    shares_of,
 )
 from actors.blog.site_pages import site_nav
 from actors.context import Services
@@ -98,6 +101,20 @@ async def allocate_post(request: Request) -> Response:
 
 
 @admin_only
+async def decide_reply(request: Request) -> Response:
+    """The editor lists, or refuses, a reply waiting under this post."""
+    services = services_of(request)
+    form = await checked_form(request, services)
+    row = await _existing(services, request.path_params["slug"])
+    async with services.store.write() as session:
+        if not await comments.decide_reply(
+            session, services, row.id, str(form.get("reply", "")), form.get("decision") == "approve"
+        ):
+            raise HTTPException(404, "That reply no longer waits.")
+    return redirect(request, services, f"/posts/{request.path_params['slug']}#replies")
+
+
+@admin_only
 async def decide_listing(request: Request) -> Response:
     """The editor lists, or declines, an event another server announced featuring this post."""
     services = services_of(request)
@@ -125,6 +142,7 @@ ROUTES: tuple[Route, ...] = (
     Route("/posts/{slug}/allocate", allocate_post, methods=["POST"]),
     Route("/posts/{slug}/status", status),
     Route("/posts/{slug}/events/decide", decide_listing, methods=["POST"]),
+    Route("/posts/{slug}/replies/decide", decide_reply, methods=["POST"]),
 )
 
 
@@ -133,10 +151,15 @@ async def post_page(request: Request, services: Services, post: dict[str, Any]) 
     calendars, problem = await calendars_of_events_peer(services)
     names = {c["id"]: c["name"] for c in calendars}
     waiting: list[dict[str, Any]] = []
-    if is_admin(request, services):
-        async with services.store.read() as session:
+    waiting_replies: list[dict[str, Any]] = []
+    async with services.store.read() as session:
+        replies = await comments.listed(session, post["id"])
+        likes = await collections.count(session, likes_of(post["id"]))
+        shares = await collections.count(session, shares_of(post["id"]))
+        if is_admin(request, services):
             items = await collections.all_items(session, pending_events_of(post["id"]))
-        waiting = [{"id": i.item, **(i.data or {})} for i in items]
+            waiting = [{"id": i.item, **(i.data or {})} for i in items]
+            waiting_replies = await comments.waiting_on(session, post["id"])
     return render(
         request,
         services,
@@ -147,6 +170,10 @@ async def post_page(request: Request, services: Services, post: dict[str, Any]) 
             "calendar_problem": problem,
             "calendar_names": names,
             "waiting_events": waiting,
+            "replies": replies,
+            "waiting_replies": waiting_replies,
+            "likes": likes,
+            "shares": shares,
             "site_nav": await site_nav(services),
             **state,
         },

@@ -36,6 +36,24 @@ def pending_events_of(post: str) -> str:
     return f"{post}/events/pending"
 
 
+def replies_of(post: str) -> str:
+    """Replies from the fediverse the editor approved (served)."""
+    return f"{post}/replies"
+
+
+def pending_replies_of(post: str) -> str:
+    """Replies waiting for the editor (never served)."""
+    return f"{post}/replies/pending"
+
+
+def likes_of(post: str) -> str:
+    return f"{post}/likes"
+
+
+def shares_of(post: str) -> str:
+    return f"{post}/shares"
+
+
 async def decide_event(session: AsyncSession, services: Services, post: str, event: str, accept: bool) -> bool:
     """The editor's answer to an event waiting to be listed on `post`; False when it no longer waits."""
     data = await pending.take(session, services, "events", pending_events_of(post), event, "actor")

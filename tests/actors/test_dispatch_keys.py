@@ -115,3 +115,11 @@ async def test_each_kind_registers_its_keys_and_cannot_register_twice(
     assert set(setup.c2s) == handles
     with pytest.raises(ValueError, match="already registered"):
         kind.register(setup)
+
+
+def test_only_undo_is_keyed_by_what_it_undoes() -> None:
+    assert str(ListenerKey("Undo", undoing="Like")) == "Undo of Like"
+    assert ListenerKey("Undo", undoing="Like") != ListenerKey("Undo", undoing="Follow") != ListenerKey("Undo")
+    for other in ("Delete", "Like", "Create"):
+        with pytest.raises(ValueError, match="only Undo"):
+            ListenerKey(other, undoing="Like")

@@ -425,6 +425,16 @@ class FedifyPeer:
             body["key_id"] = key_id
         return self._post("/control/send", body)
 
+    def interact(self, kind: str, obj: str, to: str, content: str | None = None) -> Json:
+        """alice replies to (`kind="reply"`, with `content`), likes or announces `obj`, undoes a like or
+        announce she sent (`obj` its id), or edits (`"update"`, with `content`) or deletes (`"delete"`) a reply she
+        sent (`obj` its Note's id), as a Fedify app does: Fedify's vocabulary builds the activity and its
+        sender signs and delivers it to the actor `to`. Returns {ok, id, object_id (the reply's Note), activity}."""
+        body: Json = {"kind": kind, "object": obj, "to": to}
+        if content is not None:
+            body["content"] = content
+        return self._post("/control/interact", body)
+
     def set_follow_policy(self, policy: FollowPolicy) -> None:
         """How incoming Follows are answered: accept (default), reject, ignore."""
         self._post("/control/follow-policy", {"policy": policy})

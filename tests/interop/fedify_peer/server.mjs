@@ -33,14 +33,22 @@ import {
 import {
   Accept,
   Activity,
+  Announce,
+  Create,
+  Delete,
   Endpoints,
   Follow,
   getTypeId,
   isActor,
+  Like,
+  Note,
   Object as APObject,
   Person,
+  PUBLIC_COLLECTION,
   Reject,
+  Tombstone,
   Undo,
+  Update,
 } from "@fedify/fedify/vocab";
 // Fedify's own JSON-LD processor (a dependency of @fedify/fedify, pinned by package-lock.json).
 import jsonld from "jsonld";
@@ -794,6 +802,84 @@ async function controlSend(body) {
   }
 }
 
+// Interact with another server's object the way a Fedify app does: Fedify's own vocabulary builds the
+// activity and Fedify's sender signs and delivers it to actor `to`.
+//   {kind: "reply", object: <post>, content: <html>, to}   Create(Note{inReplyTo: post})
+//   {kind: "like" | "announce", object: <post>, to}        Like / Announce of the post
+//   {kind: "undo", object: <id of a like/announce sent here>, to}
+//   {kind: "update", object: <id of a reply's Note sent here>, content, to}   Update(Note), the new content
+//   {kind: "delete", object: <id of a reply's Note sent here>, to}            Delete(Tombstone)
+const interactions = new Map(); // id of an activity sent by controlInteract -> the Activity
+const replies = new Map(); // id of a reply's Note -> the post it answers
+async function controlInteract(body) {
+  const ctx = federation.createContext(new URL(ORIGIN));
+  let target;
+  try {
+    ({ actor: target } = await resolveActor(ctx, { actor: body.to }));
+  } catch (e) {
+    return json({ ok: false, stage: "lookup", error: String(e?.message ?? e) });
+  }
+  const me = actorUri(ctx);
+  const id = newLocalId("activities");
+  let activity;
+  let objectId = null;
+  if (body.kind === "reply") {
+    const noteId = newLocalId("notes");
+    const note = new Note({
+      id: noteId,
+      attribution: me, // Fedify's names for attributedTo and inReplyTo
+      replyTarget: new URL(body.object),
+      content: body.content,
+      published: Temporal.Now.instant(),
+      to: PUBLIC_COLLECTION,
+      cc: target.id,
+    });
+    state.served.set(noteId.href, await note.toJsonLd({ format: "compact" }));
+    replies.set(noteId.href, body.object);
+    activity = new Create({ id, actor: me, object: note, to: PUBLIC_COLLECTION, cc: target.id });
+    objectId = noteId.href;
+  } else if (body.kind === "update" || body.kind === "delete") {
+    const post = replies.get(body.object);
+    if (post == null) return json({ ok: false, error: `no reply ${body.object} was sent here` }, 400);
+    const noteId = new URL(body.object);
+    if (body.kind === "update") {
+      const note = new Note({
+        id: noteId,
+        attribution: me,
+        replyTarget: new URL(post),
+        content: body.content,
+        updated: Temporal.Now.instant(),
+        to: PUBLIC_COLLECTION,
+        cc: target.id,
+      });
+      state.served.set(noteId.href, await note.toJsonLd({ format: "compact" }));
+      activity = new Update({ id, actor: me, object: note, to: PUBLIC_COLLECTION, cc: target.id });
+    } else {
+      state.served.delete(noteId.href);
+      activity = new Delete({ id, actor: me, object: new Tombstone({ id: noteId }), to: PUBLIC_COLLECTION, cc: target.id });
+    }
+    objectId = noteId.href;
+  } else if (body.kind === "like" || body.kind === "announce") {
+    const Kind = body.kind === "like" ? Like : Announce;
+    activity = new Kind({ id, actor: me, object: new URL(body.object), to: target.id });
+  } else if (body.kind === "undo") {
+    const undone = interactions.get(body.object);
+    if (undone == null) return json({ ok: false, error: `no activity ${body.object} was sent here` }, 400);
+    activity = new Undo({ id, actor: me, object: undone, to: target.id });
+  } else {
+    return json({ ok: false, error: "kind must be reply, like, announce or undo" }, 400);
+  }
+  interactions.set(id.href, activity);
+  const document = await activity.toJsonLd({ format: "compact" });
+  state.served.set(id.href, document);
+  try {
+    await ctx.sendActivity({ identifier: ACTOR }, target, activity, { immediate: true });
+  } catch (e) {
+    return json({ ok: false, stage: "send", id: id.href, error: String(e?.message ?? e) });
+  }
+  return json({ ok: true, id: id.href, object_id: objectId, activity: document });
+}
+
 // Parse a document the test got by other means (e.g. a 410's Tombstone) with Fedify's vocabulary.
 async function controlParse(body) {
   const ctx = federation.createContext(new URL(ORIGIN));
@@ -859,6 +945,7 @@ async function handleControl(request, url) {
     if (method === "POST" && path === "/control/follow") return await controlFollow(await readJson(request));
     if (method === "POST" && path === "/control/lookup") return await controlLookup(await readJson(request));
     if (method === "POST" && path === "/control/send") return await controlSend(await readJson(request));
+    if (method === "POST" && path === "/control/interact") return await controlInteract(await readJson(request));
     if (method === "POST" && path === "/control/reset") return await controlReset();
     if (method === "POST" && path === "/control/follow-policy") {
       const { policy } = await readJson(request);
