@@ -25,7 +25,16 @@ from starlette.routing import Route
 from actors.context import Services
 from actors.events.purchase_states import PurchaseState
 from actors.events.schedule import sold_of
-from actors.web import admin_only, checked_form, has_admin_bearer, is_admin, login_first, render, services_of
+from actors.web import (
+    PAGE_POLICY,
+    admin_only,
+    checked_form,
+    has_admin_bearer,
+    is_admin,
+    login_first,
+    render,
+    services_of,
+)
 from store import collections, objects
 from store.models import CheckIn, StoredObject, TicketCode
 from store.upsert import insert_ignore
@@ -33,6 +42,8 @@ from store.upsert import insert_ignore
 # A ticketToken is URL-safe base64 of 16 to 64 characters (activities.ticket.parse_tickets).
 CODE = re.compile(r"[A-Za-z0-9_-]{16,64}")
 MAX_JSON_BODY = 16_384
+# The camera scanner decodes in a worker it makes from a blob: URL (qr-scanner's own design).
+CAMERA_POLICY = f"{PAGE_POLICY}; worker-src 'self' blob:"
 
 
 class Verdict(StrEnum):
@@ -209,7 +220,9 @@ async def _page(request: Request, services: Services, event: StoredObject, answe
         "sold": sold,
     }
     status = 400 if answer is not None and answer.verdict is Verdict.INVALID else 200
-    return render(request, services, "events/checkin.html", context, status, private=True)
+    page = render(request, services, "events/checkin.html", context, status, private=True)
+    page.headers["Content-Security-Policy"] = CAMERA_POLICY
+    return page
 
 
 @admin_only
