@@ -18,6 +18,7 @@ import httpx
 
 from net.guard import AddressGuard, Refused, Unresolvable
 from net.limits import HostLimiter
+from net.tls import client_context
 
 MAX_RESPONSE_BYTES = 4 * 1024 * 1024
 DEADLINE_SECONDS = 15.0
@@ -195,9 +196,7 @@ class GuardedTransport(httpx.AsyncBaseTransport):
 
 
 def _default_ssl_context() -> ssl.SSLContext:
-    import certifi
-
-    return ssl.create_default_context(cafile=certifi.where())
+    return client_context()
 
 
 def guarded_client(

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import httptools
 
 from net.guard import AddressCheck, Refused, Resolver, Unresolvable, resolve_checked, system_resolver
+from net.tls import client_context
 from outbox.http import ERROR_TEXT, Answer, NotSent, PostFailed, check_sendable
 
 MAX_ANSWER_BYTES = 1024 * 1024  # an inbox's answer is a status line; read no more than this of its body
@@ -245,7 +246,7 @@ class DirectPoster:
         loop = asyncio.get_running_loop()
         tls = None
         if scheme == "https":
-            tls = self._ssl = self._ssl or ssl.create_default_context(cafile=_ca_file())
+            tls = self._ssl = self._ssl or client_context()
         last_error: Exception | None = None
         for family, address in await self._resolve(host, port):
             try:
@@ -299,8 +300,3 @@ def _expire(answer: asyncio.Future[Answer], seconds: float) -> None:
     if not answer.done():
         answer.set_exception(PostFailed(f"ReadTimeout: no complete answer within {seconds:g} s"))
 
-
-def _ca_file() -> str:
-    import certifi
-
-    return certifi.where()
