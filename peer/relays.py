@@ -23,6 +23,7 @@ from activities.vocab import PUBLIC
 from actors.context import Services
 from inbox.directory import ActorInfo
 from inbox.errors import FetchError
+from store import collections
 from store.follow_states import FOLLOW, FollowState
 from store.models import Follow, RelaySubscription
 
@@ -130,7 +131,19 @@ async def unsubscribe(services: Services, follow_id: str) -> bool:
                       "object": follow_object(style, sub.actor)}
         undo = activity("Undo", services.actor.new_activity_id(), services.actor.id, follow_doc, to=[sub.actor])
         await services.emit(session, undo)
+        await _drop_follow_back(session, services, sub.actor, now)
     return True
+
+
+async def _drop_follow_back(session: AsyncSession, services: Services, relay: str, now: float) -> None:
+    """A LitePub relay follows its subscribers back; that follow belongs to the subscription and ends with it
+    (the relay's own Undo names our Undo, not its Follow, so it would never end otherwise)."""
+    rows = await session.scalars(
+        select(Follow).where(Follow.remote_actor == relay, Follow.direction == "in", Follow.state == FollowState.ACCEPTED)
+    )
+    for row in rows:
+        row.state, row.updated_at = FOLLOW.move(row.state, FollowState.UNDONE), now
+    await collections.remove(session, services.actor.followers, relay)
 
 
 async def _live_subscription(session: AsyncSession, relay: str) -> Follow | None:
