@@ -22,7 +22,7 @@ from activities.httpsig import load_public_key
 from activities.vocab import PUBLIC
 from inbox.directory import PublicKey
 from store import Store
-from store.models import Delivery, FanOut, StoredObject
+from store.models import Delivery, FanOut, InboxActivity, StoredObject
 from tests.support.actors import RemoteActor, key_pair
 from tests.support.admin import Admin, eventually
 from tests.support.databases import query
@@ -206,6 +206,19 @@ def test_an_event_reaches_the_relays_other_followers_until_unsubscribed(
     verified = verify_post(world.follower_server, post, key)  # signed by the relay with its own key
     assert verified.key_id == key.key_id
 
+    # What the relay announces to the peer names another server's object: neither fetched nor stored.
+    note = world.follower_server.url("/notes/1")
+    world.follower_server.serve_json("/notes/1", {"id": note, "type": "Note", "attributedTo": world.follower.id,
+                                                  "content": "not to be trusted", "to": [PUBLIC]})
+    with world.http() as http:
+        create = world.follower.activity("Create", {"id": note, "type": "Note", "attributedTo": world.follower.id,
+                                                    "content": "not to be trusted", "to": [PUBLIC]}, to=[PUBLIC])
+        assert world.follower.post(http, world.relay.inbox, create).status_code == 202
+    announced = eventually(lambda: inbox_row(world, "Announce"), 30, what="the relay's Announce at the peer")
+    assert announced == (world.relay.actor, "ignored")
+    assert world.follower_server.gets("/notes/1") == []
+    assert create_of(world, note) is None and stored(world, note) is False
+
     # A forged answer from a stranger flips nothing: neither a Reject of the accepted subscription …
     stranger = RemoteActor(fake_server(), "stranger", key_pair(43))
     [follow_id] = follow_ids(world)
@@ -279,3 +292,20 @@ def delivered_inboxes(world: World, event: str) -> list[str]:
 
     eventually(done, 20, what="the second event's fan-out")
     return found[0]
+
+
+def inbox_row(world: World, kind: str) -> tuple[str, str] | None:
+    async def work(store: Store) -> tuple[str, str] | None:
+        async with store.read() as session:
+            row = await session.scalar(select(InboxActivity).where(InboxActivity.type == kind))
+            return (row.actor, row.state) if row is not None else None
+
+    return query(world.events.database_url, work)
+
+
+def stored(world: World, object_id: str) -> bool:
+    async def work(store: Store) -> bool:
+        async with store.read() as session:
+            return await session.get(StoredObject, object_id) is not None
+
+    return query(world.events.database_url, work)
