@@ -161,6 +161,8 @@ async def unfollow(services: Services, follow_id: str) -> bool:
         row = await session.get(Follow, follow_id)
         if row is None or row.direction != "out" or not FOLLOW.can_move(row.state, FollowState.UNDONE):
             return False
+        if await session.get(RelaySubscription, follow_id) is not None:
+            return False  # a relay subscription ends on /admin/relays, which also ends the relay's follow of us
         move(row, FollowState.UNDONE, now)
         await collections.remove(session, services.actor.following, row.remote_actor)
         follow_doc = {"id": row.id, "type": "Follow", "actor": services.actor.id, "object": row.remote_actor}

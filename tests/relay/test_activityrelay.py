@@ -187,6 +187,9 @@ def test_an_event_reaches_the_relays_other_followers_until_unsubscribed(
     assert message.startswith("Subscription sent to the relay"), message
     eventually(lambda: relay_rows(world) == [(world.relay.actor, "accepted")], 30, what="the relay's Accept")
     assert world.events.actor_id in relay_followers(world)
+    followers_page = world.admin.client.get("/admin/followers").text
+    assert f"{world.relay.actor}</a></td><td>we follow" not in followers_page  # a relay is no account we follow
+    eventually(lambda: world.relay.actor in our_followers(world), 20, what="the relay's follow back")
 
     # A second server follows the relay, Mastodon's way.
     with world.http() as http:
@@ -247,6 +250,7 @@ def test_an_event_reaches_the_relays_other_followers_until_unsubscribed(
     assert answer.status_code == 303
     eventually(lambda: world.events.actor_id not in relay_followers(world), 30, what="the relay to drop the peer")
     assert (world.relay.actor, "unsubscribed") in relay_rows(world)
+    assert world.relay.actor not in our_followers(world)  # its follow back ended with the subscription
     later = publish(world, "Unrelayed gig")
     eventually(lambda: later_create_recorded(world, later), 20, what="the second event's Create")
     assert world.relay.inbox not in delivered_inboxes(world, later)
@@ -309,3 +313,9 @@ def stored(world: World, object_id: str) -> bool:
             return await session.get(StoredObject, object_id) is not None
 
     return query(world.events.database_url, work)
+
+
+def our_followers(world: World) -> list[str]:
+    with world.http() as http:
+        collection = http.get(f"{world.events.url}/actor/followers", headers={"accept": AS2}).json()
+        return list(http.get(collection["first"], headers={"accept": AS2}).json().get("orderedItems", []))
