@@ -72,6 +72,8 @@ class World:
     follower_server: FakeServer
     follower: RelayFollower
     silent_relay: FakeServer  # an https relay that never answers: a Follow to it stays pending
+    spare_ip: str  # one more address the CA's certificate names
+    closers: list[Callable[[], None]]
 
     def http(self) -> httpx.Client:
         return httpx.Client(trust_env=False, timeout=15.0, verify=self.tls)
@@ -95,8 +97,8 @@ def world(
     tmp_path: Path, peer_process: Callable[..., PeerProcess], fake_server: Callable[[], FakeServer]
 ) -> Iterator[World]:
     net = loopback_net()
-    relay_ip, events_ip, follower_ip, silent_ip = (f"{net}.{n}" for n in (2, 3, 4, 5))
-    ca = LoopbackCA(tmp_path / "tls", [relay_ip, events_ip, follower_ip, silent_ip])
+    relay_ip, events_ip, follower_ip, silent_ip, blog_ip = (f"{net}.{n}" for n in (2, 3, 4, 5, 6))
+    ca = LoopbackCA(tmp_path / "tls", [relay_ip, events_ip, follower_ip, silent_ip, blog_ip])
     closers: list[Callable[[], None]] = []
     try:
         relay = RelayProcess(tmp_path / "relay", relay_ip, ca.ca_file).start()
@@ -126,23 +128,24 @@ def world(
         admin.client = httpx.Client(base_url=events.url, trust_env=False, timeout=15.0, verify=tls)
         admin.login()
         closers.append(admin.close)
-        yield World(ca, tls, relay, events, admin, follower_server, follower, silent_relay)
+        yield World(ca, tls, relay, events, admin, follower_server, follower, silent_relay, blog_ip, closers)
     finally:
         for close in reversed(closers):
             close()
 
 
-def subscribe(world: World, url: str, style: str) -> str:
-    answer = world.admin.client.post(
-        "/admin/relays/add", data={"csrf": world.admin.csrf("/admin/relays"), "relay": url, "style": style}
+def subscribe(world: World, url: str, style: str, admin: Admin | None = None) -> str:
+    admin = admin or world.admin
+    answer = admin.client.post(
+        "/admin/relays/add", data={"csrf": admin.csrf("/admin/relays"), "relay": url, "style": style}
     )
     assert answer.status_code == 303, answer.text[:500]
-    return httpx.URL(world.events.url + answer.headers["location"]).params.get("m", "")
+    return httpx.URL(admin.base_url + answer.headers["location"]).params.get("m", "")
 
 
-def relay_rows(world: World) -> list[tuple[str, str]]:
+def relay_rows(world: World, admin: Admin | None = None) -> list[tuple[str, str]]:
     """(relay actor, state) of each subscription as the admin page shows it."""
-    page = world.admin.client.get("/admin/relays").text
+    page = (admin or world.admin).client.get("/admin/relays").text
     return re.findall(r'<tr><td><a href="([^"]+)">[^<]*</a></td><td>[^<]*</td><td class="relay-state">([^<]+)</td>',
                       page)
 
@@ -319,3 +322,23 @@ def our_followers(world: World) -> list[str]:
     with world.http() as http:
         collection = http.get(f"{world.events.url}/actor/followers", headers={"accept": AS2}).json()
         return list(http.get(collection["first"], headers={"accept": AS2}).json().get("orderedItems", []))
+
+
+def test_a_relay_that_refuses_the_follow_shows_as_refused(
+    world: World, peer_process: Callable[..., PeerProcess]
+) -> None:
+    """activityrelay takes follows only from instance actors (type Application); the blog actor is a Service,
+    so the relay answers Reject, and that moves the blog's subscription to refused."""
+    blog = peer_process(
+        "blog", base_url=f"https://{world.spare_ip}", env={"SSL_CERT_FILE": str(world.ca.ca_file)}, start=False
+    )
+    world.closers.append(TlsTerminator(world.ca, world.spare_ip, blog.port).close)
+    blog.launch()
+    eventually(lambda: healthy(f"{blog.url}/healthz", world.tls), 30, what="the blog peer")
+    admin = Admin(blog.url, blog.admin_token)
+    admin.client = httpx.Client(base_url=blog.url, trust_env=False, timeout=15.0, verify=world.tls)
+    world.closers.append(admin.close)
+    admin.login()
+    assert subscribe(world, world.relay.actor, "litepub", admin).startswith("Subscription sent")
+    eventually(lambda: relay_rows(world, admin) == [(world.relay.actor, "refused")], 30, what="the relay's Reject")
+    assert blog.actor_id not in relay_followers(world)
