@@ -127,8 +127,12 @@ async def unsubscribe(services: Services, follow_id: str) -> bool:
             return False
         row.state, row.updated_at = FOLLOW.move(row.state, FollowState.UNDONE), now
         style = RelayStyle(sub.style)
-        follow_doc = {"id": row.id, "type": "Follow", "actor": services.actor.id,
-                      "object": follow_object(style, sub.actor)}
+        follow_doc = {
+            "id": row.id,
+            "type": "Follow",
+            "actor": services.actor.id,
+            "object": follow_object(style, sub.actor),
+        }
         undo = activity("Undo", services.actor.new_activity_id(), services.actor.id, follow_doc, to=[sub.actor])
         await services.emit(session, undo)
         await _drop_follow_back(session, services, sub.actor, now)
@@ -139,7 +143,9 @@ async def _drop_follow_back(session: AsyncSession, services: Services, relay: st
     """A LitePub relay follows its subscribers back; that follow belongs to the subscription and ends with it
     (the relay's own Undo names our Undo, not its Follow, so it would never end otherwise)."""
     rows = await session.scalars(
-        select(Follow).where(Follow.remote_actor == relay, Follow.direction == "in", Follow.state == FollowState.ACCEPTED)
+        select(Follow).where(
+            Follow.remote_actor == relay, Follow.direction == "in", Follow.state == FollowState.ACCEPTED
+        )
     )
     for row in rows:
         row.state, row.updated_at = FOLLOW.move(row.state, FollowState.UNDONE), now

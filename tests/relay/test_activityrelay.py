@@ -51,13 +51,20 @@ class RelayFollower(RemoteActor):
 
 def serve_nodeinfo(server: FakeServer) -> None:
     rel = "http://nodeinfo.diaspora.software/ns/schema/2.0"
-    server.serve_json("/.well-known/nodeinfo", {"links": [{"rel": rel, "href": server.url("/nodeinfo/2.0")}]},
-                      "application/json")
+    server.serve_json(
+        "/.well-known/nodeinfo", {"links": [{"rel": rel, "href": server.url("/nodeinfo/2.0")}]}, "application/json"
+    )
     server.serve_json(
         "/nodeinfo/2.0",
-        {"version": "2.0", "software": {"name": "testserver", "version": "1.0"}, "protocols": ["activitypub"],
-         "services": {"inbound": [], "outbound": []}, "openRegistrations": False,
-         "usage": {"users": {"total": 1}}, "metadata": {}},
+        {
+            "version": "2.0",
+            "software": {"name": "testserver", "version": "1.0"},
+            "protocols": ["activitypub"],
+            "services": {"inbound": [], "outbound": []},
+            "openRegistrations": False,
+            "usage": {"users": {"total": 1}},
+            "metadata": {},
+        },
         "application/json",
     )
 
@@ -146,8 +153,9 @@ def subscribe(world: World, url: str, style: str, admin: Admin | None = None) ->
 def relay_rows(world: World, admin: Admin | None = None) -> list[tuple[str, str]]:
     """(relay actor, state) of each subscription as the admin page shows it."""
     page = (admin or world.admin).client.get("/admin/relays").text
-    return re.findall(r'<tr><td><a href="([^"]+)">[^<]*</a></td><td>[^<]*</td><td class="relay-state">([^<]+)</td>',
-                      page)
+    return re.findall(
+        r'<tr><td><a href="([^"]+)">[^<]*</a></td><td>[^<]*</td><td class="relay-state">([^<]+)</td>', page
+    )
 
 
 def follow_ids(world: World) -> list[str]:
@@ -156,8 +164,9 @@ def follow_ids(world: World) -> list[str]:
 
 def relay_followers(world: World) -> list[str]:
     with world.http() as http:
-        return list(http.get(f"{world.relay.inbox.removesuffix('/inbox')}/followers",
-                             headers={"accept": AS2}).json()["items"])
+        return list(
+            http.get(f"{world.relay.inbox.removesuffix('/inbox')}/followers", headers={"accept": AS2}).json()["items"]
+        )
 
 
 def announces(world: World) -> list[dict[str, Any]]:
@@ -171,8 +180,11 @@ def announces(world: World) -> list[dict[str, Any]]:
 
 def publish(world: World, name: str) -> str:
     with world.http() as http:
-        answer = http.post(f"{world.events.url}/actor/outbox", json=event_activity(name=name),
-                           headers={"Authorization": f"Bearer {world.events.admin_token}"})
+        answer = http.post(
+            f"{world.events.url}/actor/outbox",
+            json=event_activity(name=name),
+            headers={"Authorization": f"Bearer {world.events.admin_token}"},
+        )
     assert answer.status_code == 201, answer.text
     return str(answer.json()["object"])
 
@@ -198,8 +210,11 @@ def test_an_event_reaches_the_relays_other_followers_until_unsubscribed(
     with world.http() as http:
         follow = world.follower.activity("Follow", PUBLIC, to=[world.relay.actor])
         assert world.follower.post(http, world.relay.inbox, follow).status_code == 202
-    eventually(lambda: any(p.json().get("type") == "Accept" for p in world.follower_server.posts()), 30,
-               what="the relay's Accept of the second follower")
+    eventually(
+        lambda: any(p.json().get("type") == "Accept" for p in world.follower_server.posts()),
+        30,
+        what="the relay's Accept of the second follower",
+    )
 
     event = publish(world, "Relayed gig")
     eventually(lambda: [a for a in announces(world) if a["object"] == event], 30, what="the relay's Announce")
@@ -208,17 +223,30 @@ def test_an_event_reaches_the_relays_other_followers_until_unsubscribed(
     post = next(p for p in world.follower_server.posts() if p.json().get("id") == announce["id"])
     with world.http() as http:
         relay_doc = http.get(world.relay.actor, headers={"accept": AS2}).json()
-    key = PublicKey(relay_doc["publicKey"]["id"], world.relay.actor, load_public_key(relay_doc["publicKey"]["publicKeyPem"]))
+    key = PublicKey(
+        relay_doc["publicKey"]["id"], world.relay.actor, load_public_key(relay_doc["publicKey"]["publicKeyPem"])
+    )
     verified = verify_post(world.follower_server, post, key)  # signed by the relay with its own key
     assert verified.key_id == key.key_id
 
     # What the relay announces to the peer names another server's object: neither fetched nor stored.
     note = world.follower_server.url("/notes/1")
-    world.follower_server.serve_json("/notes/1", {"id": note, "type": "Note", "attributedTo": world.follower.id,
-                                                  "content": "not to be trusted", "to": [PUBLIC]})
+    world.follower_server.serve_json(
+        "/notes/1",
+        {"id": note, "type": "Note", "attributedTo": world.follower.id, "content": "not to be trusted", "to": [PUBLIC]},
+    )
     with world.http() as http:
-        create = world.follower.activity("Create", {"id": note, "type": "Note", "attributedTo": world.follower.id,
-                                                    "content": "not to be trusted", "to": [PUBLIC]}, to=[PUBLIC])
+        create = world.follower.activity(
+            "Create",
+            {
+                "id": note,
+                "type": "Note",
+                "attributedTo": world.follower.id,
+                "content": "not to be trusted",
+                "to": [PUBLIC],
+            },
+            to=[PUBLIC],
+        )
         assert world.follower.post(http, world.relay.inbox, create).status_code == 202
     announced = eventually(lambda: inbox_row(world, "Announce"), 30, what="the relay's Announce at the peer")
     assert announced == (world.relay.actor, "ignored")
@@ -228,8 +256,11 @@ def test_an_event_reaches_the_relays_other_followers_until_unsubscribed(
     # A forged answer from a stranger flips nothing: neither a Reject of the accepted subscription …
     stranger = RemoteActor(fake_server(), "stranger", key_pair(43))
     [follow_id] = follow_ids(world)
-    forged = stranger.activity("Reject", {"id": follow_id, "type": "Follow", "actor": world.events.actor_id,
-                                          "object": world.relay.actor}, to=[world.events.actor_id])
+    forged = stranger.activity(
+        "Reject",
+        {"id": follow_id, "type": "Follow", "actor": world.events.actor_id, "object": world.relay.actor},
+        to=[world.events.actor_id],
+    )
     refused = post_as(world, stranger, forged)
     assert refused.status_code == 403, refused.text
     assert "not sent to" in refused.json()["error"]
@@ -240,8 +271,11 @@ def test_an_event_reaches_the_relays_other_followers_until_unsubscribed(
     assert subscribe(world, silent, style).startswith("Subscription sent")
     eventually(lambda: world.silent_relay.posts(), 20, what="the Follow at the silent relay")
     pending = next(fid for fid in follow_ids(world) if fid != follow_id)
-    forged = stranger.activity("Accept", {"id": pending, "type": "Follow", "actor": world.events.actor_id,
-                                          "object": silent}, to=[world.events.actor_id])
+    forged = stranger.activity(
+        "Accept",
+        {"id": pending, "type": "Follow", "actor": world.events.actor_id, "object": silent},
+        to=[world.events.actor_id],
+    )
     refused = post_as(world, stranger, forged)
     assert refused.status_code == 403, refused.text
     assert sorted(relay_rows(world)) == sorted([(world.relay.actor, "accepted"), (silent, "pending")])

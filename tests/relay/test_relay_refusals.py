@@ -67,7 +67,9 @@ async def test_a_relay_on_a_private_address_is_refused_before_any_request(admin_
 
 async def test_a_relay_url_that_is_no_url_is_refused(admin_app: App) -> None:
     await refused_with(
-        admin_app, "relay dot example", "mastodon",
+        admin_app,
+        "relay dot example",
+        "mastodon",
         "The relay URL must be an https URL, such as https://relay.example/actor.",
     )
 

@@ -45,8 +45,13 @@ class RelayProcess:
         with self.log_path.open("ab") as log:
             subprocess.run(
                 [str(BINARY), "-c", str(self.config), *args],
-                input=answer.encode(), stdout=log, stderr=subprocess.STDOUT, env=self.env, cwd=self.folder,
-                timeout=60, check=False,
+                input=answer.encode(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=self.env,
+                cwd=self.folder,
+                timeout=60,
+                check=False,
             )
 
     def start(self, timeout: float = 30.0) -> RelayProcess:
@@ -60,7 +65,11 @@ class RelayProcess:
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 [str(BINARY), "-c", str(self.config), "run"],
-                stdout=log, stderr=subprocess.STDOUT, env=self.env, cwd=self.folder, start_new_session=True,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=self.env,
+                cwd=self.folder,
+                start_new_session=True,
             )
         deadline = time.monotonic() + timeout
         with httpx.Client(trust_env=False, timeout=2.0) as client:
