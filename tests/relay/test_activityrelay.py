@@ -229,6 +229,27 @@ def test_an_event_reaches_the_relays_other_followers_until_unsubscribed(
     verified = verify_post(world.follower_server, post, key)  # signed by the relay with its own key
     assert verified.key_id == key.key_id
 
+    # An Update of the event goes to the relay too, which forwards it as it is, under its own signature.
+    with world.http() as http:
+        answer = http.post(
+            f"{world.events.url}/actor/outbox",
+            json={"type": "Update", "object": {"type": "Event", "id": event, "name": "Relayed gig, moved"}},
+            headers={"Authorization": f"Bearer {world.events.admin_token}"},
+        )
+    assert answer.status_code == 201, answer.text
+
+    def forwarded_update() -> list[Any]:
+        return [
+            p
+            for p in world.follower_server.posts()
+            if p.json().get("type") == "Update" and object_id(p.json().get("object")) == event
+        ]
+
+    [update] = eventually(forwarded_update, 30, what="the relay's forward of the Update")
+    assert update.json()["actor"] == world.events.actor_id
+    assert update.json()["object"]["name"] == "Relayed gig, moved"
+    assert verify_post(world.follower_server, update, key).key_id == key.key_id
+
     # What the relay announces to the peer names another server's object: neither fetched nor stored.
     note = world.follower_server.url("/notes/1")
     world.follower_server.serve_json(
