@@ -17,7 +17,7 @@ from actors.context import Services
 from actors.web import admin_only, checked_form, redirect, render, safe_next, services_of, sign_in, sign_out
 from inbox.errors import FetchError
 from peer import approvals, follows
-from store.models import Delivery, DeliveryAttempt, Follow, InboxActivity
+from store.models import Delivery, DeliveryAttempt, Follow, InboxActivity, RelaySubscription
 from store.sizes import table_sizes, total_bytes
 
 
@@ -68,7 +68,12 @@ async def deliveries(request: Request) -> Response:
 async def followers(request: Request) -> Response:
     services = services_of(request)
     async with services.store.read() as db:
-        rows = list(await db.scalars(select(Follow).order_by(Follow.created_at.desc()).limit(500)))
+        relay_follows = select(RelaySubscription.follow_id)  # shown and undone on /admin/relays
+        rows = list(
+            await db.scalars(
+                select(Follow).where(Follow.id.not_in(relay_follows)).order_by(Follow.created_at.desc()).limit(500)
+            )
+        )
         trusted = await trust.trusted(db, services.actor)
     waiting = await approvals.grouped(services, approvals.queues_of(request))
     context = {

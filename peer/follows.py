@@ -14,7 +14,7 @@ from inbox.dispatch import ListenerKey, Listeners, Outcome
 from inbox.errors import FetchError, Forbidden, Unprocessable, unfetchable
 from store import collections
 from store.follow_states import FOLLOW, FollowState
-from store.models import Follow
+from store.models import Follow, RelaySubscription
 
 
 def register(listeners: Listeners[Services]) -> None:
@@ -125,6 +125,8 @@ async def on_follow_answered(ctx: Context) -> Outcome:
         if not FOLLOW.can_move(row.state, new):
             raise Forbidden(f"that follow was {row.state}; it cannot be {new} now")
         move(row, new, ctx.now)
+        if await session.get(RelaySubscription, follow_id) is not None:
+            return Outcome.PROCESSED  # a relay subscription: the relay is not an account we follow
         if accepted:
             await collections.add(session, services.actor.following, row.remote_actor, ctx.now)
         else:
@@ -160,6 +162,8 @@ async def unfollow(services: Services, follow_id: str) -> bool:
         row = await session.get(Follow, follow_id)
         if row is None or row.direction != "out" or not FOLLOW.can_move(row.state, FollowState.UNDONE):
             return False
+        if await session.get(RelaySubscription, follow_id) is not None:
+            return False  # a relay subscription ends on /admin/relays, which also ends the relay's follow of us
         move(row, FollowState.UNDONE, now)
         await collections.remove(session, services.actor.following, row.remote_actor)
         follow_doc = {"id": row.id, "type": "Follow", "actor": services.actor.id, "object": row.remote_actor}

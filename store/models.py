@@ -199,6 +199,20 @@ class Follow(Base):
     __table_args__ = (Index("ix_follows_pair", "local_actor", "remote_actor", "direction"),)
 
 
+class RelaySubscription(Base):
+    """Our subscription to a fediverse relay: the Follow we sent (its state lives in `follows`), the relay's
+    actor, and the style of that Follow: "mastodon" (object Public) or "litepub" (object the relay actor)."""
+
+    __tablename__ = "relays"
+    follow_id: Mapped[str] = mapped_column(URL, primary_key=True)
+    actor: Mapped[str] = mapped_column(URL)
+    inbox: Mapped[str] = mapped_column(URL)
+    style: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[float] = mapped_column(Float)
+
+    __table_args__ = (Index("ix_relays_actor", "actor"),)
+
+
 class Counter(Base):
     """A bounded counter changed by one conditional UPDATE, so concurrent writers cannot overshoot."""
 

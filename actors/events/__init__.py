@@ -131,9 +131,11 @@ def register(setup: KindSetup) -> None:
     setup.on_start.append(seed)
 
 
+# Application, not Service: relays (activityrelay, Pleroma's) take a Follow only from an instance actor, which
+# they recognise by that type; Mastodon shows both types alike, as an automated account.
 KIND = Kind(
     "events",
-    "Service",
+    "Application",
     "Events",
     "The cooperative's events calendar. Follow it to see every event as it is announced.",
     register,

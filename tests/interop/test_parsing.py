@@ -39,7 +39,10 @@ def products_tickets(world: World) -> str:
 
 
 DOCUMENTS = {
-    **{f"{kind} actor": Served(kind, fixed("/actor"), "Service") for kind in ("blog", "events", "shop")},
+    **{
+        f"{kind} actor": Served(kind, fixed("/actor"), kind_type)
+        for kind, kind_type in (("blog", "Service"), ("events", "Application"), ("shop", "Service"))
+    },
     "article": Served("blog", lambda w: w.post, "Article"),
     "event": Served("events", lambda w: w.event, "Event"),
 }
@@ -78,7 +81,7 @@ def test_document_parses(fedify: FedifyPeer, rose: Rose, world: World, served: S
         if field in got:
             source = {"attribution": "attributedTo"}.get(field, field)
             assert got[field] == raw.get(source), f"{field}: Fedify read {got[field]!r}, we served {raw.get(source)!r}"
-    if served.type == "Service":
+    if served.type in ("Service", "Application"):
         assert got["publicKeyId"] == raw["publicKey"]["id"]
         assert got["sharedInbox"] == raw["endpoints"]["sharedInbox"]
 

@@ -59,10 +59,14 @@ class FakeServer:
     """`serve_json(path, doc)` for GETs; every request is kept in `requests`; POSTs are answered by
     `responder` (202 by default). `hang()` holds POSTs open; `release()` lets them go."""
 
-    def __init__(self, *, hang_limit: float = 60.0, bind: str = "127.0.0.1", port: int = 0, netloc: str = "") -> None:
+    def __init__(
+        self, *, hang_limit: float = 60.0, bind: str = "127.0.0.1", port: int = 0, netloc: str = "", scheme: str = "http"
+    ) -> None:
         """`bind`/`port`: where it listens; `netloc`: the host:port its URLs name (default 127.0.0.1:<port>),
-        for a server others reach by another name (a container on a compose network)."""
+        for a server others reach by another name (a container on a compose network); `scheme`: https for one
+        reached through a TLS terminator (tests/support/tls.py)."""
         self._netloc = netloc
+        self._scheme = scheme
         self.documents: dict[str, Reply] = {}
         self.requests: list[Recorded] = []
         self.responder: Responder = lambda _r: Reply(202)
@@ -154,7 +158,7 @@ class FakeServer:
 
     @property
     def base_url(self) -> str:
-        return f"http://{self.netloc}"
+        return f"{self._scheme}://{self.netloc}"
 
     def url(self, path: str) -> str:
         return self.base_url + "/" + path.lstrip("/")
