@@ -13,7 +13,7 @@ from activities.errors import ActivityError, RuleRefused
 from activities.event import featured_post, parse_event_input
 from activities.parse import id_of
 from actors.context import Services
-from actors.events import approvals, checkin, feeds, ical, listeners, pages, reconcile, rsvp
+from actors.events import approvals, checkin, feeds, ical, listeners, pages, reconcile, rsvp, waitlist, waitlist_pages
 from actors.events.calendars import all_calendars, calendar_data, create_calendar
 from actors.events.schedule import cancel, events_id, reschedule, schedule
 from actors.events.tickets import PurchaseWaiters
@@ -133,6 +133,7 @@ def register(setup: KindSetup) -> None:
     listeners.register(setup.listeners, waiters)
     rsvp.register(setup.listeners)
     setup.routes += [*ical.ROUTES, *feeds.ROUTES]  # before the pages: /events/{slug}.ics is not an event page
+    setup.routes += waitlist_pages.ROUTES  # before the pages: they are all under /events/{slug}/waitlist
     setup.routes += pages.routes(waiters)
     setup.routes += reconcile.ROUTES
     setup.routes += checkin.ROUTES
@@ -152,6 +153,7 @@ def register(setup: KindSetup) -> None:
     setup.on_c2s(C2SKey("Delete"), c2s_delete_event)
     setup.pending.append(approvals.ALLOCATIONS)
     setup.on_start.append(seed)
+    setup.tasks.append(waitlist.sweep_offers)  # offers not used in time pass to the next person
 
 
 KIND = Kind(

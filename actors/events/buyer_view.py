@@ -4,12 +4,14 @@ event's own time zone; how to pay; and, once a purchase is over, the way back to
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from activities import fep8a8e, ical
 from actors.context import Services
 from actors.events.purchase_states import PurchaseState
 from store import objects
 
+SOLD_OUT = "sold out"  # the shop's reason when no seat was left (or "only N tickets left")
 CARD_CHECKOUT = "/pay?token="  # the shop's card checkout page; any other order link is the order's own page
 
 
@@ -40,4 +42,13 @@ async def buyer_view(services: Services, purchase: dict[str, Any]) -> dict[str, 
         "event_gone": row is not None and row.type != "Event",
         # a purchase that is over may be made again while the event still sells tickets
         "buy_again": over and event is not None and fep8a8e.ticket_refusal(event) is None,
+        # a purchase the shop refused as sold out may wait for seats instead
+        "waitlist": (
+            f"{urlsplit(str(event['id'])).path}/waitlist"
+            if event is not None
+            and state == PurchaseState.REJECTED
+            and SOLD_OUT in str(purchase.get("reason", ""))
+            and fep8a8e.ticket_refusal(event) is None
+            else None
+        ),
     }

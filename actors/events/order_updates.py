@@ -13,6 +13,7 @@ from actors.context import Context
 from actors.events.purchase_states import PURCHASE_LIFECYCLE, STATE_OF_ORDER, PurchaseState
 from actors.events.ticket_moves import move_tickets
 from actors.events.tickets import PurchaseWaiters, purchase_for_offer, update_purchase
+from actors.events.waitlist import offer_free_seats
 from inbox.dispatch import Outcome
 from inbox.errors import Forbidden, Malformed, TryLater, Unprocessable
 
@@ -47,5 +48,6 @@ async def on_order_update(ctx: Context, *, waiters: PurchaseWaiters) -> Outcome:
         reason = order.get("description")
         update_purchase(row, ctx.now, state, reason=reason[:300] if isinstance(reason, str) else None)
         await move_tickets(session, services, row.data, old, state)
+        await offer_free_seats(session, services, purchase["event"])  # seats released pass to the waiting list
         waiters.notify_after_commit(session, row.id)
     return Outcome.PROCESSED
