@@ -130,6 +130,7 @@ async def on_offer_answer(ctx: Context, *, waiters: PurchaseWaiters) -> Outcome:
         )
         await index_tickets(session, row.data, ctx.now)
         await move_tickets(session, services, row.data, PurchaseState.PENDING, state)
-        await seats.add_pending(session, row.data["event"], -int(row.data["quantity"]))  # after the event's lock
+        quantity, from_waitlist = -int(row.data["quantity"]), bool(row.data.get("waitlist"))
+        await seats.add_pending(session, row.data["event"], quantity, waitlist=from_waitlist)  # after the event's lock
         waiters.notify_after_commit(session, row.id)
     return Outcome.PROCESSED

@@ -40,11 +40,25 @@ async def offered_seats(session: AsyncSession, event: str) -> int:
     return int(total or 0)
 
 
-async def add_pending(session: AsyncSession, event: str, quantity: int) -> int:
-    """Count (or, negative, uncount) pending tickets; the new total. The UPDATE holds the counter's row to the
-    end of the transaction, which is what serialises a buyer with a release of seats (`lock_pending`)."""
+def pending_waitlist_counter(event: str) -> str:
+    """The pending tickets of purchases made through a waiting-list offer: still kept from other buyers."""
+    return f"{event}#pending-waitlist"
+
+
+async def add_pending(session: AsyncSession, event: str, quantity: int, *, waitlist: bool = False) -> int:
+    """Count (or, negative, uncount) pending tickets, of a waiting-list offer's purchase if `waitlist`; the new
+    total. The UPDATE holds the counter's row to the end of the transaction, which is what serialises a buyer
+    with a release of seats (`lock_pending`)."""
+    if waitlist:
+        await counters.ensure(session, pending_waitlist_counter(event), None)
+        await counters.take(session, pending_waitlist_counter(event), quantity)
     await counters.ensure(session, pending_counter(event), None)
     return max(0, await counters.take(session, pending_counter(event), quantity) or 0)
+
+
+async def kept_for_waitlist(session: AsyncSession, event: str) -> int:
+    """Seats the waiting list has: offered, or asked for by an offer's purchase the shop has not answered."""
+    return await offered_seats(session, event) + max(0, await counters.value(session, pending_waitlist_counter(event)))
 
 
 async def lock_pending(session: AsyncSession, event: str) -> int:

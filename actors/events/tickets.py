@@ -127,8 +127,8 @@ async def buy(
     await collections.add(session, offers_index(services), offer_id, now, {"purchase": purchase["id"]})
     # Its tickets count as pending until the shop answers; the counter's row, taken after everything else, is
     # where a buyer and a release of seats to the waiting list meet (actors/events/seats.py).
-    pending = await seats.add_pending(session, event.id, quantity)
-    if not from_waitlist and await seats.offered_seats(session, event.id):
+    pending = await seats.add_pending(session, event.id, quantity, waitlist=from_waitlist)
+    if not from_waitlist and await seats.kept_for_waitlist(session, event.id):
         if (await seats.seats_of(session, event.data, pending)).free < 0:
             raise ActivityError(RESERVED)  # the caller's transaction rolls back: nothing was written
     return token

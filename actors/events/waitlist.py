@@ -252,7 +252,7 @@ async def purchase_refused(session: AsyncSession, services: Services, purchase: 
     count, and a buyer who came through the waiting list keeps their place at its head."""
     event = str(purchase["event"])
     await lock_event(session, event)
-    await add_pending(session, event, -int(purchase["quantity"]))
+    await add_pending(session, event, -int(purchase["quantity"]), waitlist=bool(purchase.get("waitlist")))
     if purchase.get("waitlist"):
         entry = await session.scalar(
             select(WaitlistEntry)

@@ -9,13 +9,14 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 
 from tests.faults.conftest import Market
 from tests.faults.test_order_lifecycle import state_of
-from tests.hostile.helpers import Unchanged, Visitor, schedule_event, slug_of, wait_until
+from tests.hostile.helpers import Unchanged, Visitor, c2s, schedule_event, slug_of, wait_until
 from tests.support.smtp import SmtpSink
 
 HOLD_MINUTES = "0.1"  # six seconds to pay
@@ -154,3 +155,72 @@ def test_a_freed_seat_goes_to_the_waiting_list_in_turn_and_nobody_else(
     finally:
         people.close()
         other.close()
+
+
+def raise_capacity(m: Market, event: str, capacity: int) -> None:
+    update = {"type": "Update", "object": {"id": event, "type": "Event", "maximumAttendeeCapacity": capacity}}
+    response = c2s(m.http, m.events, update)
+    assert response.status_code < 300, response.text
+
+
+@pytest.mark.slow
+def test_a_raised_capacity_goes_to_those_whose_quantity_fits_and_racing_buyers_never_take_it(
+    market: Callable[..., Market], smtp_server: SmtpSink
+) -> None:
+    m = market(env={"ROSE_ASH_SMTP_URL": smtp_server.url})
+    event = schedule_event(m.http, m.events, name="Free Gig", capacity=1, price="0")
+    slug = slug_of(event)
+    people = Visitor(m.events, "/calendars")
+    try:
+        with Unchanged(m.events_db):
+            early = people.post(f"/events/{slug}/waitlist", name="Bob", email="bob@example.org", quantity="1")
+            assert early.status_code == 400 and "There are still tickets for this event" in said(early)
+        ada = people.buy(event, name="Ada", email="ada@example.org")
+        wait_until(lambda: state_of(m, ada) == "confirmed", what="Ada's free ticket")
+        join(people, event, "Bob", "bob@example.org", quantity=2)
+        join(people, event, "Cy", "cy@example.org", quantity=1)
+
+        # One more seat: Bob, first, wants two; Cy, who wants one, is offered it.
+        raise_capacity(m, event, 2)
+        cy_link = link_in(smtp_server, "cy@example.org", "Seats for you")
+        assert not mail_to(smtp_server, "bob@example.org", "Seats for you")
+        assert m.remaining(event) == 0
+
+        # Ten buyers and Cy at once: only Cy gets the seat.
+        def ordinary(n: int) -> httpx.Response:
+            visitor = Visitor(m.events, "/calendars")
+            try:
+                return visitor.post(f"/events/{slug}/buy", name=f"B{n}", email=f"b{n}@example.org", quantity="1")
+            finally:
+                visitor.close()
+
+        def cy() -> httpx.Response:
+            return people.post(cy_link.removeprefix(m.events.url) + "/buy", name="Cy", quantity="1")
+
+        with ThreadPoolExecutor(max_workers=11) as pool:
+            others = [pool.submit(ordinary, n) for n in range(10)]
+            mine = pool.submit(cy)
+            answers = [f.result() for f in others]
+            bought = mine.result()
+        assert bought.status_code == 303, bought.text[:500]
+        wait_until(lambda: state_of(m, slug_of(bought.headers["location"])) == "confirmed", what="Cy's ticket")
+        # Each other buyer is told the seat is kept, or (once Cy's ticket is sold) the shop says sold out.
+        for answer in answers:
+            if answer.status_code == 400:
+                assert "kept for people on the waiting list" in said(answer)
+            else:
+                assert answer.status_code == 303, answer.text[:500]
+                token = slug_of(answer.headers["location"])
+                wait_until(lambda token=token: state_of(m, token) == "rejected", what="a later buyer refused")
+        assert m.sold(event) == 2 == taken_at_shop(m)
+
+        # Two more seats: now Bob's two fit.
+        raise_capacity(m, event, 4)
+        bob_link = link_in(smtp_server, "bob@example.org", "Seats for you")
+        bob = people.post(bob_link.removeprefix(m.events.url) + "/buy", name="Bob", quantity="2")
+        assert bob.status_code == 303, bob.text[:500]
+        wait_until(lambda: m.sold(event) == 4, what="four sold")
+        assert taken_at_shop(m) == 4 == m.shop_tickets_for(event)
+        assert m.remaining(event) == 0
+    finally:
+        people.close()
