@@ -129,6 +129,8 @@ async def join(
         .with_for_update()
         .execution_options(populate_existing=True)
     )
+    if found is not None and found.state == WaitState.BOUGHT:
+        raise ActivityError("This email address has bought through this event's waiting list already.")
     if found is not None and found.state not in REJOINABLE:
         raise ActivityError("This email address is on this event's waiting list already.")
     if found is not None:

@@ -185,6 +185,10 @@ def test_a_raised_capacity_goes_to_those_whose_quantity_fits_and_racing_buyers_n
         cy_link = link_in(smtp_server, "cy@example.org", "Seats for you")
         assert not mail_to(smtp_server, "bob@example.org", "Seats for you")
         assert m.remaining(event) == 0
+        organiser = Visitor(m.events, "/calendars").login()
+        tally = organiser.get("/admin/tickets").text
+        organiser.close()
+        assert 'data-agree="yes"' in tally and '<td class="kept">1</td>' in tally  # the kept seat is accounted for
 
         # Ten buyers and Cy at once: only Cy gets the seat.
         buyers = [Visitor(m.events, f"/events/{slug}") for _ in range(10)]
