@@ -88,6 +88,7 @@ class Services:
     ticket_limits: TicketLimits = field(default_factory=TicketLimits)
     manually_approves_followers: bool = False
     hold_seconds: float = 15 * 60.0  # a priced order's tickets are held this long while the buyer pays
+    waitlist_offer_seconds: float = 30 * 60.0  # seats freed are kept this long for the next on a waiting list
     payment_provider: str = "manual"  # the shop's provider for priced orders
     stripe: StripeKeys | None = None
     sumup: SumUpKeys | None = None

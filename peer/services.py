@@ -144,6 +144,7 @@ def build_services(settings: Settings, clock: Callable[[], float] = time.time) -
         manually_approves_followers=settings.manually_approves_followers,
         due_check_seconds=settings.due_check_seconds,
         hold_seconds=settings.hold_minutes * 60.0,
+        waitlist_offer_seconds=settings.waitlist_offer_minutes * 60.0,
         payment_provider=settings.payment_provider,
         stripe=stripe_keys(settings),
         sumup=sumup_keys(settings),

@@ -124,6 +124,7 @@ class Settings:
     max_tickets_per_order: int = 10
     max_tickets_per_buyer: int = 10  # per event, counted by the buyer's email address
     hold_minutes: float = 15.0  # how long a priced order's tickets are held while the buyer pays
+    waitlist_offer_minutes: float = 30.0  # how long seats freed for the next person on a waiting list are kept
     payment_provider: str = "manual"  # the shop's provider for priced orders (free orders need none)
     stripe_secret_key: str = field(default="", repr=False)
     stripe_publishable_key: str = ""
@@ -164,6 +165,8 @@ class Settings:
             raise ValueError("ROSE_ASH_HOLD_MINUTES must be more than 0 and at most a week (10080)")
         if self.ghost_url and not self.ghost_url.startswith(("http://", "https://")):
             raise ValueError("ROSE_ASH_GHOST_URL (the old Ghost site) must start with http:// or https://")
+        if not 0 < self.waitlist_offer_minutes <= 7 * 24 * 60:
+            raise ValueError("ROSE_ASH_WAITLIST_OFFER_MINUTES must be more than 0 and at most a week (10080)")
         if self.payment_provider not in PAYMENT_PROVIDERS:
             names = ", ".join(PAYMENT_PROVIDERS)
             raise ValueError(f"ROSE_ASH_PAYMENT_PROVIDER must be one of {names}, not {self.payment_provider!r}")
@@ -245,6 +248,7 @@ class Settings:
             "max_tickets_per_order": _count(env, "ROSE_ASH_MAX_TICKETS_PER_ORDER", 10),
             "max_tickets_per_buyer": _count(env, "ROSE_ASH_MAX_TICKETS_PER_BUYER", 10),
             "hold_minutes": _seconds(env, "ROSE_ASH_HOLD_MINUTES", 15.0, "minutes"),
+            "waitlist_offer_minutes": _seconds(env, "ROSE_ASH_WAITLIST_OFFER_MINUTES", 30.0, "minutes"),
             "payment_provider": env.get("ROSE_ASH_PAYMENT_PROVIDER", "manual").strip().lower(),
             "stripe_secret_key": env.get("ROSE_ASH_STRIPE_SECRET_KEY", ""),
             "stripe_publishable_key": env.get("ROSE_ASH_STRIPE_PUBLISHABLE_KEY", ""),

@@ -307,3 +307,29 @@ class CheckIn(Base):
     event: Mapped[str] = mapped_column(URL, index=True)
     checked_in_at: Mapped[float] = mapped_column(Float)
     by: Mapped[str] = mapped_column(String(16))  # "page" (the staff's phone) or "device" (a scanner's bearer token)
+
+
+class WaitlistEntry(Base):
+    """One person waiting for a sold-out event's seats (events peer). `email_digest` makes one entry per address
+    per event; `token` is the secret of the link in their emails (a capability, like a purchase's token). While
+    `state` is "offered", `quantity` seats are kept for them until `offered_until`."""
+
+    __tablename__ = "waitlist_entries"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    event: Mapped[str] = mapped_column(URL)
+    email_digest: Mapped[str] = mapped_column(String(64))
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(254))
+    quantity: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16))
+    joined_at: Mapped[float] = mapped_column(Float)
+    offers: Mapped[int] = mapped_column(Integer, default=0)  # how many times seats were offered (the mail key)
+    offered_until: Mapped[float | None] = mapped_column(Float, nullable=True)
+    purchase: Mapped[str | None] = mapped_column(URL, nullable=True)
+
+    __table_args__ = (
+        UniqueConstraint("event", "email_digest", name="uq_waitlist_entries_event_email"),
+        Index("ix_waitlist_entries_event_state", "event", "state", "id"),
+        Index("ix_waitlist_entries_due", "state", "offered_until"),
+    )

@@ -13,7 +13,20 @@ from activities.errors import ActivityError, RuleRefused
 from activities.event import featured_post, parse_event_input
 from activities.parse import id_of
 from actors.context import Services
-from actors.events import approvals, checkin, embed, feeds, ical, listeners, pages, reconcile, rsvp, series
+from actors.events import (
+    approvals,
+    checkin,
+    embed,
+    feeds,
+    ical,
+    listeners,
+    pages,
+    reconcile,
+    rsvp,
+    series,
+    waitlist,
+    waitlist_pages,
+)
 from actors.events.calendars import all_calendars, calendar_data, create_calendar
 from actors.events.event_form import form_of_event
 from actors.events.schedule import cancel, events_id, reschedule, schedule
@@ -108,6 +121,7 @@ def register(setup: KindSetup) -> None:
     listeners.register(setup.listeners, waiters)
     rsvp.register(setup.listeners)
     setup.routes += [*ical.ROUTES, *feeds.ROUTES]  # before the pages: /events/{slug}.ics is not an event page
+    setup.routes += waitlist_pages.ROUTES  # before the pages: they are all under /events/{slug}/waitlist
     setup.routes += pages.routes(waiters)
     setup.routes += embed.ROUTES
     setup.routes += reconcile.ROUTES
@@ -129,6 +143,7 @@ def register(setup: KindSetup) -> None:
     setup.on_c2s(C2SKey("Delete"), c2s_delete_event)
     setup.pending.append(approvals.ALLOCATIONS)
     setup.on_start.append(seed)
+    setup.tasks.append(waitlist.sweep_offers)  # offers not used in time pass to the next person
 
 
 # Application, not Service: relays (activityrelay, Pleroma's) take a Follow only from an instance actor, which

@@ -11,6 +11,7 @@ from actors.context import Services
 from actors.events.purchase_states import PurchaseState
 from store import objects
 
+SOLD_OUT = "sold out"  # the shop's reason when no seat was left (or "only N tickets left")
 CARD_CHECKOUT = "/pay?token="  # the shop's card checkout page; any other order link is the order's own page
 
 
@@ -51,4 +52,13 @@ async def buyer_view(services: Services, purchase: dict[str, Any]) -> dict[str, 
         "calendar_file": f"{urlsplit(event['id']).path}.ics" if event else None,
         "qr": {str(t["code"]): qr_data_uri(str(t["code"])) for t in tickets} if state == PurchaseState.CONFIRMED else {},
         "buy_again": over and event is not None and fep8a8e.ticket_refusal(event) is None,
+        # a purchase the shop refused as sold out may wait for seats instead
+        "waitlist": (
+            f"{urlsplit(str(event['id'])).path}/waitlist"
+            if event is not None
+            and state == PurchaseState.REJECTED
+            and SOLD_OUT in str(purchase.get("reason", ""))
+            and fep8a8e.ticket_refusal(event) is None
+            else None
+        ),
     }

@@ -10,6 +10,7 @@ from activities.parse import id_of, same_origin
 from activities.text import plain
 from activities.ticket import parse_tickets
 from actors.context import Context, Services
+from actors.events import seats, waitlist
 from actors.events.calendars import allocate_post, allocated_of, calendar_data, hold_for_approval
 from actors.events.checkin import index_tickets
 from actors.events.order_updates import on_order_update
@@ -92,6 +93,7 @@ async def on_offer_answer(ctx: Context, *, waiters: PurchaseWaiters) -> Outcome:
                 reason = plain(answer.summary or "the shop refused the order", "reason", 300)
                 update_purchase(row, ctx.now, PurchaseState.REJECTED, reason=reason)
                 await release_buyer_tickets(session, row.data)
+                await waitlist.purchase_refused(session, services, row.data)
                 waiters.notify_after_commit(session, row.id)
             return Outcome.PROCESSED
         order = answer.result if isinstance(answer.result, dict) else None
@@ -128,5 +130,7 @@ async def on_offer_answer(ctx: Context, *, waiters: PurchaseWaiters) -> Outcome:
         )
         await index_tickets(session, row.data, ctx.now)
         await move_tickets(session, services, row.data, PurchaseState.PENDING, state)
+        quantity, from_waitlist = -int(row.data["quantity"]), bool(row.data.get("waitlist"))
+        await seats.add_pending(session, row.data["event"], quantity, waitlist=from_waitlist)  # after the event's lock
         waiters.notify_after_commit(session, row.id)
     return Outcome.PROCESSED

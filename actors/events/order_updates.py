@@ -14,6 +14,7 @@ from actors.context import Context
 from actors.events.purchase_states import PURCHASE_LIFECYCLE, STATE_OF_ORDER, PurchaseState
 from actors.events.ticket_moves import drop_refunded_tickets, move_tickets
 from actors.events.tickets import PurchaseWaiters, purchase_for_offer, update_purchase
+from actors.events.waitlist import offer_free_seats
 from inbox.dispatch import Outcome
 from inbox.errors import Forbidden, Malformed, TryLater, Unprocessable
 
@@ -45,6 +46,7 @@ async def on_order_update(ctx: Context, *, waiters: PurchaseWaiters) -> Outcome:
         old = PurchaseState(purchase["state"])
         if old is state is PurchaseState.CONFIRMED:
             if await drop_refunded_tickets(session, services, row, order):
+                await offer_free_seats(session, services, purchase["event"])  # the refunded seats, too
                 waiters.notify_after_commit(session, row.id)
             return Outcome.PROCESSED
         if not PURCHASE_LIFECYCLE.can_move(old, state):
@@ -52,5 +54,6 @@ async def on_order_update(ctx: Context, *, waiters: PurchaseWaiters) -> Outcome:
         reason = order.get("description")
         update_purchase(row, ctx.now, state, reason=reason[:300] if isinstance(reason, str) else None)
         await move_tickets(session, services, row.data, old, state)
+        await offer_free_seats(session, services, purchase["event"])  # seats released pass to the waiting list
         waiters.notify_after_commit(session, row.id)
     return Outcome.PROCESSED

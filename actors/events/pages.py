@@ -33,6 +33,7 @@ from actors.events.filters import EventFilter, FilterError, categories, split
 from actors.events.posters import PosterView, poster_image, poster_views, read_poster, too_large
 from actors.events.purchase_states import PurchaseState
 from actors.events.schedule import cancel, held_of, reschedule, schedule, sold_of
+from actors.events.seats import offered_seats
 from actors.events.series import (
     cancel_following,
     reschedule_following,
@@ -77,6 +78,12 @@ async def held_counts(services: Services, events: list[dict[str, Any]]) -> dict[
 async def posters_of(services: Services, events: list[dict[str, Any]]) -> dict[str, PosterView]:
     async with services.store.read() as session:
         return await poster_views(session, services, events)
+
+
+async def offered_counts(services: Services, events: list[dict[str, Any]]) -> dict[str, int]:
+    """Seats kept for people on the waiting list while their offers last: not on sale to anyone else."""
+    async with services.store.read() as session:
+        return {e["id"]: await offered_seats(session, e["id"]) for e in events}
 
 
 async def attending_count(services: Services, event: dict[str, Any]) -> int:
@@ -161,13 +168,14 @@ async def live(request: Request) -> Response:
     events = [e for v in views for e in v["events"]]
     sold = await sold_counts(services, events)
     held = await held_counts(services, events)
+    kept = await offered_counts(services, events)
     fields: dict[str, Any] = {}
     widths: dict[str, float] = {}
     for e in events:
         capacity = int(e.get("maximumAttendeeCapacity", 0)) or 1
         fields[f"sold:{e['id']}"] = sold[e["id"]]
         fields[f"held:{e['id']}"] = held[e["id"]]
-        fields[f"remaining:{e['id']}"] = max(0, capacity - sold[e["id"]] - held[e["id"]])
+        fields[f"remaining:{e['id']}"] = max(0, capacity - sold[e["id"]] - held[e["id"]] - kept[e["id"]])
         widths[f"sold:{e['id']}"] = round(100 * sold[e["id"]] / capacity, 1)
     return JSONResponse({"fields": fields, "widths": widths})
 
@@ -383,10 +391,16 @@ def routes(waiters: PurchaseWaiters) -> list[Route]:
 
 
 async def event_page(
-    request: Request, services: Services, event: dict[str, Any], error: str | None = None, status: int = 200
+    request: Request,
+    services: Services,
+    event: dict[str, Any],
+    error: str | None = None,
+    status: int = 200,
+    waitlist_form: dict[str, str] | None = None,
 ) -> Response:
     sold = (await sold_counts(services, [event]))[event["id"]]
     held = (await held_counts(services, [event]))[event["id"]]
+    kept = (await offered_counts(services, [event]))[event["id"]]
     post = featured_post(event)
     checked_in = (await door_counts(services, event["id"]))[0] if is_admin(request, services) else None
     async with services.store.read() as session:
@@ -399,6 +413,8 @@ async def event_page(
             "event": event,
             "sold": sold,
             "held": held,
+            "kept": kept,
+            "waitlist_form": waitlist_form or {},
             "post": post,
             "error": error,
             "slug": event_slug(event["id"]),

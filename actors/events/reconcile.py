@@ -1,6 +1,6 @@
 """/admin/tickets: the organiser's reconciliation of both sides. For each event, the tickets sold and held as
 this peer counts them against the shop's own collections of the same ticket ids (read by signed GET), and what
-remains (capacity - sold - held) against the event's remainingAttendeeCapacity."""
+remains (capacity - sold - held - kept for the waiting list) against the event's remainingAttendeeCapacity."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from starlette.routing import Route
 from activities.order import product_key
 from actors.context import Services
 from actors.events.schedule import events_id, held_of, sold_of
+from actors.events.seats import offered_seats
 from actors.web import admin_only, render, services_of
 from inbox.errors import FetchError
 from store import collections, objects
@@ -33,10 +34,11 @@ class EventTally:
     remaining: int  # what the event document says
     here: Side
     shop: Side
+    kept: int = 0  # seats kept for waiting-list offers: on sale to nobody else
 
     @property
     def agree(self) -> bool:
-        taken = (self.here.sold or 0) + (self.here.held or 0)
+        taken = (self.here.sold or 0) + (self.here.held or 0) + self.kept
         return self.here == self.shop and self.remaining == max(0, self.capacity - taken)
 
 
@@ -55,12 +57,16 @@ async def tally(services: Services) -> list[EventTally]:
         ids = [i.item for i in await collections.all_items(session, events_id(services), newest_first=False)]
         events: list[dict[str, Any]] = []
         here: dict[str, Side] = {}
+        kept: dict[str, int] = {}
         for eid in ids:
             row = await objects.get(session, eid)
             if row is None or row.deleted_at is not None:
                 continue
             events.append(row.data)
-            here[eid] = Side(await collections.count(session, sold_of(eid)), await collections.count(session, held_of(eid)))
+            here[eid] = Side(
+                await collections.count(session, sold_of(eid)), await collections.count(session, held_of(eid))
+            )
+            kept[eid] = await offered_seats(session, eid)
     shop = services.peers.get("shop")
     tallies = []
     for e in events:
@@ -77,6 +83,7 @@ async def tally(services: Services) -> list[EventTally]:
                 int(e.get("remainingAttendeeCapacity", 0)),
                 here[e["id"]],
                 there,
+                kept[e["id"]],
             )
         )
     return tallies

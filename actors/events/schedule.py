@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activities.build import activity, iso, tombstone
@@ -19,21 +18,16 @@ from actors.context import Services
 from actors.events import revisions
 from actors.events.announce import announce_change
 from actors.events.calendars import allocated_of, calendar_data
+from actors.events.seats import held_of as held_of  # where the event's tickets are counted, for its importers
+from actors.events.seats import offered_seats, recount
+from actors.events.seats import sold_of as sold_of
+from actors.events.waitlist import offer_free_seats
 from store import collections, objects
 from store.models import StoredObject
 
 
 def events_id(services: Services) -> str:
     return services.actor.url("events")
-
-
-def sold_of(event: str) -> str:
-    return f"{event}/sold"
-
-
-def held_of(event: str) -> str:
-    """The event's tickets held while their buyers pay: remaining is capacity - sold - held."""
-    return f"{event}/held"
 
 
 async def _free_id(session: AsyncSession, services: Services, name: str, day: str = "") -> str:
@@ -110,7 +104,8 @@ async def reschedule(session: AsyncSession, services: Services, row: StoredObjec
         calendar=old["context"],
         data=data,
         featured_post=post,
-        sold=taken + attending,  # what remains counts the held tickets and the attendees too
+        # what remains counts the held tickets, the attendees and the seats kept for the waiting list too
+        sold=taken + attending + await offered_seats(session, row.id),
         public=PUBLIC,
         followers=services.actor.followers,
         extra_cc=await _featured_author(session, old["context"], post),
@@ -124,6 +119,7 @@ async def reschedule(session: AsyncSession, services: Services, row: StoredObjec
     await revisions.bump(session, row.id)
     await services.emit(session, _wrap(services, "Update", doc))
     await announce_change(session, services, old, doc)
+    await offer_free_seats(session, services, row.id)  # a capacity raised frees seats for the waiting list
     return doc
 
 
@@ -156,24 +152,6 @@ async def record_sale(session: AsyncSession, services: Services, event: str, ord
     for ticket in tickets:
         await collections.add(session, sold_of(event), ticket, now, {"order": order})
     return await recount(session, services, event)
-
-
-async def recount(session: AsyncSession, services: Services, event: str) -> int:
-    """Write the event's remainingAttendeeCapacity (capacity - sold - held); returns what is sold."""
-    # Count only once the event is locked: concurrent sales (PostgreSQL runs them side by side) would each count
-    # the sold collection without the other's ticket and write a stale remainingAttendeeCapacity. Under the lock,
-    # the count (a statement of its own, READ COMMITTED) sees every sale committed before, and the last sale to
-    # commit writes the true remainder. The tickets are added before the lock, so fewer statements wait on it.
-    row = await session.scalar(
-        select(StoredObject).where(StoredObject.id == event).with_for_update().execution_options(populate_existing=True)
-    )
-    sold = await collections.count(session, sold_of(event))
-    if row is not None and row.deleted_at is None:
-        held = await collections.count(session, held_of(event))
-        data = dict(row.data)
-        data["remainingAttendeeCapacity"] = max(0, int(data.get("maximumAttendeeCapacity", 0)) - sold - held)
-        row.data, row.updated_at = data, services.clock()
-    return sold
 
 
 def _wrap(services: Services, kind: str, doc: dict[str, Any]) -> dict[str, Any]:

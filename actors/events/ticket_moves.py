@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from actors.context import Services
 from actors.events.purchase_states import PurchaseState
-from actors.events.schedule import held_of, recount, sold_of
+from actors.events.seats import held_of, recount, sold_of
 from actors.events.tickets import buyer_counter, release_buyer_tickets, retake_buyer_tickets
 from inbox.errors import Malformed, Unprocessable
 from store import collections, counters

@@ -18,6 +18,7 @@ from activities.build import activity
 from activities.errors import ActivityError
 from activities.order import Customer, order_offer_object
 from actors.context import Services
+from actors.events import seats
 from actors.events.purchase_states import PURCHASE_LIFECYCLE, PurchaseState
 from store import collections, counters, objects
 from store.models import StoredObject
@@ -74,8 +75,23 @@ def purchase_id(services: Services, token: str) -> str:
     return services.actor.url(f"tickets/{token}")
 
 
-async def buy(session: AsyncSession, services: Services, event: StoredObject, quantity: int, customer: Customer) -> str:
-    """Record the purchase and send the Offer in one transaction; returns the purchase page token."""
+RESERVED = (
+    "The tickets left are kept for people on the waiting list for now: join the list below and we email you "
+    "when seats are yours."
+)
+
+
+async def buy(
+    session: AsyncSession,
+    services: Services,
+    event: StoredObject,
+    quantity: int,
+    customer: Customer,
+    *,
+    from_waitlist: bool = False,
+) -> str:
+    """Record the purchase and send the Offer in one transaction; returns the purchase page token. While seats
+    are kept for the waiting list, an ordinary buyer (not `from_waitlist`) who would take them is refused."""
     shop = services.peer_actor("shop")
     if shop is None:
         raise ActivityError("no shop is configured for this calendar")
@@ -99,6 +115,7 @@ async def buy(session: AsyncSession, services: Services, event: StoredObject, qu
         "customer": {"name": customer.name, "email": customer.email},
         "offer": offer_id,
         "state": PurchaseState.PENDING.value,
+        **({"waitlist": True} if from_waitlist else {}),
     }
     await objects.put(session, purchase, actor=services.actor.name, now=now, public=False, readers=[])
     offer = activity(
@@ -108,6 +125,12 @@ async def buy(session: AsyncSession, services: Services, event: StoredObject, qu
     # Last: every buyer adds to this one collection, so whatever the store keeps per collection (its size) is a
     # row all their transactions update; taken just before the commit, it is held the shortest time.
     await collections.add(session, offers_index(services), offer_id, now, {"purchase": purchase["id"]})
+    # Its tickets count as pending until the shop answers; the counter's row, taken after everything else, is
+    # where a buyer and a release of seats to the waiting list meet (actors/events/seats.py).
+    pending = await seats.add_pending(session, event.id, quantity, waitlist=from_waitlist)
+    if not from_waitlist and await seats.kept_for_waitlist(session, event.id):
+        if (await seats.seats_of(session, event.data, pending)).free < 0:
+            raise ActivityError(RESERVED)  # the caller's transaction rolls back: nothing was written
     return token
 
 

@@ -76,6 +76,15 @@ def test_a_bad_number_is_one_line_naming_the_setting(tmp_path: Path) -> None:
     assert_one_clear_line(result, "ROSE_ASH_RETRY_BASE")
 
 
+@pytest.mark.parametrize(("value", "says"), [("soon", "number of minutes"), ("0", "positive"), ("20000", "a week")])
+def test_a_bad_waiting_list_offer_time_is_one_line_naming_the_setting(value: str, says: str, tmp_path: Path) -> None:
+    result = start(
+        ["serve", "--kind", "events", "--data-dir", str(tmp_path), "--admin-token", GOOD_TOKEN],
+        env={"ROSE_ASH_WAITLIST_OFFER_MINUTES": value},
+    )
+    assert_one_clear_line(result, "ROSE_ASH_WAITLIST_OFFER_MINUTES", says)
+
+
 def test_a_missing_kind_is_one_line(tmp_path: Path) -> None:
     result = start(["serve", "--data-dir", str(tmp_path), "--admin-token", GOOD_TOKEN])
     assert_one_clear_line(result, "ROSE_ASH_KIND")

@@ -31,6 +31,7 @@ SUMUP = {
 def test_defaults_hold_fifteen_minutes_and_pay_manually() -> None:
     settings = Settings.from_env(BASE)
     assert (settings.hold_minutes, settings.payment_provider) == (15.0, "manual")
+    assert settings.waitlist_offer_minutes == 30.0
     assert stripe_keys(settings) is None and sumup_keys(settings) is None
 
 
@@ -40,6 +41,8 @@ def test_defaults_hold_fifteen_minutes_and_pay_manually() -> None:
         ({"ROSE_ASH_HOLD_MINUTES": "soon"}, "ROSE_ASH_HOLD_MINUTES must be a number of minutes"),
         ({"ROSE_ASH_HOLD_MINUTES": "-5"}, "ROSE_ASH_HOLD_MINUTES must be a positive number of minutes"),
         ({"ROSE_ASH_HOLD_MINUTES": "20000"}, "at most a week"),
+        ({"ROSE_ASH_WAITLIST_OFFER_MINUTES": "later"}, "ROSE_ASH_WAITLIST_OFFER_MINUTES must be a number of minutes"),
+        ({"ROSE_ASH_WAITLIST_OFFER_MINUTES": "20000"}, "ROSE_ASH_WAITLIST_OFFER_MINUTES must be more than 0 and at most"),
         ({"ROSE_ASH_PAYMENT_PROVIDER": "paypal"}, "ROSE_ASH_PAYMENT_PROVIDER must be one of manual, stripe, sumup"),
         ({"ROSE_ASH_PAYMENT_PROVIDER": "stripe"}, "the stripe provider needs ROSE_ASH_STRIPE_SECRET_KEY"),
         ({"ROSE_ASH_PAYMENT_PROVIDER": "sumup"}, "the sumup provider needs ROSE_ASH_SUMUP_API_KEY and "),
