@@ -57,6 +57,13 @@ def when_text(event: dict[str, Any]) -> str:
     return f"{local:%a} {local.day} {local:%B %Y, %H:%M} ({zone})"
 
 
+def due_text(order: dict[str, Any]) -> str:
+    """Until when an order's seats are held, in its event's own time zone."""
+    event = order.get("event") if isinstance(order.get("event"), dict) else {}
+    zone = event.get("timezone") if isinstance(event, dict) else None
+    return when_text({"startTime": order.get("paymentDueDate"), "timezone": zone}) or str(order.get("paymentDueDate", ""))
+
+
 def _tickets(order: dict[str, Any]) -> list[tuple[str, str]]:
     found = []
     for ticket in order.get("tickets", []):

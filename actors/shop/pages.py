@@ -11,6 +11,7 @@ from starlette.routing import Route
 
 from activities.order import product_key
 from actors.context import Services
+from actors.shop.confirmation import due_text
 from actors.shop.orders import capacity_counter, orders_id, products_id
 from actors.web import admin_only, render, services_of
 from store import collections, counters
@@ -52,4 +53,4 @@ async def orders_page(request: Request) -> Response:
 
 
 async def order_page(request: Request, services: Services, order: dict[str, Any]) -> Response:
-    return render(request, services, "shop/order.html", {"order": order}, private=True)
+    return render(request, services, "shop/order.html", {"order": order, "held_until": due_text(order)}, private=True)
