@@ -25,9 +25,9 @@ CAPACITY = 100
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
-async def buy_all(m: Market, event: str) -> list[tuple[int, str]]:
+async def buy_all(m: Market, event: str, buyers: int = BUYERS, wave: str = "") -> list[tuple[int, str]]:
     """Every buyer loads the page (its own session), then all press Buy at once. (status, ticket token) each."""
-    transport = httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=BUYERS))
+    transport = httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=buyers))
     page = f"{m.events.url}/events/{slug_of(event)}"
 
     async def load() -> tuple[httpx.AsyncClient, str]:
@@ -38,15 +38,26 @@ async def buy_all(m: Market, event: str) -> list[tuple[int, str]]:
         return browser, match.group(1)
 
     async def buy(n: int, browser: httpx.AsyncClient, csrf: str) -> tuple[int, str]:
-        fields = {"csrf": csrf, "name": f"Buyer {n}", "email": f"buyer{n}@example.org", "quantity": "1"}
+        fields = {"csrf": csrf, "name": f"Buyer {n}", "email": f"buyer{wave}{n}@example.org", "quantity": "1"}
         response = await browser.post(f"{page}/buy", data=fields)
         return response.status_code, slug_of(response.headers.get("location", ""))
 
     try:
-        sessions = await asyncio.gather(*(load() for _ in range(BUYERS)))
+        sessions = await asyncio.gather(*(load() for _ in range(buyers)))
         return list(await asyncio.gather(*(buy(n, *session) for n, session in enumerate(sessions))))
     finally:
         await transport.aclose()
+
+
+def pending(m: Market) -> int:
+    return int(
+        m.events_db.scalar(
+            select(func.count())
+            .select_from(StoredObject)
+            .where(StoredObject.type == "TicketPurchase", StoredObject.data["state"].as_string() == "pending")
+        )
+        or 0
+    )
 
 
 @pytest.mark.slow
@@ -60,17 +71,7 @@ def test_500_buyers_for_100_places(market: Callable[..., Market]) -> None:
     tokens = {token for _, token in bought}
     assert len(tokens) == BUYERS
 
-    def pending() -> int:
-        return int(
-            m.events_db.scalar(
-                select(func.count())
-                .select_from(StoredObject)
-                .where(StoredObject.type == "TicketPurchase", StoredObject.data["state"].as_string() == "pending")
-            )
-            or 0
-        )
-
-    wait_until(lambda: pending() == 0, timeout=600, what="every purchase answered", every=1.0)
+    wait_until(lambda: pending(m) == 0, timeout=600, what="every purchase answered", every=1.0)
     elapsed = time.monotonic() - started
 
     purchases = m.purchases()
