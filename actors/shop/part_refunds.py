@@ -11,13 +11,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from activities.build import activity
 from activities.order import SOLD_STATUSES, OrderStatus
 from actors.context import Services
 from actors.shop import notices
 from actors.shop.orders import capacity_counter, event_tickets_id
 from actors.shop.payments import PartRefund, PaymentError, provider_for
-from actors.shop.settle import public_order
+from actors.shop.settle import tell_seller
 from store import collections, counters
 from store.models import StoredObject
 
@@ -68,12 +67,7 @@ async def refund_tickets(session: AsyncSession, services: Services, row: StoredO
     data["price"] = f"{Decimal(str(data['price'])) - amount:.2f}"
     data["description"] = f"{len(gone)} ticket{'s' if len(gone) != 1 else ''} refunded by the shop"
     row.data, row.updated_at = data, now
-    broker = data.get("broker")
-    if isinstance(broker, str):
-        told = activity(
-            "Update", services.actor.new_activity_id(), services.actor.id, public_order(data), to=[broker]
-        )
-        await services.emit(session, told)
+    await tell_seller(session, services, data)
     message = notices.refunded(data, f"{amount:.2f}", chosen)
     await notices.tell_buyer(session, services, data, message, key=f"order-refunded:{row.id}:{part.key}")
     return part.amount

@@ -43,6 +43,16 @@ def public_order(data: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if k not in PRIVATE_FIELDS}
 
 
+async def tell_seller(session: AsyncSession, services: Services, data: dict[str, Any]) -> None:
+    """The signed `Update{Order}` that tells the events peer which sold the order how it stands now."""
+    broker = data.get("broker")
+    if isinstance(broker, str):
+        told = activity(
+            "Update", services.actor.new_activity_id(), services.actor.id, public_order(data), to=[broker]
+        )
+        await services.emit(session, told)
+
+
 async def move_order(
     session: AsyncSession, services: Services, row: StoredObject, status: OrderStatus, *, reason: str = ""
 ) -> Moved:
@@ -73,12 +83,7 @@ async def move_order(
     if reason:
         data["description"] = reason
     row.data, row.updated_at = data, now
-    broker = data.get("broker")
-    if isinstance(broker, str):
-        told = activity(
-            "Update", services.actor.new_activity_id(), services.actor.id, public_order(data), to=[broker]
-        )
-        await services.emit(session, told)
+    await tell_seller(session, services, data)
     if status is OrderStatus.DELIVERED:
         await order_delivered(session, services, data)  # the buyer's confirmation (mail hook)
     return Moved.MOVED
