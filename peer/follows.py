@@ -134,23 +134,26 @@ async def on_follow_answered(ctx: Context) -> Outcome:
     return Outcome.PROCESSED
 
 
+def outgoing_follow(services: Services, follow_id: str, remote: str, now: float) -> Follow:
+    """The row of a Follow this peer sends, pending until the remote side answers."""
+    return Follow(
+        id=follow_id,
+        local_actor=services.actor.name,
+        remote_actor=remote,
+        direction="out",
+        state=FollowState.PENDING,
+        created_at=now,
+        updated_at=now,
+    )
+
+
 async def follow(services: Services, target: str) -> str:
     """Send a Follow to `target` (an actor id); returns the Follow's id."""
     info = await services.directory.actor(target)
     follow_id = services.actor.new_activity_id()
     now = services.clock()
     async with services.store.write() as session:
-        session.add(
-            Follow(
-                id=follow_id,
-                local_actor=services.actor.name,
-                remote_actor=info.id,
-                direction="out",
-                state=FollowState.PENDING,
-                created_at=now,
-                updated_at=now,
-            )
-        )
+        session.add(outgoing_follow(services, follow_id, info.id, now))
         await services.emit(session, activity("Follow", follow_id, services.actor.id, info.id, to=[info.id]))
     return follow_id
 

@@ -23,6 +23,7 @@ from activities.vocab import PUBLIC
 from actors.context import Services
 from inbox.directory import ActorInfo
 from inbox.errors import FetchError
+from peer.follows import outgoing_follow
 from store import collections
 from store.follow_states import FOLLOW, FollowState
 from store.models import Follow, RelaySubscription
@@ -92,17 +93,7 @@ async def subscribe(services: Services, url: str, style_name: str) -> str:
     follow_id = services.actor.new_activity_id()
     now = services.clock()
     async with services.store.write() as session:
-        session.add(
-            Follow(
-                id=follow_id,
-                local_actor=services.actor.name,
-                remote_actor=relay.id,
-                direction="out",
-                state=FollowState.PENDING,
-                created_at=now,
-                updated_at=now,
-            )
-        )
+        session.add(outgoing_follow(services, follow_id, relay.id, now))
         session.add(
             RelaySubscription(
                 follow_id=follow_id,
