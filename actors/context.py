@@ -98,6 +98,9 @@ class Services:
     embed_ancestors: str = "'self'"  # who may frame the calendar widget (CSP frame-ancestors sources)
     mail: Mailer = field(default_factory=lambda: Mailer("rose-ash@localhost.localdomain", clock=time.time))
     ghost_url: str = ""  # the blog's old Ghost site, whose images an import of its export fetches
+    admin_token_login: bool = True  # off: the admin token opens nothing; members sign in at the account service
+    oidc_secret: str = field(default="", repr=False)  # this peer's client secret at the account service
+    oidc_clients: Mapping[str, str] = field(default_factory=dict, repr=False)  # the account service's clients
 
     def peer_actor(self, kind: str) -> str | None:
         base = self.peers.get(kind)

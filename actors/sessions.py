@@ -70,7 +70,16 @@ async def open_session(store: Store, data: dict[str, Any], lifetime: float = SES
     now = store.clock()
     async with store.write() as session:
         await session.execute(delete(WebSession).where(WebSession.expires_at < now))
-        session.add(WebSession(id=_digest(token), data=data, created_at=now, expires_at=now + lifetime))
+        member = data.get("member")
+        session.add(
+            WebSession(
+                id=_digest(token),
+                data=data,
+                created_at=now,
+                expires_at=now + lifetime,
+                member=member if isinstance(member, str) else None,
+            )
+        )
     return token
 
 
@@ -80,6 +89,13 @@ async def load_session(store: Store, token: str) -> dict[str, Any] | None:
     if row is None or row.expires_at < store.clock():
         return None
     return dict(row.data)
+
+
+async def close_member_sessions(store: Store, member: str) -> int:
+    """End every signed-in session of a member on this peer (signing out everywhere); how many there were."""
+    async with store.write() as session:
+        result = await session.execute(delete(WebSession).where(WebSession.member == member))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def close_session(store: Store, token: str) -> None:

@@ -3,23 +3,20 @@
 from __future__ import annotations
 
 import base64
-import functools
 import hashlib
 import hmac
 import secrets
-from collections.abc import Awaitable, Callable
-from typing import Any, Concatenate, ParamSpec
+from typing import Any
 
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from actors import roles
 from actors.context import Services
 
 MAX_FORM_FIELD = 100_000
-
-P = ParamSpec("P")
 
 
 def services_of(request: Request) -> Services:
@@ -95,13 +92,29 @@ async def sign_out(request: Request, services: Services) -> None:
 
 
 def has_admin_bearer(request: Request, services: Services) -> bool:
-    """The request carries the admin token as `Authorization: Bearer` (client-to-server, automation)."""
+    """The request carries the admin token as `Authorization: Bearer` (client-to-server, automation), and the
+    admin token is not switched off (ROSE_ASH_ADMIN_TOKEN_LOGIN)."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), services.admin_token.encode())
+    return (
+        services.admin_token_login
+        and scheme.lower() == "bearer"
+        and hmac.compare_digest(token.strip().encode(), services.admin_token.encode())
+    )
 
 
 def is_admin(request: Request, services: Services) -> bool:
-    return bool(session(request, services).get("admin"))
+    return roles.allows(session(request, services), roles.ADMIN)
+
+
+def is_staff(request: Request, services: Services) -> bool:
+    """Signed in with at least one role (the pages show staff links and keep the page out of caches)."""
+    return bool(roles.roles_of(session(request, services)))
+
+
+def refused_page(request: Request, services: Services, role: str) -> Response:
+    """The 403 a signed-in member gets on a page whose role they do not hold."""
+    context = {"role": role, "role_label": roles.ROLES[role], "email": session(request, services).get("email", "")}
+    return render(request, services, "layout/refused.html", context, 403, private=True)
 
 
 def login_first(request: Request, services: Services) -> Response | None:
@@ -111,20 +124,8 @@ def login_first(request: Request, services: Services) -> Response | None:
     return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
 
 
-def admin_only(
-    handler: Callable[Concatenate[Request, P], Awaitable[Response]],
-) -> Callable[Concatenate[Request, P], Awaitable[Response]]:
-    """An endpoint only the admin reaches: before it runs (before its form is read), anyone else gets
-    `login_first`'s redirect."""
-
-    @functools.wraps(handler)
-    async def guarded(request: Request, /, *args: P.args, **kwargs: P.kwargs) -> Response:
-        refused = login_first(request, services_of(request))
-        if refused is not None:
-            return refused
-        return await handler(request, *args, **kwargs)
-
-    return guarded
+# An endpoint only the admin reaches (members holding the admin role, or the admin token's session).
+admin_only = roles.requires(roles.ADMIN)
 
 
 def csrf_token(request: Request, services: Services) -> str:
@@ -206,13 +207,15 @@ def render(
         request=request,
         csrf=csrf_token(request, services),
         admin=is_admin(request, services),
+        roles=roles.roles_of(session(request, services)),
+        member=session(request, services).get("email", ""),
         actor=services.actor,
         nav=services.site.nav,
         kind=services.site.kind_name,
         peers=services.peers,
         **context,
     )
-    response = secure_page(HTMLResponse(page, status_code=status_code), private=private or is_admin(request, services))
+    response = secure_page(HTMLResponse(page, status_code=status_code), private=private or is_staff(request, services))
     return _save(request, response, services)
 
 

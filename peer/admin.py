@@ -29,6 +29,9 @@ async def login(request: Request) -> Response:
     token = str(form.get("token", ""))
     back = safe_next(str(form.get("next", "")))
     client = request.client.host if request.client else ""
+    if not services.admin_token_login:
+        error = "Signing in with the admin token is switched off on this peer: sign in as a member."
+        return render(request, services, "layout/login.html", {"next": back, "error": error}, 403)
     throttle = services.sessions.throttle
     if not throttle.allows(client):
         error = "Too many wrong tokens were tried. Wait a minute, then try again."

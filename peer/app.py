@@ -102,7 +102,9 @@ async def _running(runtime: Runtime, setup: KindSetup, app: Starlette) -> AsyncI
         # the workers, and the kind's due work with them: a web process without them leaves all of it to
         # `rose-ash worker` (and changes nothing behind a test's back)
         inprocess = runtime.settings.inprocess_worker
-        tasks = [worker.run(), mail_worker.run(), *(task(runtime.services) for task in setup.tasks)] if inprocess else []
+        tasks = (
+            [worker.run(), mail_worker.run(), *(task(runtime.services) for task in setup.tasks)] if inprocess else []
+        )
         services = runtime.services
         tasks.append(
             keep_house(

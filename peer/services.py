@@ -123,7 +123,9 @@ def build_services(settings: Settings, clock: Callable[[], float] = time.time) -
     kind = load_kind(settings.kind)
     store = open_store(settings.database_url, clock)
     guard = AddressGuard(settings.allow_private, settings.allowed_hosts)
-    client = guarded_client(guard, user_agent=user_agent(settings), limiter=HostLimiter(peers=settings.peer_authorities))
+    client = guarded_client(
+        guard, user_agent=user_agent(settings), limiter=HostLimiter(peers=settings.peer_authorities)
+    )
     fetcher = RemoteFetcher(client, guard, clock, knocks=SchemeMemory(settings.first_knock))
     services = Services(
         actor=LocalActor(settings.kind, settings.base_url),
@@ -151,5 +153,8 @@ def build_services(settings: Settings, clock: Callable[[], float] = time.time) -
         mail=Mailer(settings.sender_address, clock),
         embed_ancestors=settings.embed_ancestors,
         ghost_url=settings.ghost_url,
+        admin_token_login=settings.admin_token_login,
+        oidc_secret=settings.oidc_secret,
+        oidc_clients=dict(settings.oidc_clients),
     )
     return Runtime(settings, kind, services, client)

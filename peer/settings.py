@@ -16,7 +16,7 @@ from mail.compose import MailError, check_address
 from mail.transport import SmtpServer
 from net.limits import authority_of
 
-KINDS = ("blog", "events", "shop")
+KINDS = ("blog", "events", "shop", "account")  # account: the members' sign-in (OpenID Connect provider)
 PAYMENT_PROVIDERS = ("manual", "stripe", "sumup")  # `free` needs no setting: it takes every order priced 0
 
 
@@ -29,6 +29,17 @@ def parse_peers(value: str) -> dict[str, str]:
             raise ValueError(f"peer {part!r} (--peer or ROSE_ASH_PEERS) is not NAME=URL")
         peers[name.strip()] = url.strip().rstrip("/")
     return peers
+
+
+def parse_clients(value: str) -> dict[str, str]:
+    """`blog=SECRET,events=SECRET` → {client id: secret} (the account service's OpenID Connect clients)."""
+    clients: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in value.split(","))):
+        name, sep, secret = part.partition("=")
+        if not sep or not name.strip() or not secret.strip():
+            raise ValueError("ROSE_ASH_OIDC_CLIENTS must be NAME=SECRET pairs separated by commas")
+        clients[name.strip()] = secret.strip()
+    return clients
 
 
 def trusted_actor(value: str) -> str:
@@ -146,6 +157,10 @@ class Settings:
     mail_from: str = ""  # the From address; empty: <kind>@<the base URL's host>
     mail_retention: float = 30 * 24 * 3600.0  # seconds a sent email's content and addresses are kept
     ghost_url: str = ""  # the blog's old Ghost site: a Ghost import fetches its images from there
+    admin_token_login: bool = True  # the admin token opens pages and the outbox; off: only members' sign-in does
+    oidc_secret: str = field(default="", repr=False)  # this peer's client secret at the account service
+    # the account service's clients: client id (a peer's kind) → its secret; redirect URIs come from `peers`
+    oidc_clients: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def media_path(self) -> Path:
@@ -192,6 +207,11 @@ class Settings:
             raise ValueError(f"ROSE_ASH_MAIL_FROM must be an email address, not {self.mail_from!r}") from None
         if len(self.admin_token) < 8:
             raise ValueError("the admin token (--admin-token or ROSE_ASH_ADMIN_TOKEN) must be at least 8 characters")
+        if self.oidc_secret and len(self.oidc_secret) < 32:
+            raise ValueError("ROSE_ASH_OIDC_SECRET (this peer's client secret) must be at least 32 characters")
+        short = next((name for name, secret in self.oidc_clients.items() if len(secret) < 32), None)
+        if short is not None:
+            raise ValueError(f"ROSE_ASH_OIDC_CLIENTS: the secret of {short} must be at least 32 characters")
         if self.metrics_token and len(self.metrics_token) < 16:
             raise ValueError("ROSE_ASH_METRICS_TOKEN must be at least 16 characters (or unset)")
 
@@ -268,6 +288,10 @@ class Settings:
             "mail_from": env.get("ROSE_ASH_MAIL_FROM", "").strip(),
             "mail_retention": _seconds(env, "ROSE_ASH_MAIL_RETENTION", 30 * 24 * 3600.0),
             "ghost_url": env.get("ROSE_ASH_GHOST_URL", "").strip().rstrip("/"),
+            "admin_token_login": env.get("ROSE_ASH_ADMIN_TOKEN_LOGIN", "on").strip().lower()
+            not in ("0", "off", "no", "false"),
+            "oidc_secret": env.get("ROSE_ASH_OIDC_SECRET", "").strip(),
+            "oidc_clients": parse_clients(env.get("ROSE_ASH_OIDC_CLIENTS", "")),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

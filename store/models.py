@@ -53,6 +53,7 @@ class WebSession(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[float] = mapped_column(Float)
     expires_at: Mapped[float] = mapped_column(Float, index=True)
+    member: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)  # a member's, when signed in
 
 
 class StoredObject(Base):
@@ -333,3 +334,104 @@ class WaitlistEntry(Base):
         Index("ix_waitlist_entries_event_state", "event", "state", "id"),
         Index("ix_waitlist_entries_due", "state", "offered_until"),
     )
+
+
+class Member(Base):
+    """A member of the cooperative (account service). `email` is kept lower-cased; `password_hash` is argon2id,
+    empty until an invited member chooses a password; `email_verified_at` is None until the link in the
+    verification email is followed."""
+
+    __tablename__ = "members"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    email_verified_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    created_at: Mapped[float] = mapped_column(Float)
+    password_changed_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class MemberRole(Base):
+    """A role given to a member: admin, editor, organiser, box_office or shop_staff (actors/roles.py)."""
+
+    __tablename__ = "member_roles"
+    member_id: Mapped[str] = mapped_column(String(36), ForeignKey("members.id", ondelete="CASCADE"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(32), primary_key=True)
+    granted_by: Mapped[str] = mapped_column(String(254))
+    granted_at: Mapped[float] = mapped_column(Float)
+
+
+class MemberLink(Base):
+    """A one-time link emailed to a member (verify an address, reset a password, confirm a new address, accept an
+    invitation). `id` is the digest of the link's secret; `email` is the address it was sent to."""
+
+    __tablename__ = "member_links"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(16))
+    member_id: Mapped[str] = mapped_column(String(36), ForeignKey("members.id", ondelete="CASCADE"))
+    email: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[float] = mapped_column(Float)
+    expires_at: Mapped[float] = mapped_column(Float)
+    used_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+    __table_args__ = (Index("ix_member_links_member_purpose", "member_id", "purpose"),)
+
+
+class OAuthCode(Base):
+    """An OpenID Connect authorization code (account service): single use, short-lived, bound to its client,
+    exact redirect URI and PKCE challenge. `id` is the digest of the code."""
+
+    __tablename__ = "oauth_codes"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(64))
+    member_id: Mapped[str] = mapped_column(String(36), ForeignKey("members.id", ondelete="CASCADE"))
+    redirect_uri: Mapped[str] = mapped_column(URL)
+    scope: Mapped[str] = mapped_column(String(500))
+    nonce: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    code_challenge: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    code_challenge_method: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    session_id: Mapped[str] = mapped_column(String(64))  # the account session it was issued in (the `sid` claim)
+    auth_time: Mapped[float] = mapped_column(Float)
+    expires_at: Mapped[float] = mapped_column(Float)
+    used_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class OAuthToken(Base):
+    """An access, refresh or personal (client-to-server) token (account service); `id` is its digest. A refresh
+    token is rotated: using it sets `replaced_by`, and using a replaced one revokes the whole chain."""
+
+    __tablename__ = "oauth_tokens"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # access | refresh | personal
+    client_id: Mapped[str] = mapped_column(String(64))  # the peer it is for (its audience)
+    member_id: Mapped[str] = mapped_column(String(36), ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    scope: Mapped[str] = mapped_column(String(500))
+    session_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[float] = mapped_column(Float)
+    expires_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    revoked_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    replaced_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class SigningKey(Base):
+    """A key the account service signs ID tokens with (published in its JWKS); retired keys stay published
+    until the tokens they signed have expired."""
+
+    __tablename__ = "signing_keys"
+    kid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    private_pem: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[float] = mapped_column(Float)
+    retired_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class AuditEntry(Base):
+    """Who did what, when, on this peer (posts, events, approvals, refunds, role changes); admins read it."""
+
+    __tablename__ = "audit_entries"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[float] = mapped_column(Float, index=True)
+    who: Mapped[str] = mapped_column(String(254))  # a member's email, or "admin token"
+    action: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(URL)
+    detail: Mapped[str] = mapped_column(String(2000), default="")

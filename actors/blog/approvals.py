@@ -17,9 +17,7 @@ async def waiting_events(session: AsyncSession, services: Services) -> list[Wait
     """One query over the posts' pending collections (their items are bounded by actors/pending.py)."""
     prefix = post_id(services, "")
     rows = await session.scalars(
-        select(CollectionItem)
-        .where(CollectionItem.collection.like(f"{prefix}%{SUFFIX}"))
-        .order_by(CollectionItem.seq)
+        select(CollectionItem).where(CollectionItem.collection.like(f"{prefix}%{SUFFIX}")).order_by(CollectionItem.seq)
     )
     found: list[Waiting] = []
     for row in rows:

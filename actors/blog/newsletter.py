@@ -175,8 +175,8 @@ async def send_confirmation(session: AsyncSession, services: Services, address: 
         ),
         html=(
             f"<p>Someone, probably you, asked to receive new posts of "
-            f"<a href=\"{html.escape(services.actor.base_url)}/\">the {html.escape(blog)}</a> by email.</p>"
-            f"<p><a href=\"{html.escape(link)}\">Confirm your subscription</a> (the link works for 48 hours).</p>"
+            f'<a href="{html.escape(services.actor.base_url)}/">the {html.escape(blog)}</a> by email.</p>'
+            f'<p><a href="{html.escape(link)}">Confirm your subscription</a> (the link works for 48 hours).</p>'
             "<p>If it was not you, ignore this email: nothing will be sent.</p>"
         ),
     )
@@ -206,8 +206,8 @@ async def send_post(session: AsyncSession, services: Services, post: dict[str, A
             text=f"{title}\n\n{text_body}\n\nRead it on the blog: {link}\n\nUnsubscribe: {leave}\n",
             html=(
                 f"<h1>{html.escape(title)}</h1>{content}"
-                f"<p><a href=\"{html.escape(link)}\">Read it on the blog</a></p>"
-                f"<p><small><a href=\"{html.escape(leave)}\">Unsubscribe</a></small></p>"
+                f'<p><a href="{html.escape(link)}">Read it on the blog</a></p>'
+                f'<p><small><a href="{html.escape(leave)}">Unsubscribe</a></small></p>'
             ),
             headers={"List-Unsubscribe": f"<{leave}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
         )

@@ -50,7 +50,9 @@ async def buyer_view(services: Services, purchase: dict[str, Any]) -> dict[str, 
         "event_gone": row is not None and row.type != "Event",
         # a purchase that is over may be made again while the event still sells tickets
         "calendar_file": f"{urlsplit(event['id']).path}.ics" if event else None,
-        "qr": {str(t["code"]): qr_data_uri(str(t["code"])) for t in tickets} if state == PurchaseState.CONFIRMED else {},
+        "qr": {str(t["code"]): qr_data_uri(str(t["code"])) for t in tickets}
+        if state == PurchaseState.CONFIRMED
+        else {},
         "buy_again": over and event is not None and fep8a8e.ticket_refusal(event) is None,
         # a purchase the shop refused as sold out may wait for seats instead
         "waitlist": (

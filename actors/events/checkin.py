@@ -137,7 +137,9 @@ def local_time(at: float, tz: str) -> str:
 
 
 def _refused(known: Answer, number: str, state: PurchaseState) -> Answer:
-    return known.said(Verdict.REFUSED, REFUSALS.get(state, "Cancelled"), f"Ticket {number}'s order is {state.value}: do not admit.")
+    return known.said(
+        Verdict.REFUSED, REFUSALS.get(state, "Cancelled"), f"Ticket {number}'s order is {state.value}: do not admit."
+    )
 
 
 def _invalid(detail: str) -> Answer:

@@ -39,7 +39,9 @@ class WidgetLine:
 def widget_line(event: dict[str, Any]) -> WidgetLine:
     start = datetime.fromisoformat(str(event["startTime"]))  # its offset is the event's time zone's
     place = fep8a8e.place_of(event)
-    where = ", ".join(p for p in (str(place.get("name") or ""), fep8a8e.address_parts(place).get("addressLocality", "")) if p)
+    where = ", ".join(
+        p for p in (str(place.get("name") or ""), fep8a8e.address_parts(place).get("addressLocality", "")) if p
+    )
     if fep8a8e.online_url_of(event):
         where = f"{where} and online" if where else "Online"
     status = fep8a8e.status_of(event)

@@ -343,7 +343,11 @@ async def _purchase(services: Services, token: str) -> dict[str, Any]:
 async def ticket_page(request: Request) -> Response:
     services = services_of(request)
     purchase = await _purchase(services, request.path_params["token"])
-    context = {"purchase": purchase, "token": request.path_params["token"], "view": await buyer_view(services, purchase)}
+    context = {
+        "purchase": purchase,
+        "token": request.path_params["token"],
+        "view": await buyer_view(services, purchase),
+    }
     return render(request, services, "events/ticket.html", context, private=True)
 
 
@@ -366,7 +370,11 @@ async def ticket_status(request: Request, waiters: PurchaseWaiters) -> Response:
                 pass
             woken.clear()
             purchase = await _purchase(services, token)
-    fields = {"state": purchase["state"], "orderNumber": purchase.get("orderNumber", ""), "reason": purchase.get("reason", "")}
+    fields = {
+        "state": purchase["state"],
+        "orderNumber": purchase.get("orderNumber", ""),
+        "reason": purchase.get("reason", ""),
+    }
     return JSONResponse({"fields": fields}, headers={"Cache-Control": "no-store"})
 
 

@@ -86,12 +86,16 @@ def _media_id(services: Services, image: object) -> str | None:
     return url.removeprefix(prefix).split("-", 1)[0]
 
 
-async def poster_views(session: AsyncSession, services: Services, events: list[dict[str, Any]]) -> dict[str, PosterView]:
+async def poster_views(
+    session: AsyncSession, services: Services, events: list[dict[str, Any]]
+) -> dict[str, PosterView]:
     """The posters of `events` by event id, each with every width the pipeline kept (one query for all)."""
     wanted = {e["id"]: media for e in events if (media := _media_id(services, e.get("image"))) is not None}
     if not wanted:
         return {}
-    rows = {row.id: row for row in await session.scalars(select(MediaFile).where(MediaFile.id.in_(set(wanted.values()))))}
+    rows = {
+        row.id: row for row in await session.scalars(select(MediaFile).where(MediaFile.id.in_(set(wanted.values()))))
+    }
     views: dict[str, PosterView] = {}
     for event in events:
         row = rows.get(wanted.get(event["id"], ""))

@@ -64,9 +64,7 @@ async def drop_refunded_tickets(
     if not kept:
         raise Unprocessable("a paid order with no ticket left is refunded, not updated")
     await collections.remove_many(session, sold_of(purchase["event"]), [str(t["id"]) for t in gone])
-    purchase.update(
-        tickets=kept, quantity=len(kept), refundedTickets=[*purchase.get("refundedTickets", []), *gone]
-    )
+    purchase.update(tickets=kept, quantity=len(kept), refundedTickets=[*purchase.get("refundedTickets", []), *gone])
     reason = order.get("description")
     if isinstance(reason, str):
         purchase["reason"] = reason[:300]

@@ -90,9 +90,19 @@ async def checkout_page(request: Request) -> Response:
         stripe = provider
         intent = await _intent(services, row, lambda: stripe.intent(row.data))
     except PaymentError as exc:
-        failed = {"order": row.data, "held_until": due_text(row.data), "error": f"{exc.reason}. Your seats stay held; try again in a moment."}
+        failed = {
+            "order": row.data,
+            "held_until": due_text(row.data),
+            "error": f"{exc.reason}. Your seats stay held; try again in a moment.",
+        }
         return render(request, services, "shop/checkout.html", failed, 503, private=True)
-    context: dict[str, Any] = {"order": row.data, "held_until": due_text(row.data), "intent": intent, "keys": provider.keys, "order_page": order_page}
+    context: dict[str, Any] = {
+        "order": row.data,
+        "held_until": due_text(row.data),
+        "intent": intent,
+        "keys": provider.keys,
+        "order_page": order_page,
+    }
     page = render(request, services, "shop/checkout.html", context, private=True)
     # Stripe.js (or localstripe's stand-in) loads from the provider and talks to its API from the page.
     js, api = origin_of(provider.keys.js_url), origin_of(provider.keys.api_base)

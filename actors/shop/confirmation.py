@@ -61,7 +61,9 @@ def due_text(order: dict[str, Any]) -> str:
     """Until when an order's seats are held, in its event's own time zone."""
     event = order.get("event") if isinstance(order.get("event"), dict) else {}
     zone = event.get("timezone") if isinstance(event, dict) else None
-    return when_text({"startTime": order.get("paymentDueDate"), "timezone": zone}) or str(order.get("paymentDueDate", ""))
+    return when_text({"startTime": order.get("paymentDueDate"), "timezone": zone}) or str(
+        order.get("paymentDueDate", "")
+    )
 
 
 def _tickets(order: dict[str, Any]) -> list[tuple[str, str]]:

@@ -44,7 +44,9 @@ def event_cancelled(order: dict[str, Any], *, refunded: bool) -> tuple[str, list
             "you paid. A card refund can take a few days to show on your statement."
         )
     else:
-        lines.append(f"Your order {number} is cancelled: there is nothing to pay, and your tickets are no longer valid.")
+        lines.append(
+            f"Your order {number} is cancelled: there is nothing to pay, and your tickets are no longer valid."
+        )
     return f"Cancelled: {name} (order {number})", lines
 
 

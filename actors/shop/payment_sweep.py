@@ -24,7 +24,9 @@ EVERY = 30.0  # seconds between sweeps; a notification that arrives settles the 
 async def started_payments(services: Services, orders: list[str] | None = None) -> dict[str, str]:
     """Order id → its payment's id at the provider, for orders due for payment (all, or those in `orders`)."""
     async with services.store.read() as session:
-        due = orders if orders is not None else [i.item for i in await collections.all_items(session, holds_id(services))]
+        due = (
+            orders if orders is not None else [i.item for i in await collections.all_items(session, holds_id(services))]
+        )
         found: dict[str, str] = {}
         for order in due:
             payment = await collections.get(session, payments_id(services), order)

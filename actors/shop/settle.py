@@ -47,9 +47,7 @@ async def tell_seller(session: AsyncSession, services: Services, data: dict[str,
     """The signed `Update{Order}` that tells the events peer which sold the order how it stands now."""
     broker = data.get("broker")
     if isinstance(broker, str):
-        told = activity(
-            "Update", services.actor.new_activity_id(), services.actor.id, public_order(data), to=[broker]
-        )
+        told = activity("Update", services.actor.new_activity_id(), services.actor.id, public_order(data), to=[broker])
         await services.emit(session, told)
 
 

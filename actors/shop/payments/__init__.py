@@ -15,7 +15,15 @@ from actors.shop.payments.simple import Free, Manual
 from actors.shop.payments.stripe_provider import StripeProvider
 from actors.shop.payments.sumup_provider import SumUpProvider
 
-__all__ = ["BadNotification", "Notification", "PartRefund", "PaymentError", "PaymentProvider", "provider_for", "provider_named"]
+__all__ = [
+    "BadNotification",
+    "Notification",
+    "PartRefund",
+    "PaymentError",
+    "PaymentProvider",
+    "provider_for",
+    "provider_named",
+]
 
 FREE, MANUAL = Free(), Manual()
 

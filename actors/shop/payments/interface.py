@@ -59,5 +59,3 @@ class PaymentProvider(Protocol):
         """Give the order's money back (what is left of it), or only `part` of it; PaymentError when the provider
         cannot."""
         ...
-
-

@@ -43,5 +43,3 @@ class Manual:
 
     async def refund(self, order: dict[str, Any], part: PartRefund | None = None) -> None:
         return None
-
-

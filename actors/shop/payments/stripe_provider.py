@@ -30,9 +30,7 @@ class StripeProvider:
 
     def __init__(self, keys: StripeKeys) -> None:
         self.keys = keys
-        self.client = stripe.StripeClient(
-            keys.secret_key, base_addresses={"api": keys.api_base}, max_network_retries=1
-        )
+        self.client = stripe.StripeClient(keys.secret_key, base_addresses={"api": keys.api_base}, max_network_retries=1)
 
     async def intent(self, order: dict[str, Any]) -> dict[str, Any]:
         """The order's PaymentIntent (made on first use): its id and client secret."""
@@ -50,7 +48,9 @@ class StripeProvider:
         try:
             made = await asyncio.to_thread(create)
         except stripe.StripeError as exc:
-            raise PaymentError(f"the card payment service could not start the payment ({exc.user_message or 'unavailable'})") from None
+            raise PaymentError(
+                f"the card payment service could not start the payment ({exc.user_message or 'unavailable'})"
+            ) from None
         return {"id": str(made.id), "client_secret": str(made.client_secret)}
 
     async def start(self, order: dict[str, Any]) -> str:
@@ -86,7 +86,9 @@ class StripeProvider:
         try:
             intent = await asyncio.to_thread(retrieve)
         except stripe.StripeError as exc:
-            raise PaymentError(f"the card payment service could not be asked ({exc.user_message or 'unavailable'})") from None
+            raise PaymentError(
+                f"the card payment service could not be asked ({exc.user_message or 'unavailable'})"
+            ) from None
         found = intent.to_dict()
         order = (found.get("metadata") or {}).get("order")
         if found.get("status") != "succeeded" or not isinstance(order, str):
@@ -114,4 +116,6 @@ class StripeProvider:
         try:
             await asyncio.to_thread(give_back)
         except stripe.StripeError as exc:
-            raise PaymentError(f"the card payment service refused the refund ({exc.user_message or 'unavailable'})") from None
+            raise PaymentError(
+                f"the card payment service refused the refund ({exc.user_message or 'unavailable'})"
+            ) from None

@@ -45,12 +45,20 @@ def upgrade() -> None:
 def _index_existing_tickets() -> None:
     """The tickets of purchases accepted before this revision, so their codes work at the door too."""
     objects = sa.table(
-        "objects", sa.column("id", sa.String), sa.column("type", sa.String), sa.column("data", sa.JSON),
+        "objects",
+        sa.column("id", sa.String),
+        sa.column("type", sa.String),
+        sa.column("data", sa.JSON),
         sa.column("created_at", sa.Float),
     )
     codes = sa.table(
-        "ticket_codes", sa.column("code", sa.String), sa.column("ticket", sa.String), sa.column("event", sa.String),
-        sa.column("purchase", sa.String), sa.column("number", sa.String), sa.column("created_at", sa.Float),
+        "ticket_codes",
+        sa.column("code", sa.String),
+        sa.column("ticket", sa.String),
+        sa.column("event", sa.String),
+        sa.column("purchase", sa.String),
+        sa.column("number", sa.String),
+        sa.column("created_at", sa.Float),
     )
     bind = op.get_bind()
     seen: set[str] = set()
@@ -63,8 +71,12 @@ def _index_existing_tickets() -> None:
             seen.add(code)
             bind.execute(
                 codes.insert().values(
-                    code=code, ticket=ticket["id"], event=data["event"], purchase=purchase,
-                    number=f"{data.get('orderNumber', '')}-{n}", created_at=created,
+                    code=code,
+                    ticket=ticket["id"],
+                    event=data["event"],
+                    purchase=purchase,
+                    number=f"{data.get('orderNumber', '')}-{n}",
+                    created_at=created,
                 )
             )
 
