@@ -4,11 +4,12 @@ actor (a `Service`), a store, a mail queue and pages like the others."""
 
 from __future__ import annotations
 
+from actors.account import signin
 from actors.kind import Kind, KindSetup
 
 
 def register(setup: KindSetup) -> None:
-    pass
+    setup.routes += signin.ROUTES
 
 
 KIND = Kind(
