@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,8 +38,10 @@ class Doorbell:
 
 
 # Set while a client-to-server request is served (peer/c2s.py): it sees, and may refuse by raising, each activity
-# the kind's handler emits, before the handler's transaction commits. Per request, not a shared cache.
-emit_watcher: ContextVar[Callable[[dict[str, Any]], None] | None] = ContextVar("emit_watcher", default=None)
+# the kind's handler emits, before the handler's transaction commits (and may write in that transaction, as the
+# audit log does). Per request, not a shared cache.
+EmitWatcher = Callable[[AsyncSession, dict[str, Any]], Awaitable[None]]
+emit_watcher: ContextVar[EmitWatcher | None] = ContextVar("emit_watcher", default=None)
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,7 @@ class Services:
         """Record `activity` in the caller's transaction; the delivery worker is woken once it commits."""
         watch = emit_watcher.get()
         if watch is not None:
-            watch(activity)
+            await watch(session, activity)
         sent = await emit(session, self.actor, activity, self.clock())
         ring = self.doorbell.ring
         event.listen(session.sync_session, "after_commit", lambda _s: ring(), once=True)

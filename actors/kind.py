@@ -22,6 +22,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from actors.context import Services
+from actors.scopes import Scope
 from inbox.dispatch import Listeners
 from store import objects
 
@@ -119,6 +120,8 @@ class Kind:
     summary: str
     register: Callable[[KindSetup], None]
     nav: tuple[tuple[str, str], ...] = ()  # (label, path) in the page header
+    # what a member's bearer token needs to post to the outbox (actors/scopes.py); None: the admin token only
+    c2s_access: Scope | None = None
 
 
 async def public_objects(session: AsyncSession, services: Services, ids: list[str]) -> list[Any]:

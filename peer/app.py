@@ -27,6 +27,7 @@ from inbox.dispatch import Listeners
 from inbox.errors import InboxError
 from inbox.receive import Inbox
 from peer import admin, follows, inbox_listing, mail_pages, metrics, relay_pages, wellknown
+from peer.bearer import IntrospectionCache
 from peer.c2s import outbox_post_route
 from peer.housekeeping import keep_house
 from peer.pages import actor_route, health
@@ -60,7 +61,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> St
         Route("/actor/inbox", inbox_endpoint, methods=["POST"]),
         *inbox_listing.ROUTES,
         Route("/inbox", inbox_endpoint, methods=["POST"]),
-        outbox_post_route(setup.c2s),
+        outbox_post_route(setup.c2s, kind.c2s_access),
         *admin.ROUTES,
         *relay_pages.ROUTES,
         *media.ROUTES,
@@ -87,6 +88,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> St
     app.state.pending_queues = tuple(setup.pending)
     app.state.follower_trust = setup.follower_trust
     app.state.inbox = inbox
+    app.state.bearer_cache = IntrospectionCache(settings.introspection_cache)
     return app
 
 

@@ -1,8 +1,10 @@
-"""Client-to-server: the admin POSTs an activity to the actor's outbox with a bearer token (ActivityPub §6).
+"""Client-to-server: the admin, or a member with a personal access token for this peer (peer/bearer.py), POSTs an
+activity to the actor's outbox with a bearer token (ActivityPub §6).
 
 A bare object is wrapped in a `Create` carrying the object's addressing (§6.2.1); the kind's handler makes the
 activity; the answer is 201 with the new activity's id as `Location`. The addressing the client gave is
-honoured or the request refused with the reason, before anything is stored."""
+honoured or the request refused with the reason, before anything is stored. The activity is made in the actor's
+name; the audit log records who asked for it, in the same transaction."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -17,12 +20,15 @@ from starlette.routing import Route
 from activities.errors import ActivityError
 from activities.parse import load_json
 from activities.vocab import ACTIVITY_TYPES, ADDRESS_FIELDS, JSON_MEDIA_TYPES
+from actors import audit
 from actors.context import emit_watcher
 from actors.kind import C2SHandler, C2SKey
-from actors.web import has_admin_bearer, services_of
+from actors.scopes import Scope
+from actors.web import services_of
 from inbox.errors import Unprocessable
 from inbox.receive import read_capped
 from outbox.addressing import addressing_refusal
+from peer.bearer import holder_of
 from peer.respond import error
 
 MAX_BODY = 1024 * 1024
@@ -54,11 +60,14 @@ def requested_addressing(activity: dict[str, Any]) -> dict[str, Any]:
     return asked
 
 
-async def post_to_outbox(request: Request, handlers: Mapping[C2SKey, C2SHandler]) -> Response:
+async def post_to_outbox(
+    request: Request, handlers: Mapping[C2SKey, C2SHandler], access: Scope | None = None
+) -> Response:
     """Hand the activity to the kind's handler for its type; 201 with the Location of the activity it made."""
     services = services_of(request)
-    if not has_admin_bearer(request, services):
-        return error(401, "a bearer token is required", **{"WWW-Authenticate": 'Bearer realm="outbox"'})
+    holder = await holder_of(request, services, access)
+    if isinstance(holder, Response):
+        return holder
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type not in JSON_MEDIA_TYPES:
         return error(415, 'the body must be application/ld+json; profile="https://www.w3.org/ns/activitystreams"')
@@ -78,11 +87,12 @@ async def post_to_outbox(request: Request, handlers: Mapping[C2SKey, C2SHandler]
     asked = requested_addressing(doc)
     made: list[dict[str, Any]] = []
 
-    def honour(activity: dict[str, Any]) -> None:
+    async def honour(db: AsyncSession, activity: dict[str, Any]) -> None:
         if not made:  # the first is the client's; later ones are its consequences (the kind's own rules)
             refusal = addressing_refusal(asked, activity)
             if refusal is not None:
                 raise Unprocessable(refusal)  # inside the handler's transaction: nothing is stored
+            await audit.record(db, holder, f"c2s {key}", str(activity.get("id", "")), services.clock())
         made.append(activity)
 
     watching = emit_watcher.set(honour)
@@ -94,5 +104,7 @@ async def post_to_outbox(request: Request, handlers: Mapping[C2SKey, C2SHandler]
     return JSONResponse({"id": location, "object": changed}, status_code=201, headers={"Location": location})
 
 
-def outbox_post_route(handlers: Mapping[C2SKey, C2SHandler]) -> Route:
-    return Route("/actor/outbox", partial(post_to_outbox, handlers=handlers), methods=["POST"], name="outbox_post")
+def outbox_post_route(handlers: Mapping[C2SKey, C2SHandler], access: Scope | None = None) -> Route:
+    """`access`: the scope (and its role) a member's token needs here (the kind's `c2s_access`)."""
+    endpoint = partial(post_to_outbox, handlers=handlers, access=access)
+    return Route("/actor/outbox", endpoint, methods=["POST"], name="outbox_post")

@@ -161,6 +161,7 @@ class Settings:
     oidc_secret: str = field(default="", repr=False)  # this peer's client secret at the account service
     # the account service's clients: client id (a peer's kind) → its secret; redirect URIs come from `peers`
     oidc_clients: Mapping[str, str] = field(default_factory=dict, repr=False)
+    introspection_cache: float = 30.0  # seconds the account service's answer about a member's token is kept
 
     @property
     def media_path(self) -> Path:
@@ -212,6 +213,8 @@ class Settings:
         short = next((name for name, secret in self.oidc_clients.items() if len(secret) < 32), None)
         if short is not None:
             raise ValueError(f"ROSE_ASH_OIDC_CLIENTS: the secret of {short} must be at least 32 characters")
+        if self.introspection_cache > 30:
+            raise ValueError("ROSE_ASH_INTROSPECTION_CACHE must be at most 30 seconds (a revoked token stops soon)")
         if self.metrics_token and len(self.metrics_token) < 16:
             raise ValueError("ROSE_ASH_METRICS_TOKEN must be at least 16 characters (or unset)")
 
@@ -292,6 +295,7 @@ class Settings:
             not in ("0", "off", "no", "false"),
             "oidc_secret": env.get("ROSE_ASH_OIDC_SECRET", "").strip(),
             "oidc_clients": parse_clients(env.get("ROSE_ASH_OIDC_CLIENTS", "")),
+            "introspection_cache": _seconds(env, "ROSE_ASH_INTROSPECTION_CACHE", 30.0),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

@@ -4,12 +4,13 @@ actor (a `Service`), a store, a mail queue and pages like the others."""
 
 from __future__ import annotations
 
-from actors.account import signin
+from actors.account import introspection, personal_tokens, signin
 from actors.kind import Kind, KindSetup
 
 
 def register(setup: KindSetup) -> None:
     setup.routes += signin.ROUTES
+    setup.routes += personal_tokens.ROUTES + introspection.ROUTES
 
 
 KIND = Kind(

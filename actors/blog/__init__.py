@@ -9,6 +9,7 @@ from starlette.requests import Request
 
 from activities.errors import ActivityError
 from activities.parse import check_url, id_of
+from actors import scopes
 from actors.blog import approvals, comments, editor, feeds, ghost_pages, listeners, pages, site_pages, tags
 from actors.blog.newsletter_pages import NewsletterPages
 from actors.blog.posts import allocate, create_post, delete_post, update_post
@@ -126,4 +127,5 @@ KIND = Kind(
     "The cooperative's blog. Posts can be allocated to its events calendar.",
     register,
     nav=(("Posts", "/"),),
+    c2s_access=scopes.BLOG_WRITE,
 )

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from activities.errors import ActivityError, RuleRefused
 from activities.event import featured_post, parse_event_input
 from activities.parse import id_of
+from actors import scopes
 from actors.context import Services
 from actors.events import (
     approvals,
@@ -155,4 +156,5 @@ KIND = Kind(
     "The cooperative's events calendar. Follow it to see every event as it is announced.",
     register,
     nav=(("Calendars", "/calendars"),),
+    c2s_access=scopes.EVENTS_WRITE,
 )

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activities.order import product_key
+from actors import scopes
 from actors.context import Services
 from actors.kind import CollectionSpec, Kind, KindSetup
 from actors.shop import checkout, listeners, pages, staff
@@ -47,4 +48,5 @@ KIND = Kind(
     "The cooperative's ticket shop. It sells tickets for events its trusted calendars organize.",
     register,
     nav=(("Tickets", "/"), ("Orders", "/orders")),
+    c2s_access=scopes.SHOP_WRITE,
 )

@@ -1,0 +1,290 @@
+"""Members act through any AS2 client with a personal access token made at the account service, with their
+rights and no more: real account, blog and events processes, each on its own store, the peers introspecting
+tokens at the account service as its clients.
+
+The attacks: a token for one peer used at another, an editor trying organiser actions, a token whose member lost
+the role or that was revoked, a made-up token, and the account service gone. Nothing is stored on a refusal."""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+
+from actors.account import members
+from store.models import AuditEntry, OAuthToken
+from tests.support.admin import eventually
+from tests.support.app import row_counts
+from tests.support.databases import Databases, Peek
+from tests.support.processes import PeerProcess, free_port
+
+AS2 = 'application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
+PASSWORD = "correct horse battery"
+SECRETS = {"blog": "blog-client-secret-" + "b" * 24, "events": "events-client-secret-" + "e" * 24}
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+SHOWN_TOKEN = re.compile(r'<code class="token">([^<]+)</code>')
+EVENT = {
+    "type": "Event",
+    "name": "Members' gig",
+    "startTime": "2027-07-01T19:00",
+    "endTime": "2027-07-01T23:00",
+    "timezone": "Europe/London",
+    "location": {"type": "Place", "name": "Hall"},
+    "maximumAttendeeCapacity": 50,
+}
+
+
+class Site:
+    """The three peers and a look into each one's store."""
+
+    def __init__(self, procs: dict[str, PeerProcess], peeks: dict[str, Peek]) -> None:
+        self.procs, self.peeks = procs, peeks
+
+    def url(self, kind: str) -> str:
+        return self.procs[kind].url
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        return {kind: peek(row_counts) for kind, peek in self.peeks.items()}
+
+    @contextmanager
+    def unchanged(self) -> Iterator[None]:
+        before = self.counts()
+        yield
+        assert self.counts() == before
+
+    def add_member(self, email: str, roles: set[str]) -> str:
+        async def work(store: Any) -> str:
+            async with store.write() as db:
+                member = await members.new_member(db, email, email, members.hash_password(PASSWORD), time.time())
+                await members.set_roles(db, member.id, roles, "test", time.time())
+                return member.id
+
+        return str(self.peeks["account"](work))
+
+    def set_roles(self, member_id: str, roles: set[str]) -> None:
+        async def work(store: Any) -> None:
+            async with store.write() as db:
+                await members.set_roles(db, member_id, roles, "test", time.time())
+
+        self.peeks["account"](work)
+
+    def audit(self, kind: str) -> list[tuple[str, str, str]]:
+        async def work(store: Any) -> list[tuple[str, str, str]]:
+            async with store.read() as db:
+                return [(e.who, e.action, e.subject) for e in await db.scalars(select(AuditEntry))]
+
+        return list(self.peeks[kind](work))
+
+
+def start_site(processes: Callable[..., PeerProcess], databases: Databases, peek: Callable[[str], Peek]) -> Site:
+    ports = {kind: free_port() for kind in ("account", "blog", "events")}
+    urls = {kind: f"http://127.0.0.1:{port}" for kind, port in ports.items()}
+    clients = ",".join(f"{kind}={secret}" for kind, secret in SECRETS.items())
+    envs = {
+        "account": {"ROSE_ASH_OIDC_CLIENTS": clients},
+        "blog": {"ROSE_ASH_OIDC_SECRET": SECRETS["blog"], "ROSE_ASH_INTROSPECTION_CACHE": "1"},
+        "events": {"ROSE_ASH_OIDC_SECRET": SECRETS["events"], "ROSE_ASH_INTROSPECTION_CACHE": "1"},
+    }
+    procs: dict[str, PeerProcess] = {}
+    stores: dict[str, str] = {}
+    for kind, port in ports.items():
+        stores[kind] = databases.new(kind)
+        others = {name: url for name, url in urls.items() if name != kind}
+        procs[kind] = processes(
+            kind, database_url=stores[kind], start=False, port=port, peers=others, env=envs[kind]
+        ).launch()
+    for proc in procs.values():
+        proc.wait_ready()
+    return Site(procs, {kind: peek(url) for kind, url in stores.items()})
+
+
+class Member:
+    """A member at the account service's pages, as a browser would be."""
+
+    def __init__(self, account: str, email: str) -> None:
+        self.http = httpx.Client(base_url=account, trust_env=False, timeout=10.0)
+        page = self.http.get("/signin")
+        form = {"csrf": _csrf(page), "email": email, "password": PASSWORD, "next": "/account/tokens"}
+        signed = self.http.post("/signin", data=form)
+        assert signed.status_code == 303, signed.text
+
+    def ask_token(self, peer: str, scopes: list[str], name: str = "my client", days: str = "30") -> httpx.Response:
+        page = self.http.get("/account/tokens")
+        assert page.status_code == 200, page.text
+        form = {"csrf": _csrf(page), "name": name, "peer": peer, "scope": scopes, "days": days}
+        return self.http.post("/account/tokens", data=form)
+
+    def token(self, peer: str, scopes: list[str], name: str = "my client") -> str:
+        made = self.ask_token(peer, scopes, name)
+        assert made.status_code == 201, made.text
+        shown = SHOWN_TOKEN.search(made.text)
+        assert shown, made.text
+        return shown.group(1)
+
+    def revoke(self, name: str) -> None:
+        page = self.http.get("/account/tokens")
+        row = next(r for r in page.text.split("<tr>") if f"<td>{name}</td>" in r)
+        digest = re.search(r'name="token" value="([0-9a-f]{64})"', row)
+        assert digest, row
+        done = self.http.post("/account/tokens/revoke", data={"csrf": _csrf(page), "token": digest.group(1)})
+        assert done.status_code == 303, done.text
+        assert f"<td>{name}</td>" not in self.http.get("/account/tokens").text
+
+
+def _csrf(page: httpx.Response) -> str:
+    found = CSRF.search(page.text)
+    assert found, page.text
+    return found.group(1)
+
+
+def post(outbox_of: str, token: str, doc: dict[str, Any], media_type: str = AS2) -> httpx.Response:
+    return httpx.post(
+        f"{outbox_of}/actor/outbox",
+        content=json.dumps(doc),
+        headers={"content-type": media_type, "authorization": f"Bearer {token}"},
+        trust_env=False,
+        timeout=10.0,
+    )
+
+
+def refused(response: httpx.Response, status: int, says: str) -> None:
+    assert response.status_code == status, response.text
+    assert says in response.json()["error"], response.json()
+
+
+def article(name: str) -> dict[str, Any]:
+    return {"type": "Article", "name": name, "content": f"<p>{name}, posted from a client.</p>"}
+
+
+def stops_working(outbox_of: str, token: str, status: int) -> None:
+    """Wait out the peer's short cache: a request it would refuse for its body anyway (415) is answered with
+    `status` once the account service's new answer is asked for."""
+    eventually(
+        lambda: post(outbox_of, token, {}, media_type="text/plain").status_code == status,
+        timeout=20,
+        what=f"the token to be refused with {status}",
+    )
+
+
+def test_members_tokens_act_with_their_rights_and_no_more(
+    processes: Callable[..., PeerProcess], databases: Databases, peek: Callable[[str], Peek]
+) -> None:
+    site = start_site(processes, databases, peek)
+    blog, events, account = site.url("blog"), site.url("events"), site.url("account")
+    ada_id = site.add_member("ada@example.org", {"editor"})
+    olu_id = site.add_member("olu@example.org", {"organiser"})
+    ada, olu = Member(account, "ada@example.org"), Member(account, "olu@example.org")
+
+    # an editor asks for what her roles do not allow, or for a token with no sense in it: a sentence, no token
+    with site.unchanged():
+        refusals = [
+            (ada.ask_token("events", ["events:write"]), "needs the role Organiser"),
+            (ada.ask_token("blog", ["events:write"]), "is used at events, not at blog"),
+            (ada.ask_token("blog", ["blog:write"], days="400"), "from 1 to 365 days"),
+            (ada.ask_token("blog", ["blog:write"], name=" "), "Give the token a name"),
+            (ada.ask_token("blog", ["root"]), "There is no scope called root"),
+            (ada.ask_token("blog", []), "at least one scope"),
+        ]
+        for response, says in refusals:
+            assert response.status_code == 400 and says in response.text, (says, response.text)
+
+    # an editor's blog token posts an Article to the blog, in the blog's name, and the log names her
+    ada_token = ada.token("blog", ["blog:write"], name="Ada phone")
+    assert ada_token.startswith("ra.blog.")
+    created = post(blog, ada_token, article("From Ada's phone"))
+    assert created.status_code == 201, created.text
+    made = httpx.get(created.json()["object"], headers={"accept": "application/activity+json"}, trust_env=False)
+    assert made.status_code == 200 and made.json()["name"] == "From Ada's phone"
+    assert made.json()["attributedTo"] == f"{blog}/actor"
+    assert ("ada@example.org", "c2s Create of Article", created.headers["location"]) in site.audit("blog")
+
+    # the account service lists it (digest only) and never shows the token again
+    listed = ada.http.get("/account/tokens").text
+    assert "Ada phone" in listed and ada_token not in listed
+
+    with site.unchanged():
+        # the same token at another peer: made for the blog, not for events
+        refused(post(events, ada_token, {"type": "Create", "object": EVENT}), 403, "made for blog, not for events")
+        # an editor trying organiser actions at events with what she has
+        refused(post(events, ada_token, {"type": "Delete", "object": f"{events}/x"}), 403, "made for blog")
+        # made-up tokens: not in the account's form, or in its form but never made
+        refused(post(blog, "garbage", article("nope")), 401, "bearer token is required")
+        forged = f"ra.blog.{secrets.token_urlsafe(32)}"
+        unknown = post(blog, forged, article("nope"))
+        refused(unknown, 401, "not valid")
+        assert 'error="invalid_token"' in unknown.headers["www-authenticate"]
+
+    # a peer learns only of tokens made for it: events asking about the blog's token hears "not active"
+    asked = httpx.post(
+        f"{account}/oauth/introspect", data={"token": ada_token}, auth=("events", SECRETS["events"]), trust_env=False
+    )
+    assert asked.json() == {"active": False}
+    own = httpx.post(
+        f"{account}/oauth/introspect", data={"token": ada_token}, auth=("blog", SECRETS["blog"]), trust_env=False
+    ).json()
+    assert (own["active"], own["sub"], own["aud"], own["scope"], own["roles"]) == (
+        True,
+        ada_id,
+        "blog",
+        "blog:write",
+        ["editor"],
+    )
+    wrong_secret = httpx.post(
+        f"{account}/oauth/introspect", data={"token": ada_token}, auth=("blog", SECRETS["events"]), trust_env=False
+    )
+    assert wrong_secret.status_code == 401 and "active" not in wrong_secret.json()
+
+    # an organiser's events token schedules an event
+    olu_token = olu.token("events", ["events:write"], name="Olu laptop")
+    scheduled = post(events, olu_token, {"type": "Create", "object": EVENT})
+    assert scheduled.status_code == 201, scheduled.text
+    event = httpx.get(scheduled.json()["object"], headers={"accept": "application/activity+json"}, trust_env=False)
+    assert event.status_code == 200 and event.json()["name"] == "Members' gig"
+
+    # the organiser loses the role: the token stops at once the peer's short cache lapses
+    site.set_roles(olu_id, set())
+    stops_working(events, olu_token, 403)
+    with site.unchanged():
+        refused(post(events, olu_token, {"type": "Create", "object": EVENT}), 403, "does not hold the role")
+
+    # a revoked token stops too
+    ada.revoke("Ada phone")
+    stops_working(blog, ada_token, 401)
+    with site.unchanged():
+        refused(post(blog, ada_token, article("After revoking")), 401, "revoked")
+
+    # the account service gone: the peer cannot check a token, says so and stores nothing; the admin token works on
+    spare = ada.token("blog", ["blog:write"], name="spare")
+    site.procs["account"].stop()
+    with site.unchanged():
+        refused(post(blog, spare, article("Unchecked")), 503, "could not be reached")
+    admin = post(blog, site.procs["blog"].admin_token, article("By the admin"))
+    assert admin.status_code == 201, admin.text
+    assert ("admin token", "c2s Create of Article", admin.headers["location"]) in site.audit("blog")
+
+    async def personal(store: Any) -> list[str]:
+        async with store.read() as db:
+            return list(await db.scalars(select(OAuthToken.id).where(OAuthToken.kind == "personal")))
+
+    assert ada_token not in site.peeks["account"](personal)  # only digests are kept
+
+
+def test_the_admin_tokens_session_has_no_member_tokens(
+    processes: Callable[..., PeerProcess], databases: Databases
+) -> None:
+    account = processes("account", database_url=databases.new("account"))
+    with httpx.Client(base_url=account.url, trust_env=False, timeout=10.0) as http:
+        assert http.get("/account/tokens").headers["location"] == "/signin?next=/account/tokens"
+        page = http.get("/login")
+        logged = http.post("/login", data={"csrf": _csrf(page), "token": account.admin_token, "next": "/"})
+        assert logged.status_code == 303, logged.text
+        tokens = http.get("/account/tokens")
+        assert tokens.status_code == 403 and "The admin token is no member" in tokens.text
+        assert "Make a token" not in tokens.text
