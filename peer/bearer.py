@@ -7,6 +7,7 @@ from __future__ import annotations
 import hmac
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,19 +31,20 @@ class IntrospectionCache:
 
     seconds: float = MAX_CACHE_SECONDS
     size: int = CACHE_SIZE
+    clock: Callable[[], float] = time.monotonic
     _answers: OrderedDict[str, tuple[float, dict[str, Any]]] = field(default_factory=OrderedDict)
 
     def get(self, digest: str) -> dict[str, Any] | None:
         found = self._answers.get(digest)
         if found is None:
             return None
-        if time.monotonic() - found[0] >= self.seconds:
+        if self.clock() - found[0] >= self.seconds:
             del self._answers[digest]
             return None
         return found[1]
 
     def put(self, digest: str, answer: dict[str, Any]) -> None:
-        self._answers[digest] = (time.monotonic(), answer)
+        self._answers[digest] = (self.clock(), answer)
         self._answers.move_to_end(digest)
         while len(self._answers) > self.size:
             self._answers.popitem(last=False)
@@ -111,8 +113,10 @@ async def holder_of(request: Request, services: Services, access: Scope | None) 
     token = _bearer(request)
     if token is None:
         return _unauthorized("a bearer token is required", invalid=False)
-    if services.admin_token_login and hmac.compare_digest(token.encode(), services.admin_token.encode()):
-        return {"admin": True}
+    if hmac.compare_digest(token.encode(), services.admin_token.encode()):
+        if services.admin_token_login:
+            return {"admin": True}
+        return _unauthorized("the admin token is switched off here: use a member's personal access token")
     mine = services.actor.name
     if access is None:
         return _unauthorized(f"a bearer token is required: this outbox ({mine}) takes the admin token only")

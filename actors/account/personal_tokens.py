@@ -7,7 +7,7 @@ import secrets
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -129,6 +129,28 @@ async def _member_or_refusal(request: Request, services: Services) -> tuple[Memb
     return member, held
 
 
+async def _make(services: Services, member: Member, name: str, peer: str, scopes: list[str], days: int) -> str:
+    """A new token (returned once, kept as its digest), unless the member holds too many already."""
+    now = services.clock()
+    token = f"{TOKEN_PREFIX}.{peer}.{secrets.token_urlsafe(32)}"
+    async with services.store.write() as db:
+        if len(await _live_tokens(db, member.id, now)) >= MAX_TOKENS:
+            raise TokenRefused(f"You hold {MAX_TOKENS} tokens already; revoke one you no longer use first.")
+        db.add(
+            OAuthToken(
+                id=token_digest(token),
+                kind="personal",
+                client_id=peer,
+                member_id=member.id,
+                scope=" ".join(scopes),
+                name=name,
+                created_at=now,
+                expires_at=now + days * 86400.0,
+            )
+        )
+    return token
+
+
 async def tokens_page(request: Request) -> Response:
     services = services_of(request)
     found = await _member_or_refusal(request, services)
@@ -140,6 +162,7 @@ async def tokens_page(request: Request) -> Response:
     form = await checked_form(request, services)
     try:
         name, peer, scopes, days = wanted(form, held)
+        token = await _make(services, member, name, peer, scopes, days)
     except TokenRefused as exc:
         shown: dict[str, Any] = {
             "name": str(form.get("name", ""))[:MAX_NAME],
@@ -148,37 +171,6 @@ async def tokens_page(request: Request) -> Response:
             "scopes": [str(s) for s in form.getlist("scope")],
         }
         return await _page(request, services, member, held, 400, error=str(exc), form=shown)
-    now = services.clock()
-    token = f"{TOKEN_PREFIX}.{peer}.{secrets.token_urlsafe(32)}"
-    async with services.store.write() as db:
-        live = await db.scalar(
-            select(func.count())
-            .select_from(OAuthToken)
-            .where(
-                OAuthToken.member_id == member.id,
-                OAuthToken.kind == "personal",
-                OAuthToken.revoked_at.is_(None),
-                OAuthToken.expires_at > now,
-            )
-        )
-        if int(live or 0) >= MAX_TOKENS:
-            refused = f"You hold {MAX_TOKENS} tokens already; revoke one you no longer use first."
-            made = None
-        else:
-            refused = ""
-            made = OAuthToken(
-                id=token_digest(token),
-                kind="personal",
-                client_id=peer,
-                member_id=member.id,
-                scope=" ".join(scopes),
-                name=name,
-                created_at=now,
-                expires_at=now + days * 86400.0,
-            )
-            db.add(made)
-    if made is None:
-        return await _page(request, services, member, held, 400, error=refused)
     shown_once = {"token": token, "name": name, "peer": peer, "peer_url": services.peers.get(peer, "")}
     return await _page(request, services, member, held, 201, made=shown_once)
 

@@ -19,11 +19,12 @@ import httpx
 from sqlalchemy import select
 
 from actors.account import members
+from peer.bearer import IntrospectionCache
 from store.models import AuditEntry, OAuthToken
 from tests.support.admin import eventually
-from tests.support.app import row_counts
+from tests.support.app import row_counts, running_app
 from tests.support.databases import Databases, Peek
-from tests.support.processes import PeerProcess, free_port
+from tests.support.processes import ADMIN_TOKEN, PeerProcess, free_port
 
 AS2 = 'application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
 PASSWORD = "correct horse battery"
@@ -180,7 +181,9 @@ def test_members_tokens_act_with_their_rights_and_no_more(
     blog, events, account = site.url("blog"), site.url("events"), site.url("account")
     ada_id = site.add_member("ada@example.org", {"editor"})
     olu_id = site.add_member("olu@example.org", {"organiser"})
+    site.add_member("bea@example.org", {"box_office"})
     ada, olu = Member(account, "ada@example.org"), Member(account, "olu@example.org")
+    bea = Member(account, "bea@example.org")
 
     # an editor asks for what her roles do not allow, or for a token with no sense in it: a sentence, no token
     with site.unchanged():
@@ -220,6 +223,11 @@ def test_members_tokens_act_with_their_rights_and_no_more(
         unknown = post(blog, forged, article("nope"))
         refused(unknown, 401, "not valid")
         assert 'error="invalid_token"' in unknown.headers["www-authenticate"]
+
+    # a token for the right peer without the scope the outbox needs: the door's scope schedules no events
+    door_token = bea.token("events", ["door:checkin"], name="Door scanner")
+    with site.unchanged():
+        refused(post(events, door_token, {"type": "Create", "object": EVENT}), 403, "scope events:write")
 
     # a peer learns only of tokens made for it: events asking about the blog's token hears "not active"
     asked = httpx.post(
@@ -288,3 +296,28 @@ def test_the_admin_tokens_session_has_no_member_tokens(
         tokens = http.get("/account/tokens")
         assert tokens.status_code == 403 and "The admin token is no member" in tokens.text
         assert "Make a token" not in tokens.text
+
+
+async def test_the_admin_token_switched_off_opens_no_outbox(database_url: str) -> None:
+    async with running_app(database_url, kind="blog", admin_token_login=False) as app:
+        before = await row_counts(app.store)
+        answer = await app.client.post(
+            "/actor/outbox",
+            content=json.dumps(article("By a switched-off token")),
+            headers={"content-type": AS2, "authorization": f"Bearer {ADMIN_TOKEN}"},
+        )
+        assert answer.status_code == 401 and "admin token is switched off" in answer.json()["error"]
+        assert answer.headers["www-authenticate"].startswith("Bearer")
+        assert await row_counts(app.store) == before
+
+
+def test_the_introspection_cache_forgets_in_time_and_stays_small() -> None:
+    now = [0.0]
+    cache = IntrospectionCache(seconds=30.0, size=3, clock=lambda: now[0])
+    for n in range(5):
+        cache.put(f"digest-{n}", {"active": True, "n": n})
+    assert [cache.get(f"digest-{n}") is not None for n in range(5)] == [False, False, True, True, True]
+    now[0] = 29.9
+    assert cache.get("digest-4") == {"active": True, "n": 4}
+    now[0] = 30.0
+    assert cache.get("digest-4") is None
