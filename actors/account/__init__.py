@@ -4,13 +4,14 @@ actor (a `Service`), a store, a mail queue and pages like the others."""
 
 from __future__ import annotations
 
-from actors.account import introspection, personal_tokens, signin
+from actors.account import introspection, member_admin, personal_tokens, profile, signin, signup
 from actors.kind import Kind, KindSetup
 
 
 def register(setup: KindSetup) -> None:
     setup.routes += signin.ROUTES
     setup.routes += personal_tokens.ROUTES + introspection.ROUTES
+    setup.routes += signup.ROUTES + profile.ROUTES + member_admin.ROUTES
 
 
 KIND = Kind(

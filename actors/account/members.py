@@ -11,6 +11,8 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actors.roles import ROLES
+from mail import MailError
+from mail.compose import check_address
 from store.models import Member, MemberRole
 
 MIN_PASSWORD = 10
@@ -29,6 +31,10 @@ def normal_email(value: str) -> str:
     local, at, domain = email.partition("@")
     if not at or not local or "." not in domain or len(email) > 254 or any(c.isspace() for c in email):
         raise MemberError("That is not an email address.")
+    try:
+        check_address(email)  # one the mail queue can send to
+    except MailError:
+        raise MemberError("That is not an email address.") from None
     return email
 
 
