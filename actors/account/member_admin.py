@@ -1,6 +1,6 @@
 """The admin's members pages: the list, invitations by email (the invitee chooses a name and password at the
 emailed link, which also confirms the address), and role changes. Every role change is written to the audit
-log in its own transaction, and nobody can take away the last admin's admin role."""
+log in its own transaction and ends the member's sessions here (they held the old roles), and nobody can take away the last admin's admin role."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from actors import audit, roles
 from actors.account import links, member_mail, members
 from actors.account.signup import NOTICE
 from actors.context import Services
+from actors.sessions import close_member_sessions
 from actors.web import checked_form, redirect, render, services_of, session, sign_in
 from store.models import Member, MemberRole
 
@@ -104,6 +105,9 @@ async def change_roles(request: Request) -> Response:
                 await audit.record(db, data, "roles changed", member.email, now, detail)
     except members.MemberError as exc:
         return await _page(request, services, 400, error=str(exc))
+    if before != asked:
+        # their sessions here hold the roles they had: they sign in again and get the new ones
+        await close_member_sessions(services.store, member_id)
     return redirect(request, services, f"{PAGE}?done=roles")
 
 

@@ -45,6 +45,18 @@ async def _home(request: Request, services: Services, status: int = 200, **extra
     return render(request, services, HOME, {**context, **extra}, status, private=True)
 
 
+def _wrong_password(request: Request, services: Services, member: Member, password: str) -> tuple[int, str] | None:
+    """Why the current password typed into a form is refused (held back like sign-in's guesses), or None."""
+    guard, client, now = throttles(request).signin, client_of(request), services.clock()
+    refusal = guard.refusal(client, member.email, now)
+    if refusal is not None:
+        return 429, refusal
+    if not members.password_matches(member, password):
+        guard.failed(client, member.email, now)
+        return 403, WRONG_PASSWORD
+    return None
+
+
 async def home(request: Request) -> Response:
     return await _home(request, services_of(request))
 
@@ -86,8 +98,10 @@ async def change_password(request: Request) -> Response:
     now = services.clock()
     async with services.store.write() as db:
         member = await _member(db, session(request, services))
-        if member is None or not members.password_matches(member, current):
-            return await _home(request, services, 403, error=WRONG_PASSWORD)
+        if member is None:
+            return redirect(request, services, "/signin?next=/")
+        if (wrong := _wrong_password(request, services, member, current)) is not None:
+            return await _home(request, services, wrong[0], error=wrong[1])
         member.password_hash, member.password_changed_at = password_hash, now
         data = members.session_data(member, await members.roles_of(db, member.id))
     await close_member_sessions(services.store, member.id)
@@ -107,8 +121,10 @@ async def change_email(request: Request) -> Response:
     now = services.clock()
     async with services.store.write() as db:
         member = await _member(db, session(request, services))
-        if member is None or not members.password_matches(member, str(form.get("current", ""))):
-            return await _home(request, services, 403, error=WRONG_PASSWORD)
+        if member is None:
+            return redirect(request, services, "/signin?next=/")
+        if (wrong := _wrong_password(request, services, member, str(form.get("current", "")))) is not None:
+            return await _home(request, services, wrong[0], error=wrong[1])
         if new == member.email:
             return await _home(request, services, 400, error="That is your address already.")
         if not throttles(request).may_mail(client_of(request), new, now):
