@@ -22,6 +22,7 @@ from actors.web import checked_form, redirect, render, services_of, session, sig
 from store.models import Member, MemberRole
 
 PAGE = "/admin/members"
+DONE = {"invited": "Invitation sent.", "roles": "Roles saved: the member signs in again to use them."}
 LAST_ADMIN = "That would leave the cooperative with no admin: give another member the admin role first."
 
 
@@ -44,10 +45,16 @@ async def _page(request: Request, services: Services, status: int = 200, **extra
         for grant in await db.scalars(select(MemberRole)):
             held.setdefault(grant.member_id, set()).add(grant.role)
     listed = [
-        {"id": m.id, "email": m.email, "name": m.name, "verified": m.email_verified_at is not None,
-         "invited": m.password_hash is None, "roles": held.get(m.id, set())}
+        {
+            "id": m.id,
+            "email": m.email,
+            "name": m.name,
+            "verified": m.email_verified_at is not None,
+            "invited": m.password_hash is None,
+            "roles": held.get(m.id, set()),
+        }
         for m in rows
-    ]  # fmt: skip
+    ]
     context = {"members": listed, "role_names": roles.ROLES, "invite": {"email": "", "roles": set()}, **extra}
     return render(request, services, "account/members.html", context, status, private=True)
 
@@ -55,7 +62,7 @@ async def _page(request: Request, services: Services, status: int = 200, **extra
 @roles.requires(roles.ADMIN)
 async def members_page(request: Request) -> Response:
     services = services_of(request)
-    return await _page(request, services, notice=request.query_params.get("done") and "Saved.")
+    return await _page(request, services, notice=DONE.get(request.query_params.get("done", ""), ""))
 
 
 @roles.requires(roles.ADMIN)
@@ -75,8 +82,8 @@ async def invite(request: Request) -> Response:
             await members.set_roles(db, member.id, asked, roles.who(data), now)
             await audit.record(db, data, "member invited", email, now, " ".join(sorted(asked)) or "no roles")
             secret = await links.make(db, member.id, "invite", email, now)
-            who = data.get("name") or roles.who(data)
-            await member_mail.invite(db, services, email, links.url(services, "invite", secret), str(who))
+            by = str(data.get("name") or data.get("email") or "An admin of the cooperative")
+            await member_mail.invite(db, services, email, links.url(services, "invite", secret), by)
     except members.MemberError as exc:
         invited = {"email": given, "roles": {str(r) for r in form.getlist("role")}}
         return await _page(request, services, 400, error=str(exc), invite=invited)
@@ -120,10 +127,16 @@ async def invitation(request: Request) -> Response:
         async with services.store.read() as db:
             link = await links.live(db, secret, "invite", now)
         if link is None:
-            return render(request, services, NOTICE, {"title": "Link not valid", "error": links.INVALID}, 400,
-                          private=True)  # fmt: skip
-        return render(request, services, "account/invitation.html", {"token": secret, "email": link.email, "name": ""},
-                      private=True)  # fmt: skip
+            return render(
+                request, services, NOTICE, {"title": "Link not valid", "error": links.INVALID}, 400, private=True
+            )
+        return render(
+            request,
+            services,
+            "account/invitation.html",
+            {"token": secret, "email": link.email, "name": ""},
+            private=True,
+        )
     form = await checked_form(request, services)
     secret, name, password = (str(form.get(f, "")) for f in ("token", "name", "password"))
     try:

@@ -148,8 +148,9 @@ async def confirm_email(request: Request) -> Response:
         async with services.store.read() as db:
             link = await links.live(db, secret, "email", services.clock())
         if link is None:
-            return render(request, services, NOTICE, {"title": "Link not valid", "error": links.INVALID}, 400,
-                          private=True)  # fmt: skip
+            return render(
+                request, services, NOTICE, {"title": "Link not valid", "error": links.INVALID}, 400, private=True
+            )
         context = {
             "action": "/email/confirm",
             "token": secret,
@@ -170,8 +171,7 @@ async def confirm_email(request: Request) -> Response:
             member.email, member.email_verified_at = link.email, now
             member_id, email = member.id, member.email
     except members.MemberError as exc:
-        return render(request, services, NOTICE, {"title": "Address not changed", "error": str(exc)}, 400,
-                      private=True)  # fmt: skip
+        return render(request, services, NOTICE, {"title": "Address not changed", "error": str(exc)}, 400, private=True)
     await close_member_sessions(services.store, member_id)
     await sign_out(request, services)
     context = {"title": "Address changed", "view": "email_changed", "sent_to": email}

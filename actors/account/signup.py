@@ -6,12 +6,14 @@ exists. Emailed links only show a page with a button on GET: mail scanners follo
 
 from __future__ import annotations
 
+from sqlalchemy.exc import IntegrityError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from actors.account import links, member_mail, members
 from actors.account.throttle import client_of, throttles
+from actors.context import Services
 from actors.sessions import close_member_sessions
 from actors.web import checked_form, redirect, render, services_of, sign_in
 from store.models import Member
@@ -41,6 +43,15 @@ async def signup(request: Request) -> Response:
     now = services.clock()
     if not throttles(request).may_mail(client_of(request), email, now):
         return _page(request, "account/signup.html", {**context, "error": TOO_MANY}, 429)
+    try:
+        await _sign_up(services, email, name, password_hash, now)
+    except IntegrityError:
+        pass  # the same address signed up at the same moment: the other request made the account
+    return _page(request, NOTICE, {"title": "Check your inbox", "sent_to": email, "view": "signed_up"})
+
+
+async def _sign_up(services: Services, email: str, name: str, password_hash: str, now: float) -> None:
+    """A new member and their verification email; for a taken address, only an email to its owner."""
     async with services.store.write() as db:
         existing = await members.by_email(db, email)
         if existing is not None:
@@ -49,7 +60,6 @@ async def signup(request: Request) -> Response:
             member = await members.new_member(db, email, name, password_hash, now)
             secret = await links.make(db, member.id, "verify", member.email, now)
             await member_mail.verify(db, services, member.email, links.url(services, "verify", secret))
-    return _page(request, NOTICE, {"title": "Check your inbox", "sent_to": email, "view": "signed_up"})
 
 
 async def verify(request: Request) -> Response:
@@ -60,8 +70,11 @@ async def verify(request: Request) -> Response:
             link = await links.live(db, secret, "verify", services.clock())
         if link is None:
             return _page(request, NOTICE, {"title": "Link not valid", "error": links.INVALID}, 400)
-        return _page(request, "account/confirm.html", {"action": "/verify", "token": secret, "email": link.email,
-                                                       "title": "Confirm your email address"})  # fmt: skip
+        return _page(
+            request,
+            "account/confirm.html",
+            {"action": "/verify", "token": secret, "email": link.email, "title": "Confirm your email address"},
+        )
     form = await checked_form(request, services)
     now = services.clock()
     try:

@@ -86,14 +86,16 @@ class Account:
         await self.app.state.mail_worker.drain()
         return self.smtp.wait_for(count)
 
-    async def follow(self, link: str, form: dict[str, Any] | None = None,
-                     client: httpx.AsyncClient | None = None) -> httpx.Response:  # fmt: skip
+    async def follow(
+        self, link: str, form: dict[str, Any] | None = None, client: httpx.AsyncClient | None = None
+    ) -> httpx.Response:
         """Open an emailed link (a page with a button: scanners' prefetches change nothing), then press it."""
         action = urlsplit(link).path
         return await self.post(action, {"token": token_of(link), **(form or {})}, page=link, client=client)
 
-    async def sign_in(self, email: str, password: str = PASSWORD,
-                      client: httpx.AsyncClient | None = None) -> httpx.Response:  # fmt: skip
+    async def sign_in(
+        self, email: str, password: str = PASSWORD, client: httpx.AsyncClient | None = None
+    ) -> httpx.Response:
         return await self.post("/signin", {"email": email, "password": password}, page="/signin", client=client)
 
     async def member(self, email: str) -> Member | None:
@@ -106,8 +108,9 @@ class Account:
 
     async def add_member(self, email: str, roles: frozenset[str] = frozenset(), verified: bool = True) -> Member:
         async with self.services.store.write() as db:
-            member = await members.new_member(db, email, email.split("@")[0].title(), members.hash_password(PASSWORD),
-                                              self.clock())  # fmt: skip
+            member = await members.new_member(
+                db, email, email.split("@")[0].title(), members.hash_password(PASSWORD), self.clock()
+            )
             if verified:
                 member.email_verified_at = self.clock()
             await members.set_roles(db, member.id, set(roles), "test", self.clock())
@@ -119,10 +122,16 @@ async def account_service(database_url: str, smtp: SmtpSink, **settings: Any) ->
     clock = Clock()
     options = {"allow_private": True, "inprocess_worker": False, "seed": False, **settings}
     app = create_app(
-        Settings(kind="account", base_url=BASE, database_url=database_url, admin_token=ADMIN_TOKEN,
-                 smtp_url=smtp.url, **options),
+        Settings(
+            kind="account",
+            base_url=BASE,
+            database_url=database_url,
+            admin_token=ADMIN_TOKEN,
+            smtp_url=smtp.url,
+            **options,
+        ),
         clock,
-    )  # fmt: skip
+    )
     async with app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as client:
             yield Account(app, client, clock, smtp)

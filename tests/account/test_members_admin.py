@@ -44,8 +44,12 @@ async def test_the_admin_invites_a_member_who_chooses_name_and_password(
         page = await admin.get("/admin/members")
         assert page.status_code == 200 and "Invite a member" in page.text
 
-        invited = await a.post("/admin/members/invite", {"email": "Cy@Example.org", "role": ["organiser", "box_office"]},
-                               page="/admin/members", client=admin)  # fmt: skip
+        invited = await a.post(
+            "/admin/members/invite",
+            {"email": "Cy@Example.org", "role": ["organiser", "box_office"]},
+            page="/admin/members",
+            client=admin,
+        )
         assert invited.status_code == 303
         listed = await admin.get("/admin/members")
         assert "cy@example.org" in listed.text and "(invited)" in listed.text
@@ -67,8 +71,10 @@ async def test_the_admin_invites_a_member_who_chooses_name_and_password(
         cy = await a.member("cy@example.org")
         assert cy is not None and cy.email_verified_at == a.clock() and cy.name == "Cy"
         csrf = await a.csrf("/")
-        reused = await a.client.post("/invitation", data={"csrf": csrf, "token": link.split("token=")[1],
-                                                          "name": "Eve", "password": "eve's password"})  # fmt: skip
+        reused = await a.client.post(
+            "/invitation",
+            data={"csrf": csrf, "token": link.split("token=")[1], "name": "Eve", "password": "eve's password"},
+        )
         assert reused.status_code == 400 and (await a.member("cy@example.org")).name == "Cy"  # type: ignore[union-attr]
 
         again = await a.post("/admin/members/invite", {"email": "cy@example.org"}, page="/admin/members", client=admin)

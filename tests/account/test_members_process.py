@@ -37,8 +37,9 @@ def test_sign_up_verify_and_sign_in_on_a_real_account_service(
         confirmed = http.post("/verify", data={"csrf": _csrf(http, link), "token": token})
         assert confirmed.status_code == 200 and "is confirmed" in confirmed.text
 
-        signed_in = http.post("/signin", data={"csrf": _csrf(http, "/signin"), "email": "ada@example.org",
-                                               "password": PASSWORD})  # fmt: skip
+        signed_in = http.post(
+            "/signin", data={"csrf": _csrf(http, "/signin"), "email": "ada@example.org", "password": PASSWORD}
+        )
         assert signed_in.status_code == 303
         home = http.get("/")
         assert "<h1>Ada</h1>" in home.text and "(confirmed)" in home.text

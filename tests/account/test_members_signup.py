@@ -58,10 +58,12 @@ async def test_signing_up_with_a_taken_address_answers_as_a_new_one_and_tells_it
     async with account_service(database_url, smtp_server) as a:
         await a.add_member("ada@example.org")
         await a.csrf("/signup")  # the browser has its cookie before either request, so neither sets one
-        taken = await a.post("/signup", {"email": "ada@example.org", "name": "Eve", "password": "eve's own pw!"},
-                             page="/signup")  # fmt: skip
-        free = await a.post("/signup", {"email": "bob@example.org", "name": "Bob", "password": PASSWORD},
-                            page="/signup")  # fmt: skip
+        taken = await a.post(
+            "/signup", {"email": "ada@example.org", "name": "Eve", "password": "eve's own pw!"}, page="/signup"
+        )
+        free = await a.post(
+            "/signup", {"email": "bob@example.org", "name": "Bob", "password": PASSWORD}, page="/signup"
+        )
         assert taken.status_code == free.status_code == 200
         assert taken.text.replace("ada@", "bob@") == free.text
         assert dict(taken.headers) == dict(free.headers) | {"content-length": taken.headers["content-length"]}
