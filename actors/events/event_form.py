@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from activities import fep8a8e
+from activities import buyer_cancel, fep8a8e
 
 
 def form_of_event(event: dict[str, Any], defaults: bool = True) -> dict[str, Any]:
@@ -22,6 +22,7 @@ def form_of_event(event: dict[str, Any], defaults: bool = True) -> dict[str, Any
         **fep,
         "capacity": event.get("maximumAttendeeCapacity"),
         "price": event.get("price", "0" if defaults else None),
+        "cancel_hours": _cancel_hours(event, defaults),
         "description": description_of(event),
     }
 
@@ -32,3 +33,10 @@ def description_of(event: dict[str, Any]) -> str:
     if isinstance(source, dict) and isinstance(source.get("content"), str):
         return str(source["content"])
     return str(event.get("content") or "").removeprefix(str(event.get("summary") or ""))
+
+
+def _cancel_hours(event: dict[str, Any], defaults: bool) -> str | None:
+    hours = buyer_cancel.cancel_hours_of(event)
+    if hours is not None:
+        return str(hours)
+    return "" if defaults or buyer_cancel.FIELD in event else None
