@@ -44,6 +44,7 @@ class WaitState(StrEnum):
     BOUGHT = "bought"  # they bought through their offer
     LEFT = "left"
     LAPSED = "lapsed"  # their offer ran out unused: the seats went to the next person
+    ENDED = "ended"  # the event was cancelled
 
 
 REJOINABLE = frozenset({WaitState.LEFT, WaitState.LAPSED})
@@ -266,6 +267,36 @@ async def purchase_refused(session: AsyncSession, services: Services, purchase: 
             entry.state, entry.purchase = WaitState.WAITING.value, None
             await session.flush()
     await offer_free_seats(session, services, event)
+
+
+async def end_for_cancelled_event(session: AsyncSession, services: Services, event: dict[str, Any]) -> int:
+    """The organiser cancels `event` (in this transaction): each person waiting or holding an offer is emailed
+    once that it will not take place, and their entry ends; how many were told."""
+    await lock_event(session, str(event["id"]))
+    entries = await session.scalars(
+        select(WaitlistEntry)
+        .where(WaitlistEntry.event == event["id"], WaitlistEntry.state.in_([WaitState.WAITING, WaitState.OFFERED]))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    name = str(event.get("name") or "the event")
+    when = local_text(event.get("startTime"), str(event.get("timezone") or "UTC"))
+    told = 0
+    for entry in entries:
+        entry.state, entry.offered_until = WaitState.ENDED.value, None
+        await _mail(
+            session,
+            services,
+            entry,
+            key=f"waitlist-event-cancelled:{entry.id}",
+            subject=f"Cancelled: {name}",
+            lines=[
+                f"{name}{f' on {when}' if when else ''} has been cancelled by its organiser and will not take place.",
+                "Your place on its waiting list has ended: there is nothing for you to do.",
+            ],
+        )
+        told += 1
+    return told
 
 
 async def lapse_due(services: Services) -> int:

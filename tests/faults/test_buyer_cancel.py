@@ -55,7 +55,9 @@ def test_buyers_cancel_within_the_rule_and_are_refused_outside_it(
     m = market(env={"ROSE_ASH_SMTP_URL": smtp_server.url, "ROSE_ASH_HOLD_MINUTES": "30"})
     open_rule = schedule_event(m.http, m.events, name="Flexible", capacity=5, price="10.00", buyerCancelHours=48)
     no_rule = schedule_event(m.http, m.events, name="Firm", capacity=5, price="10.00")
-    closing = schedule_event(m.http, m.events, name="Tomorrow", capacity=5, price="10.00", buyerCancelHours=48, **soon())
+    closing = schedule_event(
+        m.http, m.events, name="Tomorrow", capacity=5, price="10.00", buyerCancelHours=48, **soon()
+    )
     doc = m.http.get(open_rule, headers={"accept": "application/activity+json"}).json()
     assert doc["buyerCancelHours"] == 48 and "buyerCancelHours" in json.dumps(doc["@context"])
     staff = Visitor(m.shop, "/login").login()
