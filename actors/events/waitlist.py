@@ -9,11 +9,11 @@ other instead of promising one seat twice."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 import secrets
 from enum import StrEnum
+from functools import partial
 from typing import Any
 
 from sqlalchemy import exists, select
@@ -27,6 +27,7 @@ from actors.context import Services
 from actors.events.buyer_view import local_text
 from actors.events.seats import OFFERED, add_pending, lock_pending, pending_counter, recount, seats_of
 from actors.events.tickets import buy, purchase_id
+from actors.sweeps import keep_sweeping
 from mail import MailError
 from store import counters
 from store.models import StoredObject, WaitlistEntry
@@ -350,11 +351,10 @@ def _minutes(services: Services) -> str:
 
 
 async def sweep_offers(services: Services, every: float = EVERY) -> None:
-    while True:
-        try:
-            lapsed = await lapse_due(services)
-            if lapsed:
-                log.info("passed on the seats of %d waiting-list offers not used in time", lapsed)
-        except Exception:
-            log.exception("the waiting-list offer sweep failed; trying again in %g s", every)
-        await asyncio.sleep(every)
+    await keep_sweeping(
+        partial(lapse_due, services),
+        every,
+        log=log,
+        name="the waiting-list offer sweep",
+        done="passed on the seats of %d waiting-list offers not used in time",
+    )
