@@ -36,7 +36,8 @@ def description_of(event: dict[str, Any]) -> str:
 
 
 def _cancel_hours(event: dict[str, Any], defaults: bool) -> str | None:
-    hours = buyer_cancel.cancel_hours_of(event)
-    if hours is not None:
-        return str(hours)
-    return "" if defaults or buyer_cancel.FIELD in event else None
+    """As the form has it; a client's value passes as given, so a bad one is refused with the form's sentence."""
+    if buyer_cancel.FIELD in event:
+        value = event[buyer_cancel.FIELD]
+        return "" if value is None else str(value)
+    return "" if defaults else None

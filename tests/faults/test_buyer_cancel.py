@@ -19,7 +19,7 @@ from actors.shop.buyer_cancels import CANCELLED
 from tests.faults.conftest import Market
 from tests.faults.test_duplicate_offer import events_signer, resend
 from tests.faults.test_order_lifecycle import counts, order_number, state_of
-from tests.hostile.helpers import Unchanged, Visitor, schedule_event, wait_until
+from tests.hostile.helpers import Unchanged, Visitor, c2s, schedule_event, wait_until
 from tests.support.smtp import SmtpSink
 
 PASSED = "could be cancelled until 48 hours before the start; that time has passed"
@@ -119,6 +119,41 @@ def test_buyers_cancel_within_the_rule_and_are_refused_outside_it(
         assert rejected["type"] == "Reject" and PASSED in rejected["summary"]
         assert order_of(m, late_number)["orderStatus"] == "OrderDelivered"
         assert counts(m, closing) == (1, 0, 1, 0, 4)
+    finally:
+        for visitor in (staff, buyer):
+            visitor.close()
+
+
+@pytest.mark.slow
+def test_the_shop_decides_on_the_rule_as_the_event_says_it_when_the_request_arrives(
+    market: Callable[..., Market], smtp_server: SmtpSink
+) -> None:
+    m = market(env={"ROSE_ASH_SMTP_URL": smtp_server.url, "ROSE_ASH_HOLD_MINUTES": "30"})
+    event = schedule_event(m.http, m.events, name="Changing", capacity=5, price="10.00", buyerCancelHours=48)
+    staff = Visitor(m.shop, "/login").login()
+    buyer = Visitor(m.events, "/calendars")
+    try:
+        token = paid(m, staff, buyer, event)
+        with Unchanged(m.events_db):  # a client's bad rule is refused with the form's sentence
+            bad = {"type": "Update", "object": {"id": event, "type": "Event", "buyerCancelHours": 9000}}
+            refused = c2s(m.http, m.events, bad)
+            assert refused.status_code == 400 and "between 0 and 8784 hours" in refused.text
+        m.shop.stop()  # the buyer's request waits in the events peer's outbox
+        assert cancel(buyer, token).status_code == 303
+        page = buyer.get(f"/tickets/{token}").text
+        assert 'id="cancel-asked"' in page and 'id="cancel-tickets"' not in page
+        assert cancel(buyer, token).status_code == 409  # asked once is enough
+        # Meanwhile the organiser closes the window: buyers may cancel only until 8000 hours before the start.
+        update = {"type": "Update", "object": {"id": event, "type": "Event", "buyerCancelHours": 8000}}
+        assert c2s(m.http, m.events, update).status_code in (200, 201)
+        m.shop.start()
+        wait_until(lambda: 'id="cancel-refused"' in buyer.get(f"/tickets/{token}").text, what="the shop's refusal")
+        page = buyer.get(f"/tickets/{token}").text
+        assert "until 8000 hours before the start; that time has passed" in page
+        assert state_of(m, token) == "confirmed" and 'id="cancel-tickets"' not in page
+        [order] = m.orders()
+        assert order["orderStatus"] == "OrderDelivered"
+        assert counts(m, event) == (1, 0, 1, 0, 4)
     finally:
         for visitor in (staff, buyer):
             visitor.close()
