@@ -19,8 +19,10 @@ from actors.shop.buyer_cancels import CANCELLED
 from tests.faults.conftest import Market
 from tests.faults.test_duplicate_offer import events_signer, resend
 from tests.faults.test_order_lifecycle import counts, order_number, state_of
+from tests.faults.test_sumup_checkout import held_order, open_checkout
 from tests.hostile.helpers import Unchanged, Visitor, c2s, schedule_event, wait_until
 from tests.support.smtp import SmtpSink
+from tests.support.sumup_fake import SumUpFake
 
 PASSED = "could be cancelled until 48 hours before the start; that time has passed"
 
@@ -157,3 +159,23 @@ def test_the_shop_decides_on_the_rule_as_the_event_says_it_when_the_request_arri
     finally:
         for visitor in (staff, buyer):
             visitor.close()
+
+
+@pytest.mark.slow
+def test_a_buyer_cancelling_a_card_payment_is_refunded_through_the_provider(
+    market: Callable[..., Market], sumup: SumUpFake
+) -> None:
+    m = market(env=sumup.env())
+    event = schedule_event(m.http, m.events, name="By Card", capacity=3, price="12.50", buyerCancelHours=48)
+    buyer = Visitor(m.events, "/calendars")
+    try:
+        token, order = held_order(m, buyer, event, "ada@example.org")
+        checkout = sumup.checkout_for(open_checkout(m, order))
+        sumup.pay(checkout["id"])
+        wait_until(lambda: state_of(m, token) == "confirmed", what="the card payment confirmed")
+        assert cancel(buyer, token).status_code == 303
+        wait_until(lambda: state_of(m, token) == "refunded", what="the buyer's order refunded")
+        assert [r["amount"] for r in sumup.refunds(checkout["id"])] == [12.5]
+        wait_until(lambda: counts(m, event) == (0, 0, 0, 0, 3), what="the seat back on both peers")
+    finally:
+        buyer.close()
