@@ -14,6 +14,7 @@ from activities.build import activity
 from activities.buyer_cancel import cancel_refusal
 from activities.errors import ActivityError
 from activities.order import OrderStatus
+from activities.parse import Activity
 from actors.context import Context, Services
 from actors.shop import notices
 from actors.shop.payments import PaymentError, provider_for
@@ -22,6 +23,7 @@ from inbox.dispatch import Outcome
 from inbox.errors import FetchError, Forbidden, Malformed, TryLater, Unprocessable, unfetchable
 from inbox.trust import check_attribution, check_same_origin
 from store import objects
+from store.models import StoredObject
 
 CANCELLED = "cancelled at the buyer's request"
 TARGETS = {OrderStatus.PAYMENT_DUE: OrderStatus.CANCELLED, OrderStatus.DELIVERED: OrderStatus.RETURNED}
@@ -57,7 +59,7 @@ async def on_buyer_cancel(ctx: Context) -> Outcome:
     return Outcome.PROCESSED
 
 
-async def _event(services: Services, event_id: str, undo: Any) -> dict[str, Any] | None:
+async def _event(services: Services, event_id: str, undo: Activity) -> dict[str, Any] | None:
     """The event as its organiser publishes it now; None when it was cancelled (its orders close with it)."""
     try:
         event = await services.fetcher.get_json(event_id)
@@ -71,7 +73,9 @@ async def _event(services: Services, event_id: str, undo: Any) -> dict[str, Any]
     return event
 
 
-async def _cancel(session: AsyncSession, services: Services, row: Any, event: dict[str, Any] | None) -> str | None:
+async def _cancel(
+    session: AsyncSession, services: Services, row: StoredObject, event: dict[str, Any] | None
+) -> str | None:
     """Cancel or refund the (locked) order if the event's rule allows it now; else the sentence why not."""
     target = TARGETS.get(OrderStatus(row.data["orderStatus"]))
     if target is None:
