@@ -32,7 +32,7 @@ def buyer_cancel_refusal(purchase: dict[str, Any], event: dict[str, Any] | None,
     if purchase.get("state") not in CANCELLABLE or not isinstance(purchase.get("order"), str):
         return "Only tickets held or paid for can be cancelled."
     if purchase.get(ASKED):
-        return "You asked the shop to cancel these tickets; this page shows its answer when it comes."
+        return "You asked the shop to cancel these tickets already: its answer shows on this page."
     if event is None:
         return "This event was cancelled: the shop cancels or refunds its orders itself."
     return cancel_refusal(event, now)
