@@ -10,7 +10,8 @@ from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from activities import fep8a8e
+from activities import buyer_cancel, fep8a8e
+from activities.buyer_cancel import parse_cancel_hours
 from activities.errors import ActivityError
 from activities.fep8a8e import Admission, EventDetails
 from activities.text import plain
@@ -30,6 +31,7 @@ class EventInput:
     price: Decimal
     description: str
     details: EventDetails = field(default_factory=EventDetails)
+    buyer_cancel_hours: int | None = None  # buyers may cancel until this many hours before the start; None: never
     image: dict[str, Any] | None = None  # the poster as an AS2 `Image` (url, mediaType, width, height, name)
 
 
@@ -70,6 +72,7 @@ def parse_event_input(form: dict[str, Any]) -> EventInput:
             price=price,
             description=plain(form.get("description"), "description", 2000, required=False),
             details=details,
+            buyer_cancel_hours=parse_cancel_hours(form.get("cancel_hours")),
         )
     )
 
@@ -166,6 +169,8 @@ def event_document(
         doc["series"] = series  # the OrderedCollection of the series' dates, this one among them
     if data.description:
         doc["source"] = {"content": data.description, "mediaType": "text/plain"}
+    if data.buyer_cancel_hours is not None:
+        doc[buyer_cancel.FIELD] = data.buyer_cancel_hours
     if data.image:
         doc["image"] = data.image
     if featured_post:

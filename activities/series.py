@@ -128,7 +128,15 @@ def changed_fields(old: EventInput, new: EventInput) -> set[str]:
     and `time` for the start, the end or the time zone."""
     changed = {
         name
-        for name in ("name", "location_name", "location_address", "capacity", "price", "description")
+        for name in (
+            "name",
+            "location_name",
+            "location_address",
+            "capacity",
+            "price",
+            "description",
+            "buyer_cancel_hours",
+        )
         if getattr(old, name) != getattr(new, name)
     }
     changed |= {

@@ -43,6 +43,7 @@ SCHEMA_TERMS = {
     "upcomingEvents": {"@id": "https://rose-ash.org/ns#upcomingEvents", "@type": "@id"},
     "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
     "address": "schema:address",
+    "buyerCancelHours": "https://rose-ash.org/ns#buyerCancelHours",  # buyers may cancel until N hours before
     "allocated": {"@id": "https://rose-ash.org/ns#allocated", "@type": "@id"},
     "formerType": {"@id": "as:formerType", "@type": "@vocab"},  # "Event" is the AS2 type, not a relative URL
     "Hashtag": "as:Hashtag",  # not in the AS2 context document; Mastodon declares it the same way

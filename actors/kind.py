@@ -122,6 +122,7 @@ class Kind:
     nav: tuple[tuple[str, str], ...] = ()  # (label, path) in the page header
     # what a member's bearer token needs to post to the outbox (actors/scopes.py); None: the admin token only
     c2s_access: Scope | None = None
+    uses_relays: bool = False  # subscribes to fediverse relays: the admin's /admin/relays page is mounted
 
 
 async def public_objects(session: AsyncSession, services: Services, ids: list[str]) -> list[Any]:

@@ -63,7 +63,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> St
         Route("/inbox", inbox_endpoint, methods=["POST"]),
         outbox_post_route(setup.c2s, kind.c2s_access),
         *admin.ROUTES,
-        *relay_pages.ROUTES,
+        *(relay_pages.ROUTES if kind.uses_relays else ()),
         *media.ROUTES,
         *mail_pages.ROUTES,
         Mount("/static", StaticFiles(directory=str(TEMPLATES / "static")), name="static"),

@@ -50,8 +50,10 @@ def user_agent(settings: Settings) -> str:
     return f"rose-ash/{VERSION} (+{settings.base_url}/)"
 
 
-def page_templates() -> jinja2.Environment:
-    return Jinja2Templates(directory=str(TEMPLATES)).env
+def page_templates(kind: Kind | None = None) -> jinja2.Environment:
+    env = Jinja2Templates(directory=str(TEMPLATES)).env
+    env.globals["uses_relays"] = kind is not None and kind.uses_relays  # the admin's Relays link, where mounted
+    return env
 
 
 @dataclass(frozen=True)
@@ -137,7 +139,7 @@ def build_services(settings: Settings, clock: Callable[[], float] = time.time) -
         admin_token=settings.admin_token,
         sessions=Sessions(store),
         clock=clock,
-        site=Site(kind.display_name, kind.nav, page_templates()),
+        site=Site(kind.display_name, kind.nav, page_templates(kind)),
         media=MediaLibrary(
             DiskStorage(settings.media_path), Limits(settings.max_upload_bytes, settings.max_upload_pixels)
         ),

@@ -157,4 +157,5 @@ KIND = Kind(
     register,
     nav=(("Calendars", "/calendars"),),
     c2s_access=scopes.EVENTS_WRITE,
+    uses_relays=True,
 )

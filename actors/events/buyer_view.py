@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from activities import fep8a8e, ical
 from actors.context import Services
+from actors.events.buyer_cancel import buyer_cancel_refusal
 from actors.events.purchase_states import PurchaseState
 from store import objects
 
@@ -53,6 +54,7 @@ async def buyer_view(services: Services, purchase: dict[str, Any]) -> dict[str, 
         "qr": {str(t["code"]): qr_data_uri(str(t["code"])) for t in tickets}
         if state == PurchaseState.CONFIRMED
         else {},
+        "cancel_refusal": buyer_cancel_refusal(purchase, event, services.clock()),
         "buy_again": over and event is not None and fep8a8e.ticket_refusal(event) is None,
         # a purchase the shop refused as sold out may wait for seats instead
         "waitlist": (

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from activities import fep8a8e
+from activities import buyer_cancel, fep8a8e
 
 
 def form_of_event(event: dict[str, Any], defaults: bool = True) -> dict[str, Any]:
@@ -22,6 +22,7 @@ def form_of_event(event: dict[str, Any], defaults: bool = True) -> dict[str, Any
         **fep,
         "capacity": event.get("maximumAttendeeCapacity"),
         "price": event.get("price", "0" if defaults else None),
+        "cancel_hours": _cancel_hours(event, defaults),
         "description": description_of(event),
     }
 
@@ -32,3 +33,11 @@ def description_of(event: dict[str, Any]) -> str:
     if isinstance(source, dict) and isinstance(source.get("content"), str):
         return str(source["content"])
     return str(event.get("content") or "").removeprefix(str(event.get("summary") or ""))
+
+
+def _cancel_hours(event: dict[str, Any], defaults: bool) -> str | None:
+    """As the form has it; a client's value passes as given, so a bad one is refused with the form's sentence."""
+    if buyer_cancel.FIELD in event:
+        value = event[buyer_cancel.FIELD]
+        return "" if value is None else str(value)
+    return "" if defaults else None

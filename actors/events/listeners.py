@@ -11,6 +11,7 @@ from activities.text import plain
 from activities.ticket import parse_tickets
 from actors.context import Context, Services
 from actors.events import seats, waitlist
+from actors.events.buyer_cancel import on_cancel_refused
 from actors.events.calendars import allocate_post, allocated_of, calendar_data, hold_for_approval
 from actors.events.checkin import index_tickets
 from actors.events.order_updates import on_order_update
@@ -31,6 +32,7 @@ def register(listeners: Listeners[Services], waiters: PurchaseWaiters) -> None:
     listeners.on(ListenerKey("Add"), on_add)
     listeners.on(ListenerKey("Accept", answering="Offer"), answer)
     listeners.on(ListenerKey("Reject", answering="Offer"), answer)
+    listeners.on(ListenerKey("Reject", answering="Undo"), functools.partial(on_cancel_refused, waiters=waiters))
     listeners.on(ListenerKey("Update"), functools.partial(on_order_update, waiters=waiters))
 
 

@@ -19,6 +19,7 @@ from activities.event import featured_post, parse_event_input
 from activities.order import parse_customer, parse_quantity
 from activities.series import MAX_OCCURRENCES, parse_rule
 from actors.context import Services
+from actors.events.buyer_cancel import ask_to_cancel, locked_purchase
 from actors.events.buyer_view import buyer_view
 from actors.events.calendars import (
     all_calendars,
@@ -351,6 +352,25 @@ async def ticket_page(request: Request) -> Response:
     return render(request, services, "events/ticket.html", context, private=True)
 
 
+async def cancel_tickets(request: Request) -> Response:
+    """The buyer's "Cancel my tickets": the request goes to the shop, which decides (buyer_cancel.py)."""
+    services = services_of(request)
+    await checked_form(request, services)
+    token = request.path_params["token"]
+    try:
+        async with services.store.write() as session:
+            row = await locked_purchase(session, purchase_id(services, token))
+            if row is None:
+                raise HTTPException(404, "There is no such ticket purchase.")
+            await ask_to_cancel(session, services, row)
+    except ActivityError as exc:
+        purchase = await _purchase(services, token)
+        view = await buyer_view(services, purchase)
+        context = {"purchase": purchase, "token": token, "view": view, "error": exc.reason}
+        return render(request, services, "events/ticket.html", context, 409, private=True)
+    return redirect(request, services, f"/tickets/{token}")
+
+
 async def ticket_status(request: Request, waiters: PurchaseWaiters) -> Response:
     """The purchase's state. With `?wait=SECONDS` (at most MAX_WAIT) a pending purchase is answered when it
     is settled or the time is up, whichever comes first: one request instead of a poll every moment.
@@ -394,6 +414,7 @@ def routes(waiters: PurchaseWaiters) -> list[Route]:
         Route("/events/{slug}/cancel", cancel_event, methods=["POST"]),
         Route("/events/{slug}/buy", buy_ticket, methods=["POST"]),
         Route("/tickets/{token}", ticket_page),
+        Route("/tickets/{token}/cancel", cancel_tickets, methods=["POST"]),
         Route("/tickets/{token}/status", partial(ticket_status, waiters=waiters), name="ticket_status"),
     ]
 

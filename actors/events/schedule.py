@@ -21,7 +21,7 @@ from actors.events.calendars import allocated_of, calendar_data
 from actors.events.seats import held_of as held_of  # where the event's tickets are counted, for its importers
 from actors.events.seats import offered_seats, recount
 from actors.events.seats import sold_of as sold_of
-from actors.events.waitlist import offer_free_seats
+from actors.events.waitlist import end_for_cancelled_event, offer_free_seats
 from store import collections, objects
 from store.models import StoredObject
 
@@ -129,6 +129,7 @@ async def cancel(session: AsyncSession, services: Services, row: StoredObject) -
     shop = services.peer_actor("shop")
     if shop and shop not in cc and await _has_tickets(session, row.id):
         cc.append(shop)  # the shop closes the event's orders: cancels the held ones, refunds the paid ones
+    await end_for_cancelled_event(session, services, row.data)  # the waiting list hears it once, here
     gone = tombstone(row.id, "Event", iso(now))
     gone.pop("@context")
     await announce_change(session, services, row.data, {**row.data, "eventStatus": EventStatus.CANCELLED.value})

@@ -9,11 +9,11 @@ other instead of promising one seat twice."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 import secrets
 from enum import StrEnum
+from functools import partial
 from typing import Any
 
 from sqlalchemy import exists, select
@@ -27,6 +27,7 @@ from actors.context import Services
 from actors.events.buyer_view import local_text
 from actors.events.seats import OFFERED, add_pending, lock_pending, pending_counter, recount, seats_of
 from actors.events.tickets import buy, purchase_id
+from actors.sweeps import keep_sweeping
 from mail import MailError
 from store import counters
 from store.models import StoredObject, WaitlistEntry
@@ -44,6 +45,7 @@ class WaitState(StrEnum):
     BOUGHT = "bought"  # they bought through their offer
     LEFT = "left"
     LAPSED = "lapsed"  # their offer ran out unused: the seats went to the next person
+    ENDED = "ended"  # the event was cancelled
 
 
 REJOINABLE = frozenset({WaitState.LEFT, WaitState.LAPSED})
@@ -268,6 +270,36 @@ async def purchase_refused(session: AsyncSession, services: Services, purchase: 
     await offer_free_seats(session, services, event)
 
 
+async def end_for_cancelled_event(session: AsyncSession, services: Services, event: dict[str, Any]) -> int:
+    """The organiser cancels `event` (in this transaction): each person waiting or holding an offer is emailed
+    once that it will not take place, and their entry ends; how many were told."""
+    await lock_event(session, str(event["id"]))
+    entries = await session.scalars(
+        select(WaitlistEntry)
+        .where(WaitlistEntry.event == event["id"], WaitlistEntry.state.in_([WaitState.WAITING, WaitState.OFFERED]))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    name = str(event.get("name") or "the event")
+    when = local_text(event.get("startTime"), str(event.get("timezone") or "UTC"))
+    told = 0
+    for entry in entries:
+        entry.state, entry.offered_until = WaitState.ENDED.value, None
+        await _mail(
+            session,
+            services,
+            entry,
+            key=f"waitlist-event-cancelled:{entry.id}",
+            subject=f"Cancelled: {name}",
+            lines=[
+                f"{name}{f' on {when}' if when else ''} has been cancelled by its organiser and will not take place.",
+                "Your place on its waiting list has ended: there is nothing for you to do.",
+            ],
+        )
+        told += 1
+    return told
+
+
 async def lapse_due(services: Services) -> int:
     """Offers not used in time: their seats pass to the next waiting people; how many lapsed."""
     now = services.clock()
@@ -319,11 +351,10 @@ def _minutes(services: Services) -> str:
 
 
 async def sweep_offers(services: Services, every: float = EVERY) -> None:
-    while True:
-        try:
-            lapsed = await lapse_due(services)
-            if lapsed:
-                log.info("passed on the seats of %d waiting-list offers not used in time", lapsed)
-        except Exception:
-            log.exception("the waiting-list offer sweep failed; trying again in %g s", every)
-        await asyncio.sleep(every)
+    await keep_sweeping(
+        partial(lapse_due, services),
+        every,
+        log=log,
+        name="the waiting-list offer sweep",
+        done="passed on the seats of %d waiting-list offers not used in time",
+    )

@@ -4,14 +4,15 @@ hold that expired while the shop was down is released by the first sweep after i
 
 from __future__ import annotations
 
-import asyncio
 import logging
+from functools import partial
 
 from activities.order import OrderStatus
 from actors.context import Services
 from actors.shop.orders import holds_id
 from actors.shop.payment_sweep import reconcile
 from actors.shop.settle import Moved, locked_order, move_order
+from actors.sweeps import keep_sweeping
 from store import collections
 
 log = logging.getLogger(__name__)
@@ -42,11 +43,10 @@ async def expire_due(services: Services) -> int:
 
 
 async def sweep_holds(services: Services, every: float = EVERY) -> None:
-    while True:
-        try:
-            expired = await expire_due(services)
-            if expired:
-                log.info("released the seats of %d orders whose time to pay ran out", expired)
-        except Exception:
-            log.exception("the hold expiry sweep failed; trying again in %g s", every)
-        await asyncio.sleep(every)
+    await keep_sweeping(
+        partial(expire_due, services),
+        every,
+        log=log,
+        name="the hold expiry sweep",
+        done="released the seats of %d orders whose time to pay ran out",
+    )

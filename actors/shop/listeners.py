@@ -1,5 +1,5 @@
 """The shop's inbox: an `Offer{Order}` from an accepted seller for an event it organizes, and the seller's `Delete`
-of an event it cancelled (cancellations.py)."""
+of an event it cancelled (cancellations.py), and its `Undo` of an Offer when the buyer cancels (buyer_cancels.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from decimal import Decimal, InvalidOperation
 from activities.errors import ActivityError
 from activities.order import parse_order
 from actors.context import Context, Services
+from actors.shop.buyer_cancels import on_buyer_cancel
 from actors.shop.cancellations import on_event_cancelled
 from actors.shop.orders import place_order
 from inbox.dispatch import ListenerKey, Listeners, Outcome
@@ -17,6 +18,7 @@ from inbox.trust import check_attribution, check_same_origin
 
 def register(listeners: Listeners[Services]) -> None:
     listeners.on(ListenerKey("Offer"), on_offer).on(ListenerKey("Delete"), on_event_cancelled)
+    listeners.on(ListenerKey("Undo", undoing="Offer"), on_buyer_cancel)
 
 
 async def on_offer(ctx: Context) -> Outcome:

@@ -50,6 +50,19 @@ def event_cancelled(order: dict[str, Any], *, refunded: bool) -> tuple[str, list
     return f"Cancelled: {name} (order {number})", lines
 
 
+def cancelled_by_buyer(order: dict[str, Any], amount: str, *, refunded: bool) -> tuple[str, list[str]]:
+    name, number = _name_of(order), str(order.get("orderNumber"))
+    lines = [f"As you asked, your order {number} for {name} is cancelled: its tickets are no longer valid."]
+    if refunded:
+        lines.append(
+            f"It is refunded ({_money(amount, order)}): the money goes back the way you paid. A card refund can "
+            "take a few days to show on your statement."
+        )
+    else:
+        lines.append("Nothing was paid, so there is nothing to refund.")
+    return f"Cancelled: your order {number} for {name}", lines
+
+
 def refunded(order: dict[str, Any], amount: str, tickets: list[str]) -> tuple[str, list[str]]:
     """`tickets` are the ticket numbers given back; all of the order's when it was refunded whole."""
     name, number = _name_of(order), str(order.get("orderNumber"))

@@ -6,14 +6,15 @@ sweep settle it once). The hold expiry asks first too, so a paid order is not ca
 
 from __future__ import annotations
 
-import asyncio
 import logging
+from functools import partial
 
 from activities.order import OrderStatus
 from actors.context import Services
 from actors.shop.checkout import payments_id, settle_payment
 from actors.shop.orders import holds_id
 from actors.shop.payments import BadNotification, PaymentError, provider_for
+from actors.sweeps import keep_sweeping
 from store import collections, objects
 
 log = logging.getLogger(__name__)
@@ -54,10 +55,10 @@ async def reconcile(services: Services, orders: list[str] | None = None) -> int:
 
 
 async def sweep_payments(services: Services, every: float = EVERY) -> None:
-    while True:
-        try:
-            if settled := await reconcile(services):
-                log.info("settled %d orders whose payment notification never arrived", settled)
-        except Exception:
-            log.exception("the payment sweep failed; trying again in %g s", every)
-        await asyncio.sleep(every)
+    await keep_sweeping(
+        partial(reconcile, services),
+        every,
+        log=log,
+        name="the payment sweep",
+        done="settled %d orders whose payment notification never arrived",
+    )

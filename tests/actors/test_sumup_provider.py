@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from actors.context import SumUpKeys
-from actors.shop.payments import BadNotification, PaymentError
+from actors.shop.payments import BadNotification, PartRefund, PaymentError
 from actors.shop.payments.sumup_provider import (
     ProviderDown,
     SumUpProvider,
@@ -89,6 +89,28 @@ async def test_the_api_decides_not_the_body(sumup: SumUpFake) -> None:
     unpaid = await ours.intent({**ORDER, "id": "http://shop.test/orders/1002"}, **URLS)
     with pytest.raises(PaymentError, match="no payment to refund"):
         await ours.refund({**ORDER, "paymentIntent": unpaid["id"]})
+
+
+async def test_a_part_refund_retried_before_the_shop_recorded_it_is_made_once(sumup: SumUpFake) -> None:
+    """SumUp's refund takes no idempotency key: the shop reconciles with the refunds SumUp lists instead."""
+    ours = SumUpProvider(SumUpKeys(API_KEY, MERCHANT_CODE, sumup.url))
+    order = {**ORDER, "price": "30.00"}
+    made = await ours.intent(order, **URLS)
+    sumup.pay(made["id"], notify=False)
+    paid = {**order, "paymentIntent": made["id"]}
+    one = PartRefund(amount="10.00", key="1001-2")
+    await ours.refund(paid, one)
+    await ours.refund(paid, one)  # the shop stopped before recording it: the order still says 30.00 paid
+    assert [r["amount"] for r in sumup.refunds(made["id"])] == [10.0]
+    recorded = {**paid, "price": "20.00"}  # once recorded, the next part is refunded, once however often retried
+    other = PartRefund(amount="10.00", key="1001-3")
+    await ours.refund(recorded, other)
+    await ours.refund(recorded, other)
+    assert [r["amount"] for r in sumup.refunds(made["id"])] == [10.0, 10.0]
+    await ours.refund({**paid, "price": "10.00"})  # the rest, whole
+    assert [r["amount"] for r in sumup.refunds(made["id"])] == [10.0, 10.0, 10.0]
+    with pytest.raises(PaymentError, match="more than is left"):
+        await ours.refund({**paid, "price": "0.00"}, PartRefund(amount="5.00", key="1001-1"))
 
 
 async def test_sumup_unreachable_is_a_sentence() -> None:

@@ -16,6 +16,7 @@ from store.models import StoredObject
 from tests.conftest import before_drop
 from tests.hostile.helpers import StoreView, client, start_all, total_items
 from tests.support.processes import PeerProcess, free_port
+from tests.support.sumup_fake import SumUpFake
 
 
 @dataclass
@@ -93,3 +94,13 @@ def market(peer_process: Callable[..., PeerProcess], request: pytest.FixtureRequ
     finally:
         for built in made:
             built.http.close()
+
+
+@pytest.fixture
+def sumup() -> Iterator[SumUpFake]:
+    """The fake of SumUp's API (tests/support/sumup_fake.py), running for the test."""
+    running = SumUpFake.start()
+    try:
+        yield running
+    finally:
+        running.stop()

@@ -11,7 +11,7 @@ nothing is written."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -22,15 +22,6 @@ from tests.hostile.helpers import Unchanged, Visitor, schedule_event, wait_until
 from tests.support.sumup_fake import MERCHANT_CODE, SumUpFake
 
 CAPACITY = 3
-
-
-@pytest.fixture
-def sumup() -> Iterator[SumUpFake]:
-    running = SumUpFake.start()
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 def order_of(m: Market, number: str) -> dict[str, Any]:

@@ -108,6 +108,16 @@ async def test_the_admin_reaches_them(database_url: str) -> None:
         assert (await browser.client.get("/orders", headers={"accept": "application/activity+json"})).status_code == 200
 
 
+@pytest.mark.parametrize(("kind", "mounted"), [("events", True), ("blog", False), ("shop", False)])
+async def test_the_relay_page_is_only_where_the_kind_uses_relays(database_url: str, kind: str, mounted: bool) -> None:
+    async with browsing(database_url, kind) as browser:
+        await browser.login()
+        page = await browser.client.get("/admin/relays", headers={"accept": "text/html"})
+        assert page.status_code == (200 if mounted else 404), (page.status_code, page.text[:300])
+        nav = (await browser.client.get("/admin/deliveries", headers={"accept": "text/html"})).text
+        assert ('href="/admin/relays"' in nav) is mounted
+
+
 def status_waiters(app: Starlette) -> PurchaseWaiters:
     """The events kind's waiters, as its register bound them to the ticket status handler."""
     (route,) = [r for r in app.routes if isinstance(r, Route) and r.path == "/tickets/{token}/status"]

@@ -9,6 +9,8 @@ thread) serving exactly what the shop's `sumup` provider calls, in the reference
   `transactions` and, once paid, `transaction_id` and `transaction_code`;
 - `POST /v1.0/merchants/{merchant_code}/payments/{transaction_id}/refunds` refunds a transaction, in full without
   an amount (201; 404 for a transaction not the merchant's; 409 when nothing is left to refund);
+- `GET /v2.1/merchants/{merchant_code}/transactions?id=…` retrieves a transaction (404 for one not the
+  merchant's) with its `events`: one `REFUND` event (`status` REFUNDED, `amount`) per refund made;
 - every API call needs `Authorization: Bearer <the API key>` (401 with a Problem body otherwise).
 
 What the hosted payment page does for the buyer, the test does with `pay` (or `decline`): the checkout becomes
@@ -74,6 +76,7 @@ class SumUpFake:
                 Route("/v0.1/checkouts", fake.create, methods=["POST"]),
                 Route("/v0.1/checkouts/{id}", fake.retrieve, methods=["GET"]),
                 Route("/v1.0/merchants/{merchant}/payments/{transaction}/refunds", fake.refund, methods=["POST"]),
+                Route("/v2.1/merchants/{merchant}/transactions", fake.transaction, methods=["GET"]),
                 Route("/pay/{id}", fake.hosted_page, methods=["GET"]),
             ]
         )
@@ -181,10 +184,33 @@ class SumUpFake:
             if transaction["status"] not in ("SUCCESSFUL", "REFUNDED") or left <= 0 or not 0 < amount <= left:
                 return _problem(409, "Conflict", "The transaction cannot be refunded.")
             self.refunded.append(
-                {"transaction_id": transaction_id, "checkout_id": checkout["id"], "amount": float(amount)}
+                {
+                    "transaction_id": transaction_id,
+                    "checkout_id": checkout["id"],
+                    "amount": float(amount),
+                    "timestamp": _now(),
+                }
             )
             transaction["status"] = "REFUNDED"
             return JSONResponse({}, status_code=201)
+
+    async def transaction(self, request: Request) -> Response:
+        if not self._authorised(request):
+            return _problem(401, "Unauthorized", "The request is not authorized.")
+        merchant, transaction_id = request.path_params["merchant"], request.query_params.get("id")
+        with self.lock:
+            found = [
+                t for c in self.checkouts.values() for t in c["transactions"]
+                if t["id"] == transaction_id and c["merchant_code"] == merchant
+            ]  # fmt: skip
+            if not found:
+                return _error(404, "NOT_FOUND", "Resource not found")
+            events = [
+                {"id": n + 1, "transaction_id": transaction_id, "type": "REFUND", "status": "REFUNDED",
+                 "amount": r["amount"], "timestamp": r["timestamp"]}
+                for n, r in enumerate(self.refunded) if r["transaction_id"] == transaction_id
+            ]  # fmt: skip
+            return JSONResponse({**found[0], "events": events})
 
     async def hosted_page(self, request: Request) -> Response:
         with self.lock:
@@ -246,7 +272,11 @@ class SumUpFake:
 
     def refunds(self, checkout_id: str | None = None) -> list[dict[str, Any]]:
         with self.lock:
-            return [dict(r) for r in self.refunded if checkout_id is None or r["checkout_id"] == checkout_id]
+            return [
+                {k: v for k, v in r.items() if k != "timestamp"}
+                for r in self.refunded
+                if checkout_id is None or r["checkout_id"] == checkout_id
+            ]
 
     def api(self) -> httpx.Client:
         """SumUp's API as somebody with the shop's key sees it."""

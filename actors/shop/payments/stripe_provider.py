@@ -25,6 +25,12 @@ def minor_units(price: str) -> int:
     return int((Decimal(price) * 100).to_integral_value())
 
 
+def refund_key(order: dict[str, Any], part: PartRefund | None = None) -> str:
+    """Stripe's idempotency key for a refund: the same on every retry of one refund (Stripe then answers the
+    first refund again instead of making a second), another for each part and for the whole order."""
+    return f"rose-ash:refund:{order['id']}" + (f":{part.key}" if part is not None else "")
+
+
 class StripeProvider:
     name = "stripe"
 
@@ -108,7 +114,7 @@ class StripeProvider:
         # The amount always named: the order's price is what is still paid after any part refunds.
         amount = part.amount if part is not None else str(order["price"])
         params: stripe.params.RefundCreateParams = {"payment_intent": intent, "amount": minor_units(amount)}
-        key = f"rose-ash:refund:{order['id']}" + (f":{part.key}" if part is not None else "")
+        key = refund_key(order, part)
 
         def give_back() -> Any:
             return self.client.v1.refunds.create(params=params, options={"idempotency_key": key})

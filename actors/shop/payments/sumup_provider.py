@@ -27,6 +27,9 @@ ATTEMPT = "#attempt-"  # never in an order id (a URL without a fragment)
 TIMEOUT = 15.0
 
 
+CENT = Decimal("0.01")
+
+
 class Unsettled(Exception):
     """The notification is about a checkout that is neither paid nor failed (yet): nothing to do."""
 
@@ -147,18 +150,30 @@ class SumUpProvider:
             message="" if status == "PAID" else "SumUp could not take the payment",
         )
 
+    async def _refunded_unrecorded(self, sumup: AsyncSumup, transaction_id: str, order: dict[str, Any]) -> Decimal:
+        """What SumUp has refunded of the transaction beyond what the order records as refunded."""
+        transaction = await sumup.transactions.get(self.keys.merchant_code, id=transaction_id)
+        refunds = [e.amount for e in transaction.events or [] if e.type == "REFUND" and e.status != "FAILED"]
+        refunded = sum((Decimal(str(a)) for a in refunds if a is not None), Decimal(0))
+        recorded = Decimal(str(transaction.amount or 0)) - Decimal(str(order["price"]))
+        return (refunded - recorded).quantize(CENT)
+
     def verify(self, body: bytes, headers: Any) -> Notification:
         raise BadNotification("SumUp notifications are unsigned: the shop asks SumUp's API instead")
 
     async def refund(self, order: dict[str, Any], part: PartRefund | None = None) -> None:
         """Refund the checkout's successful transaction, which the API names (the order keeps the checkout's id):
-        `part`'s amount, else what is still paid (the order's price after any part refunds). SumUp's refund takes
-        no idempotency key, so a whole refund that SumUp answers "nothing left to refund" (409) was made already:
-        a refund repeated after a failure elsewhere (an event's cancellation is retried whole) is harmless."""
+        `part`'s amount, else what is still paid (the order's price after any part refunds).
+
+        SumUp's refund takes no idempotency key. A whole refund that SumUp answers "nothing left to refund" (409)
+        was made already. A part refund is reconciled first with the refunds SumUp lists for the transaction: the
+        order's price is what the shop has recorded as still paid, so SumUp's refunds beyond what was paid less
+        that price are a refund made but not recorded (the shop stopped between SumUp's answer and its commit);
+        when they cover this part, it is not refunded again."""
         checkout_id = order.get("paymentIntent")
         if not isinstance(checkout_id, str):
             raise PaymentError("the order has no SumUp payment to refund")
-        amount = float(Decimal(part.amount if part is not None else str(order["price"])))
+        amount = Decimal(part.amount if part is not None else str(order["price"]))
         try:
             async with self.client() as sumup:
                 checkout = await sumup.checkouts.get(checkout_id)
@@ -166,7 +181,9 @@ class SumUpProvider:
                 paid = [t.id for t in transactions if t.status in ("SUCCESSFUL", "REFUNDED") and t.id]
                 if not paid:
                     raise PaymentError("SumUp shows no payment to refund for this order")
-                await sumup.transactions.refund(self.keys.merchant_code, paid[0], amount=amount)
+                if part is not None and await self._refunded_unrecorded(sumup, paid[0], order) >= amount:
+                    return None
+                await sumup.transactions.refund(self.keys.merchant_code, paid[0], amount=float(amount))
         except ConflictError:
             if part is None:
                 return None
