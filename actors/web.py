@@ -106,6 +106,11 @@ def is_admin(request: Request, services: Services) -> bool:
     return roles.allows(session(request, services), roles.ADMIN)
 
 
+def holds(request: Request, services: Services, role: str) -> bool:
+    """The session holds `role` (for what a page shows inline; endpoints use `roles.requires`)."""
+    return roles.allows(session(request, services), role)
+
+
 def is_staff(request: Request, services: Services) -> bool:
     """Signed in with at least one role (the pages show staff links and keep the page out of caches)."""
     return bool(roles.roles_of(session(request, services)))
@@ -209,6 +214,8 @@ def render(
         admin=is_admin(request, services),
         roles=roles.roles_of(session(request, services)),
         member=session(request, services).get("email", ""),
+        signed_in=roles.who(session(request, services)) if roles.signed_in(session(request, services)) else "",
+        staff_nav=services.site.staff_nav,
         actor=services.actor,
         nav=services.site.nav,
         kind=services.site.kind_name,
