@@ -317,12 +317,13 @@ async def cancel_event(request: Request) -> Response:
         fresh = await objects.get(session, row.id)
         assert fresh is not None
         if fresh.deleted_at is None:
+            name = str(fresh.data.get("name", ""))  # the cancelled event becomes a Tombstone
             if scope == "following":
                 await cancel_following(session, services, fresh)
             else:
                 await cancel(session, services, fresh)
             action = "event cancelled, with the following dates" if scope == "following" else "event cancelled"
-            await audit.record_for(session, request, action, fresh.id, str(fresh.data.get("name", "")))
+            await audit.record_for(session, request, action, fresh.id, name)
     return redirect(request, services, "/calendars")
 
 
