@@ -122,13 +122,6 @@ def refused_page(request: Request, services: Services, role: str) -> Response:
     return render(request, services, "layout/refused.html", context, 403, private=True)
 
 
-def login_first(request: Request, services: Services) -> Response | None:
-    """None for the admin; anyone else is sent to the login page, which brings them back here."""
-    if is_admin(request, services):
-        return None
-    return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
-
-
 # An endpoint only the admin reaches (members holding the admin role, or the admin token's session).
 admin_only = roles.requires(roles.ADMIN)
 
