@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from actors import roles
+from actors.account import KIND as ACCOUNT
 from actors.blog import KIND as BLOG
 from actors.events import KIND as EVENTS
 from actors.shop import KIND as SHOP
@@ -181,5 +182,6 @@ async def test_the_admin_tokens_session_reaches_everything(database_url: str) ->
             assert (await app.client.get(path, headers=HTML)).status_code == 200, path
 
 
-def test_each_kind_names_the_role_its_client_to_server_posts_need() -> None:
-    assert (BLOG.c2s_role, EVENTS.c2s_role, SHOP.c2s_role) == (roles.EDITOR, roles.ORGANISER, roles.SHOP_STAFF)
+def test_each_kinds_staff_role_is_the_one_its_client_to_server_scope_needs() -> None:
+    assert (BLOG.staff_role, EVENTS.staff_role, SHOP.staff_role) == (roles.EDITOR, roles.ORGANISER, roles.SHOP_STAFF)
+    assert ACCOUNT.staff_role == roles.ADMIN
