@@ -7,8 +7,10 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
 
 from actors.roles import who
+from actors.web import services_of, session
 from store.models import AuditEntry
 
 
@@ -21,5 +23,15 @@ async def record(
     )
 
 
-async def latest(db: AsyncSession, limit: int = 500) -> list[AuditEntry]:
-    return list(await db.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)))
+async def record_for(db: AsyncSession, request: Request, action: str, subject: str, detail: str = "") -> None:
+    """`record` the change a staff page's request makes, by that request's session, at the peer's time."""
+    services = services_of(request)
+    await record(db, session(request, services), action, subject, services.clock(), detail)
+
+
+async def latest(db: AsyncSession, limit: int = 500, before: int | None = None) -> list[AuditEntry]:
+    """The newest entries first; with `before`, those older than the entry of that id (the next page)."""
+    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+    if before is not None:
+        query = query.where(AuditEntry.id < before)
+    return list(await db.scalars(query))

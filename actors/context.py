@@ -51,6 +51,8 @@ class Site:
     kind_name: str  # "Blog", "Events", "Shop"
     nav: tuple[tuple[str, str], ...]  # (label, path) in the page header
     templates: jinja2.Environment
+    kind_role: str = "admin"  # the role that writes this kind's content (Kind.staff_role)
+    staff_nav: tuple[tuple[str, str, str], ...] = ()  # (label, path, role): header links for holders of the role
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from actors.context import Services
+from actors.roles import ADMIN
 from actors.scopes import Scope
 from inbox.dispatch import Listeners
 from store import objects
@@ -123,6 +124,13 @@ class Kind:
     # what a member's bearer token needs to post to the outbox (actors/scopes.py); None: the admin token only
     c2s_access: Scope | None = None
     uses_relays: bool = False  # subscribes to fediverse relays: the admin's /admin/relays page is mounted
+    staff_nav: tuple[tuple[str, str, str], ...] = ()  # (label, path, role) in the header, for holders of the role
+
+    @property
+    def staff_role(self) -> str:
+        """The role that writes this kind's content (its C2S scope's): it also reads the kind's private objects
+        and uploads its images. The admin's, for a kind without client-to-server writing."""
+        return self.c2s_access.role if self.c2s_access is not None else ADMIN
 
 
 async def public_objects(session: AsyncSession, services: Services, ids: list[str]) -> list[Any]:

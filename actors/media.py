@@ -8,7 +8,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from actors.web import admin_only, checked_form, services_of
+from actors.roles import requires_kind_role
+from actors.web import checked_form, services_of
 from media.errors import MediaError
 from media.library import attachment, media_type_of
 
@@ -16,7 +17,7 @@ FOREVER = "public, max-age=31536000, immutable"  # a file's name is its content'
 FORM_OVERHEAD = 64 * 1024  # the multipart envelope, the alt text and the CSRF token around the file
 
 
-@admin_only
+@requires_kind_role()
 async def upload(request: Request) -> Response:
     """`file` and `alt` in a multipart form; answers the stored image as an AS2 `Image`, or the refusal."""
     services = services_of(request)

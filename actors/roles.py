@@ -12,6 +12,8 @@ from typing import Any, Concatenate, ParamSpec
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from actors.context import Services
+
 ADMIN, EDITOR, ORGANISER, BOX_OFFICE, SHOP_STAFF = "admin", "editor", "organiser", "box_office", "shop_staff"
 ROLES: Mapping[str, str] = {
     ADMIN: "Admin (everything, members and roles)",
@@ -39,6 +41,11 @@ def allows(data: Mapping[str, Any], role: str) -> bool:
     return role in roles_of(data)
 
 
+def signed_in(data: Mapping[str, Any]) -> bool:
+    """A member's session or the admin token's (a visitor's holds neither)."""
+    return "member" in data or data.get("admin") is True
+
+
 def who(data: Mapping[str, Any]) -> str:
     """How the audit log names the session's holder."""
     if data.get("admin") is True:
@@ -56,7 +63,22 @@ def requires(
     role the page needs."""
     if role not in ROLES:
         raise ValueError(f"no such role: {role}")
+    return _guarded(lambda _services: role)
 
+
+def requires_kind_role() -> Callable[
+    [Callable[Concatenate[Request, P], Awaitable[Response]]], Callable[Concatenate[Request, P], Awaitable[Response]]
+]:
+    """`requires` the role of the peer's own kind (`Kind.staff_role`: the blog's editor, the events' organiser), for
+    pages every kind serves, such as image uploads."""
+    return _guarded(lambda services: services.site.kind_role)
+
+
+def _guarded(
+    role_for: Callable[[Services], str],
+) -> Callable[
+    [Callable[Concatenate[Request, P], Awaitable[Response]]], Callable[Concatenate[Request, P], Awaitable[Response]]
+]:
     def decorate(
         handler: Callable[Concatenate[Request, P], Awaitable[Response]],
     ) -> Callable[Concatenate[Request, P], Awaitable[Response]]:
@@ -66,9 +88,10 @@ def requires(
 
             services = services_of(request)
             data = session(request, services)
+            role = role_for(services)
             if allows(data, role):
                 return await handler(request, *args, **kwargs)
-            if "member" not in data and data.get("admin") is not True:
+            if not signed_in(data):
                 return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
             return refused_page(request, services, role)
 

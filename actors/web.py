@@ -106,6 +106,11 @@ def is_admin(request: Request, services: Services) -> bool:
     return roles.allows(session(request, services), roles.ADMIN)
 
 
+def holds(request: Request, services: Services, role: str) -> bool:
+    """The session holds `role` (for what a page shows inline; endpoints use `roles.requires`)."""
+    return roles.allows(session(request, services), role)
+
+
 def is_staff(request: Request, services: Services) -> bool:
     """Signed in with at least one role (the pages show staff links and keep the page out of caches)."""
     return bool(roles.roles_of(session(request, services)))
@@ -115,13 +120,6 @@ def refused_page(request: Request, services: Services, role: str) -> Response:
     """The 403 a signed-in member gets on a page whose role they do not hold."""
     context = {"role": role, "role_label": roles.ROLES[role], "email": session(request, services).get("email", "")}
     return render(request, services, "layout/refused.html", context, 403, private=True)
-
-
-def login_first(request: Request, services: Services) -> Response | None:
-    """None for the admin; anyone else is sent to the login page, which brings them back here."""
-    if is_admin(request, services):
-        return None
-    return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
 
 
 # An endpoint only the admin reaches (members holding the admin role, or the admin token's session).
@@ -209,6 +207,8 @@ def render(
         admin=is_admin(request, services),
         roles=roles.roles_of(session(request, services)),
         member=session(request, services).get("email", ""),
+        signed_in=roles.who(session(request, services)) if roles.signed_in(session(request, services)) else "",
+        staff_nav=services.site.staff_nav,
         actor=services.actor,
         nav=services.site.nav,
         kind=services.site.kind_name,

@@ -12,7 +12,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from activities.parse import check_url
-from actors import trust
+from actors import audit, trust
 from actors.context import Services
 from actors.web import admin_only, checked_form, redirect, render, safe_next, services_of, sign_in, sign_out
 from inbox.errors import FetchError
@@ -100,6 +100,8 @@ async def trust_follower(request: Request) -> Response:
     else:
         async with services.store.write() as db:
             done = await trust.mark(db, services.actor, follower, trusting, services.clock())
+            if done:
+                await audit.record_for(db, request, "follower trusted" if trusting else "follower untrusted", follower)
         if not done:
             message = f"{follower} does not follow us, so it cannot be trusted."
         else:
@@ -113,7 +115,9 @@ async def decide(request: Request) -> Response:
     form = await checked_form(request, services)
     follow_id, decision = str(form.get("follow", "")), str(form.get("decision", ""))
     async with services.store.write() as db:
-        await follows.decide(db, services, follow_id, accept=decision == "accept")
+        if await follows.decide(db, services, follow_id, accept=decision == "accept"):
+            action = "follower approved" if decision == "accept" else "follower refused"
+            await audit.record_for(db, request, action, follow_id)
     return redirect(request, services, "/admin/followers")
 
 

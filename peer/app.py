@@ -26,7 +26,7 @@ from actors.web import cookie_name, load_session, secure_page, services_of
 from inbox.dispatch import Listeners
 from inbox.errors import InboxError
 from inbox.receive import Inbox
-from peer import admin, follows, inbox_listing, mail_pages, metrics, relay_pages, wellknown
+from peer import admin, audit_pages, follows, inbox_listing, mail_pages, metrics, relay_pages, wellknown
 from peer.bearer import IntrospectionCache
 from peer.c2s import outbox_post_route
 from peer.housekeeping import keep_house
@@ -66,6 +66,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> St
         *(relay_pages.ROUTES if kind.uses_relays else ()),
         *media.ROUTES,
         *mail_pages.ROUTES,
+        *audit_pages.ROUTES,
         Mount("/static", StaticFiles(directory=str(TEMPLATES / "static")), name="static"),
         *setup.routes,
         *(collection_route(spec) for spec in setup.collections),

@@ -3,17 +3,19 @@ answer per actor: approve all of that actor's items in a queue, or refuse them a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from actors import audit
 from actors.context import Services
 from actors.kind import PendingQueue, Waiting
-from actors.web import admin_only, checked_form, redirect, services_of
+from actors.web import admin_only, checked_form, redirect, services_of, session
 
 
 @dataclass(frozen=True)
@@ -47,13 +49,19 @@ async def grouped(services: Services, queues: Sequence[PendingQueue]) -> list[Qu
     return views
 
 
-async def answer_sender(services: Services, queue: PendingQueue, sender: str, accept: bool) -> int:
-    """Answer every item `sender` has waiting in `queue`, in one transaction; how many were answered."""
+async def answer_sender(
+    services: Services, queue: PendingQueue, sender: str, accept: bool, by: Mapping[str, Any] | None = None
+) -> int:
+    """Answer every item `sender` has waiting in `queue`, in one transaction; how many were answered. `by`: the
+    admin's session, for the audit log."""
     answered = 0
     async with services.store.write() as session:
         for waiting in await queue.waiting(session, services):
             if waiting.sender == sender and await queue.decide(session, services, waiting, accept):
                 answered += 1
+                if by is not None:
+                    action = f"{queue.name} {'approved' if accept else 'refused'}"
+                    await audit.record(session, by, action, waiting.item, services.clock(), waiting.place)
     return answered
 
 
@@ -66,7 +74,7 @@ async def decide_for_sender(request: Request) -> Response:
     if queue is None or decision not in ("approve", "refuse") or not sender:
         message = "Nothing was answered: the form did not name a queue, an actor and approve or refuse."
     else:
-        answered = await answer_sender(services, queue, sender, decision == "approve")
+        answered = await answer_sender(services, queue, sender, decision == "approve", session(request, services))
         done = "Approved" if decision == "approve" else "Refused"
         message = f"{done} {answered} waiting from {sender}." if answered else f"Nothing from {sender} waits now."
     return redirect(request, services, f"/admin/followers?m={quote(message)}")

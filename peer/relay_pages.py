@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from actors.web import admin_only, checked_form, redirect, render, services_of
+from actors.web import admin_only, checked_form, redirect, render, services_of, session
 from peer import relays
 
 # What the admin reads for each state of the subscription's Follow.
@@ -34,7 +34,7 @@ async def relay_add(request: Request) -> Response:
     form = await checked_form(request, services)
     url = str(form.get("relay", ""))
     try:
-        await relays.subscribe(services, url, str(form.get("style", "")))
+        await relays.subscribe(services, url, str(form.get("style", "")), session(request, services))
         message = f"Subscription sent to the relay at {url.strip()}; it is pending until the relay answers."
     except relays.RelayRefused as exc:
         message = str(exc)
@@ -45,7 +45,7 @@ async def relay_add(request: Request) -> Response:
 async def relay_remove(request: Request) -> Response:
     services = services_of(request)
     form = await checked_form(request, services)
-    if await relays.unsubscribe(services, str(form.get("follow", ""))):
+    if await relays.unsubscribe(services, str(form.get("follow", "")), session(request, services)):
         message = "Unsubscribed: the relay was sent an Undo of the subscription."
     else:
         message = "No such subscription is pending or accepted."

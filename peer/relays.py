@@ -10,7 +10,9 @@ an object on another server, which we neither fetch nor store (the actor kinds h
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
@@ -20,6 +22,7 @@ from activities.build import activity
 from activities.errors import ActivityError
 from activities.parse import check_url
 from activities.vocab import PUBLIC
+from actors import audit
 from actors.context import Services
 from inbox.directory import ActorInfo
 from inbox.errors import FetchError
@@ -83,8 +86,9 @@ async def relay_actor(services: Services, url: str) -> ActorInfo:
     raise RelayRefused(f"The relay at {url} could not be reached: {error.reason}.")
 
 
-async def subscribe(services: Services, url: str, style_name: str) -> str:
-    """Send the relay a Follow in the chosen style; returns the Follow's id."""
+async def subscribe(services: Services, url: str, style_name: str, by: Mapping[str, Any] | None = None) -> str:
+    """Send the relay a Follow in the chosen style; returns the Follow's id. `by`: the admin's session, for the
+    audit log."""
     style = checked_style(style_name)
     relay = await relay_actor(services, checked_relay_url(url))
     async with services.store.read() as session:
@@ -105,11 +109,13 @@ async def subscribe(services: Services, url: str, style_name: str) -> str:
         )
         doc = activity("Follow", follow_id, services.actor.id, follow_object(style, relay.id), to=[relay.id])
         await services.emit(session, doc)
+        if by is not None:
+            await audit.record(session, by, "relay subscribed", relay.id, now, style.value)
     return follow_id
 
 
-async def unsubscribe(services: Services, follow_id: str) -> bool:
-    """Undo{Follow} to the relay; False when no live subscription has that id."""
+async def unsubscribe(services: Services, follow_id: str, by: Mapping[str, Any] | None = None) -> bool:
+    """Undo{Follow} to the relay; False when no live subscription has that id. `by`: as for `subscribe`."""
     now = services.clock()
     async with services.store.write() as session:
         sub = await session.get(RelaySubscription, follow_id)
@@ -127,6 +133,8 @@ async def unsubscribe(services: Services, follow_id: str) -> bool:
         undo = activity("Undo", services.actor.new_activity_id(), services.actor.id, follow_doc, to=[sub.actor])
         await services.emit(session, undo)
         await _drop_follow_back(session, services, sub.actor, now)
+        if by is not None:
+            await audit.record(session, by, "relay unsubscribed", sub.actor, now)
     return True
 
 

@@ -139,7 +139,7 @@ def build_services(settings: Settings, clock: Callable[[], float] = time.time) -
         admin_token=settings.admin_token,
         sessions=Sessions(store),
         clock=clock,
-        site=Site(kind.display_name, kind.nav, page_templates(kind)),
+        site=Site(kind.display_name, kind.nav, page_templates(kind), kind.staff_role, kind.staff_nav),
         media=MediaLibrary(
             DiskStorage(settings.media_path), Limits(settings.max_upload_bytes, settings.max_upload_pixels)
         ),

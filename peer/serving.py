@@ -1,8 +1,8 @@
 """Serve stored objects and collections at their ids, AS2 JSON or HTML by content negotiation.
 
 Private objects (an order, an offer) are served only to a reader that proves who it is with a signed
-GET (an addressee, or a follower when addressed to the followers), to the admin (session or bearer token),
-or to a browser holding the object's capability link."""
+GET (an addressee, or a follower when addressed to the followers), to the kind's staff (a session holding the
+kind's role, or the admin bearer token), or to a browser holding the object's capability link."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from starlette.routing import Route
 from activities.build import ordered_collection, ordered_collection_page, public_view, with_context
 from actors.context import Services
 from actors.kind import CollectionSpec, HtmlRenderer
-from actors.web import has_admin_bearer, is_admin, render, services_of
+from actors.web import has_admin_bearer, holds, render, services_of
 from inbox.errors import InboxError
 from inbox.signatures import SignedRequest, verify
 from peer.respond import ActivityJSONResponse, error, wants_json
@@ -77,7 +77,7 @@ async def serve_object(request: Request, html: Mapping[str, HtmlRenderer]) -> Re
         reader = await signed_reader(request, services)
     except InboxError as exc:
         return error(exc.status, exc.reason)
-    admin = is_admin(request, services) or has_admin_bearer(request, services)
+    admin = holds(request, services, services.site.kind_role) or has_admin_bearer(request, services)
     readable = row.public or admin  # most reads: no second look at the store
     if not readable:
         async with services.store.read() as session:
@@ -105,7 +105,9 @@ async def serve_collection(request: Request, spec: CollectionSpec) -> Response:
     if spec.html is not None and not wants_json(request):
         return await spec.html(request)
     services = services_of(request)
-    if not spec.public and not (is_admin(request, services) or has_admin_bearer(request, services)):
+    if not spec.public and not (
+        holds(request, services, services.site.kind_role) or has_admin_bearer(request, services)
+    ):
         return error(404, "no such collection")  # not even whether it exists, to anyone else
     collection_id = services.actor.base_url + request.url.path
     params = request.query_params

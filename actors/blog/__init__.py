@@ -16,6 +16,7 @@ from actors.blog.posts import allocate, create_post, delete_post, update_post
 from actors.blog.schedule import keep_publishing
 from actors.context import Services
 from actors.kind import C2SKey, CollectionSpec, Kind, KindSetup, public_objects
+from actors.roles import EDITOR
 from inbox.errors import Malformed, Unprocessable
 from store import objects
 
@@ -128,4 +129,5 @@ KIND = Kind(
     register,
     nav=(("Posts", "/"),),
     c2s_access=scopes.BLOG_WRITE,
+    staff_nav=(("Write", "/posts/new", EDITOR), ("Drafts", "/drafts", EDITOR), ("Pages", "/pages", EDITOR)),
 )

@@ -14,12 +14,14 @@ from starlette.routing import Route
 
 from activities.errors import ActivityError
 from activities.markdown import render_markdown
+from actors import audit
 from actors.blog import drafts
 from actors.blog.drafts import PostInput, is_draft, slug_of
 from actors.blog.posts import post_id
 from actors.blog.tags import names_of
 from actors.context import Services
-from actors.web import admin_only, checked_form, redirect, render, services_of
+from actors.roles import EDITOR, requires
+from actors.web import checked_form, redirect, render, services_of
 from store import objects
 from store.models import StoredObject
 
@@ -89,7 +91,9 @@ async def _existing(services: Services, slug: str) -> tuple[StoredObject, float 
     return row, due
 
 
-async def _save(services: Services, row: StoredObject | None, form: FormData) -> tuple[StoredObject, str]:
+async def _save(
+    request: Request, services: Services, row: StoredObject | None, form: FormData
+) -> tuple[StoredObject, str]:
     """Apply the form: save (a new draft, or the post's new text), then do what its button says."""
     action = str(form.get("action") or ("update" if row is not None and not is_draft(row) else "publish"))
     if action not in ACTIONS:
@@ -104,12 +108,16 @@ async def _save(services: Services, row: StoredObject | None, form: FormData) ->
         if is_draft(saved):
             if action == "publish":
                 saved = await drafts.publish(session, services, saved)
+                await audit.record_for(session, request, "post published", saved.id, str(saved.data.get("name", "")))
             elif action == "schedule":
-                await drafts.schedule(
-                    session, services, saved, due_time(str(form.get("publish_at", "")), str(form.get("tz_offset", "")))
-                )
+                due = due_time(str(form.get("publish_at", "")), str(form.get("tz_offset", "")))
+                await drafts.schedule(session, services, saved, due)
+                when = datetime.fromtimestamp(due, UTC).strftime("%Y-%m-%d %H:%M UTC")
+                await audit.record_for(session, request, "post scheduled", saved.id, f"to publish at {when}")
             else:
                 await drafts.unschedule(session, saved)
+        else:
+            await audit.record_for(session, request, "post updated", saved.id, str(saved.data.get("name", "")))
     return saved, action
 
 
@@ -127,23 +135,23 @@ def _after(services: Services, row: StoredObject, action: str) -> str:
     return f"/posts/{slug}/edit?saved={action}"
 
 
-@admin_only
+@requires(EDITOR)
 async def new_post(request: Request) -> Response:
     return _page(request, services_of(request), None, None, {})
 
 
-@admin_only
+@requires(EDITOR)
 async def create(request: Request) -> Response:
     services = services_of(request)
     form = await checked_form(request, services)
     try:
-        row, action = await _save(services, None, form)
+        row, action = await _save(request, services, None, form)
     except ActivityError as exc:
         return _page(request, services, None, None, form, exc.reason, 400)
     return redirect(request, services, _after(services, row, action))
 
 
-@admin_only
+@requires(EDITOR)
 async def edit(request: Request) -> Response:
     services = services_of(request)
     row, due = await _existing(services, request.path_params["slug"])
@@ -151,13 +159,13 @@ async def edit(request: Request) -> Response:
         return _page(request, services, row, due, None)
     form = await checked_form(request, services)
     try:
-        saved, action = await _save(services, row, form)
+        saved, action = await _save(request, services, row, form)
     except ActivityError as exc:
         return _page(request, services, row, due, form, exc.reason, 400)
     return redirect(request, services, _after(services, saved, action))
 
 
-@admin_only
+@requires(EDITOR)
 async def preview(request: Request) -> Response:
     services = services_of(request)
     form = await checked_form(request, services)
@@ -168,7 +176,7 @@ async def preview(request: Request) -> Response:
     return JSONResponse({"html": html}, headers={"Cache-Control": "no-store"})
 
 
-@admin_only
+@requires(EDITOR)
 async def autosave(request: Request) -> Response:
     """Save the text as a draft while the editor types: a new post becomes a draft at its slug; a published
     post is not changed (its edits are sent when saved), so the browser keeps them instead."""
@@ -194,7 +202,7 @@ async def autosave(request: Request) -> Response:
     )
 
 
-@admin_only
+@requires(EDITOR)
 async def drafts_page(request: Request) -> Response:
     services = services_of(request)
     async with services.store.read() as session:

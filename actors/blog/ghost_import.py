@@ -17,7 +17,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,6 +27,7 @@ from activities.build import iso
 from activities.errors import ActivityError
 from activities.markdown import render_markdown
 from activities.text import plain, slugify
+from actors import audit
 from actors.blog import drafts
 from actors.blog.drafts import PostInput
 from actors.blog.ghost_content import image_refs, link_instead, replace_ref, resolve, source_of
@@ -218,9 +221,12 @@ async def _imported(session: AsyncSession, services: Services, export: GhostExpo
     return {p.key for p in export.posts if await collections.contains(session, imports_of(services), p.key)}
 
 
-async def import_ghost(services: Services, raw: bytes, old_site: str = "") -> ImportReport:
+async def import_ghost(
+    services: Services, raw: bytes, old_site: str = "", by: Mapping[str, Any] | None = None
+) -> ImportReport:
     """Import the export in `raw`; NotAGhostExport (nothing changed) when it is not one. `old_site` is the
-    Ghost site's address, where its images are fetched from."""
+    Ghost site's address, where its images are fetched from; `by`, the session of the editor importing it, for
+    the audit log."""
     export = await asyncio.to_thread(parse_export, raw)  # a large export takes a while: not on the event loop
     old_site = old_site.strip().rstrip("/")
     report = ImportReport()
@@ -240,4 +246,8 @@ async def import_ghost(services: Services, raw: bytes, old_site: str = "") -> Im
             source = await _with_images(session, services, plan, fetched, stored, report)
             object_id = await _write(session, services, plan, source, report)
             await collections.add(session, imports_of(services), plan.post.key, services.clock(), {"object": object_id})
+        if by is not None and report.posts + report.drafts + report.scheduled + report.pages:
+            await audit.record(
+                session, by, "ghost import", old_site or "a Ghost export", services.clock(), report.summary()
+            )
     return report

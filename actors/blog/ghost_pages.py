@@ -10,7 +10,8 @@ from starlette.routing import Route
 from activities.errors import ActivityError
 from actors.blog.ghost_export import MAX_EXPORT_BYTES
 from actors.blog.ghost_import import ImportReport, import_ghost
-from actors.web import admin_only, checked_form, render, services_of
+from actors.roles import EDITOR, requires
+from actors.web import checked_form, render, services_of, session
 
 FORM_OVERHEAD = 64 * 1024  # the multipart envelope, the old site's address and the CSRF token
 TOO_LARGE = f"The file is larger than {MAX_EXPORT_BYTES // (1024 * 1024)} MB."
@@ -24,7 +25,7 @@ def _page(
     return render(request, services, "blog/import.html", context, status)
 
 
-@admin_only
+@requires(EDITOR)
 async def import_page(request: Request) -> Response:
     services = services_of(request)
     if request.method == "GET":
@@ -44,7 +45,7 @@ async def import_page(request: Request) -> Response:
     if len(raw) > MAX_EXPORT_BYTES:
         return _page(request, old_site, error=TOO_LARGE, status=413)
     try:
-        report = await import_ghost(services, raw, old_site)
+        report = await import_ghost(services, raw, old_site, session(request, services))
     except ActivityError as exc:
         return _page(request, old_site, error=f"Nothing was imported. {exc.reason}", status=400)
     return _page(request, old_site, report)

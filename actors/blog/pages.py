@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from actors import audit
 from actors.blog import comments
 from actors.blog.allocation_states import AllocationState
 from actors.blog.posts import (
@@ -24,7 +25,8 @@ from actors.blog.posts import (
 )
 from actors.blog.site_pages import site_nav
 from actors.context import Services
-from actors.web import admin_only, checked_form, is_admin, redirect, render, services_of
+from actors.roles import EDITOR, requires
+from actors.web import checked_form, holds, redirect, render, services_of
 from inbox.errors import FetchError
 from store import collections, objects
 from store.models import StoredObject
@@ -73,7 +75,7 @@ async def _existing(services: Services, slug: str) -> StoredObject:
     return row
 
 
-@admin_only
+@requires(EDITOR)
 async def delete(request: Request) -> Response:
     services = services_of(request)
     await checked_form(request, services)
@@ -82,10 +84,11 @@ async def delete(request: Request) -> Response:
         fresh = await objects.get(session, row.id)
         assert fresh is not None
         await delete_post(session, services, fresh)
+        await audit.record_for(session, request, "post deleted", fresh.id)
     return redirect(request, services, "/")
 
 
-@admin_only
+@requires(EDITOR)
 async def allocate_post(request: Request) -> Response:
     services = services_of(request)
     form = await checked_form(request, services)
@@ -97,34 +100,35 @@ async def allocate_post(request: Request) -> Response:
         raise HTTPException(400, problem or "Choose one of the events peer's calendars.")
     async with services.store.write() as session:
         await allocate(session, services, row.id, calendar, events_actor)
+        await audit.record_for(session, request, "post allocated", row.id, calendar)
     return redirect(request, services, f"/posts/{request.path_params['slug']}")
 
 
-@admin_only
+@requires(EDITOR)
 async def decide_reply(request: Request) -> Response:
     """The editor lists, or refuses, a reply waiting under this post."""
     services = services_of(request)
     form = await checked_form(request, services)
     row = await _existing(services, request.path_params["slug"])
     async with services.store.write() as session:
-        if not await comments.decide_reply(
-            session, services, row.id, str(form.get("reply", "")), form.get("decision") == "approve"
-        ):
+        reply, approve = str(form.get("reply", "")), form.get("decision") == "approve"
+        if not await comments.decide_reply(session, services, row.id, reply, approve):
             raise HTTPException(404, "That reply no longer waits.")
+        await audit.record_for(session, request, "reply approved" if approve else "reply refused", reply, row.id)
     return redirect(request, services, f"/posts/{request.path_params['slug']}#replies")
 
 
-@admin_only
+@requires(EDITOR)
 async def decide_listing(request: Request) -> Response:
     """The editor lists, or declines, an event another server announced featuring this post."""
     services = services_of(request)
     form = await checked_form(request, services)
     row = await _existing(services, request.path_params["slug"])
     async with services.store.write() as session:
-        if not await decide_event(
-            session, services, row.id, str(form.get("event", "")), form.get("decision") == "list"
-        ):
+        event, listing = str(form.get("event", "")), form.get("decision") == "list"
+        if not await decide_event(session, services, row.id, event, listing):
             raise HTTPException(404, "That event no longer waits.")
+        await audit.record_for(session, request, "event listed" if listing else "event declined", event, row.id)
     return redirect(request, services, f"/posts/{request.path_params['slug']}#events")
 
 
@@ -156,7 +160,7 @@ async def post_page(request: Request, services: Services, post: dict[str, Any]) 
         replies = await comments.listed(session, post["id"])
         likes = await collections.count(session, likes_of(post["id"]))
         shares = await collections.count(session, shares_of(post["id"]))
-        if is_admin(request, services):
+        if holds(request, services, EDITOR):
             items = await collections.all_items(session, pending_events_of(post["id"]))
             waiting = [{"id": i.item, **(i.data or {})} for i in items]
             waiting_replies = await comments.waiting_on(session, post["id"])

@@ -17,8 +17,10 @@ from activities.errors import ActivityError
 from activities.markdown import render_markdown
 from activities.text import plain, slugify
 from activities.vocab import PUBLIC
+from actors import audit
 from actors.context import Services
-from actors.web import admin_only, checked_form, redirect, render, services_of
+from actors.roles import EDITOR, requires
+from actors.web import checked_form, redirect, render, services_of
 from store import collections, objects
 from store.models import StoredObject
 
@@ -118,7 +120,7 @@ async def _pages(session: AsyncSession, services: Services) -> list[StoredObject
     return list(reversed(await objects.of_type(session, services.actor.name, "Page")))
 
 
-@admin_only
+@requires(EDITOR)
 async def pages_admin(request: Request) -> Response:
     services = services_of(request)
     error = None
@@ -131,6 +133,7 @@ async def pages_admin(request: Request) -> Response:
             chosen = _chosen(services, form, pages)
             async with services.store.write() as session:
                 await order_navigation(session, services, chosen)
+                await audit.record_for(session, request, "navigation changed", services.actor.url(""), " ".join(chosen))
             return redirect(request, services, "/pages")
         except ActivityError as exc:
             error = exc.reason
@@ -154,7 +157,7 @@ async def _existing(services: Services, slug: str) -> StoredObject:
     return row
 
 
-@admin_only
+@requires(EDITOR)
 async def page_editor(request: Request) -> Response:
     services = services_of(request)
     slug = request.path_params.get("slug")
@@ -170,6 +173,8 @@ async def page_editor(request: Request) -> Response:
                 saved = await save_page(
                     session, services, fresh, str(posted.get("title", "")), str(posted.get("body", ""))
                 )
+                action = "page created" if fresh is None else "page updated"
+                await audit.record_for(session, request, action, saved.id, str(saved.data.get("name", "")))
             return redirect(request, services, saved.id.removeprefix(services.actor.base_url))
         except ActivityError as exc:
             return render(

@@ -33,6 +33,7 @@ from actors.events.event_form import form_of_event
 from actors.events.schedule import cancel, events_id, reschedule, schedule
 from actors.events.tickets import PurchaseWaiters
 from actors.kind import C2SKey, CollectionSpec, Kind, KindSetup, public_objects
+from actors.roles import SHOP_STAFF
 from inbox.errors import Malformed, Unprocessable
 from store import objects
 
@@ -158,4 +159,5 @@ KIND = Kind(
     nav=(("Calendars", "/calendars"),),
     c2s_access=scopes.EVENTS_WRITE,
     uses_relays=True,
+    staff_nav=(("Tickets sold", "/admin/tickets", SHOP_STAFF),),
 )

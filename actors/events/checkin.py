@@ -25,13 +25,12 @@ from starlette.routing import Route
 from actors.context import Services
 from actors.events.purchase_states import PurchaseState
 from actors.events.schedule import sold_of
+from actors.roles import BOX_OFFICE, requires
 from actors.web import (
     PAGE_POLICY,
-    admin_only,
     checked_form,
     has_admin_bearer,
-    is_admin,
-    login_first,
+    holds,
     render,
     services_of,
 )
@@ -227,7 +226,7 @@ async def _page(request: Request, services: Services, event: StoredObject, answe
     return page
 
 
-@admin_only
+@requires(BOX_OFFICE)
 async def checkin_page(request: Request) -> Response:
     services = services_of(request)
     event = await _door_event(services, request.path_params["slug"])
@@ -263,11 +262,14 @@ async def checkin_post(request: Request) -> Response:
         checked, sold = await door_counts(services, event.id)
         body = {**answer.json(), "checkedIn": checked, "sold": sold}
         return _json(body, 400 if answer.verdict is Verdict.INVALID else 200)
-    if "authorization" in request.headers and not is_admin(request, services):
+    if "authorization" in request.headers and not holds(request, services, BOX_OFFICE):
         return _json({"error": "the bearer token is wrong"}, 401)
-    refused = login_first(request, services)
-    if refused is not None:
-        return refused
+    return await _door_form(request)
+
+
+@requires(BOX_OFFICE)
+async def _door_form(request: Request) -> Response:
+    services = services_of(request)
     form = await checked_form(request, services)
     event = await _door_event(services, request.path_params["slug"])
     answer = await check_in(services, event, form.get("code"), "page")

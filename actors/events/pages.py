@@ -18,6 +18,7 @@ from activities.errors import ActivityError
 from activities.event import featured_post, parse_event_input
 from activities.order import parse_customer, parse_quantity
 from activities.series import MAX_OCCURRENCES, parse_rule
+from actors import audit
 from actors.context import Services
 from actors.events.buyer_cancel import ask_to_cancel, locked_purchase
 from actors.events.buyer_view import buyer_view
@@ -43,7 +44,8 @@ from actors.events.series import (
     this_and_following,
 )
 from actors.events.tickets import PurchaseWaiters, buy, purchase_id
-from actors.web import admin_only, checked_form, is_admin, redirect, render, services_of
+from actors.roles import BOX_OFFICE, ORGANISER, requires
+from actors.web import checked_form, holds, redirect, render, services_of
 from media.errors import MediaError
 from store import collections, objects
 from store.models import StoredObject
@@ -127,7 +129,7 @@ def event_slug(event: str) -> str:
 async def calendars_page(request: Request, error: str | None = None, status: int = 200) -> Response:
     """/calendars for a browser (the collection's HTML view); the forms come back here with their error."""
     services = services_of(request)
-    views = await calendars_view(services, is_admin(request, services))
+    views = await calendars_view(services, holds(request, services, ORGANISER))
     sold = await sold_counts(services, [e for v in views for e in v["events"]])
     held = await held_counts(services, [e for v in views for e in v["events"]])
     names = {a["id"]: a.get("name", a["id"]) for v in views for a in v["allocated"]}
@@ -181,7 +183,7 @@ async def live(request: Request) -> Response:
     return JSONResponse({"fields": fields, "widths": widths})
 
 
-@admin_only
+@requires(ORGANISER)
 async def schedule_event(request: Request) -> Response:
     services = services_of(request)
     if too_large(request, services):
@@ -197,34 +199,42 @@ async def schedule_event(request: Request) -> Response:
             data = replace(data, image=await poster_image(session, services, poster, None))
             if rule is None:
                 doc = await schedule(session, services, calendar, data, post)
+                await audit.record_for(session, request, "event scheduled", doc["id"], str(doc.get("name", "")))
             else:
-                _, docs = await schedule_series(session, services, calendar, data, post, rule)
+                series, docs = await schedule_series(session, services, calendar, data, post, rule)
                 doc = docs[0]
+                detail = f"{len(docs)} dates of {doc.get('name', '')}"
+                await audit.record_for(session, request, "series scheduled", series, detail)
     except (ActivityError, MediaError) as exc:
         return await calendars_page(request, exc.reason, 400)
     return redirect(request, services, f"/calendars#{event_slug(doc['id'])}")
 
 
-@admin_only
+@requires(ORGANISER)
 async def new_calendar(request: Request) -> Response:
     services = services_of(request)
     form = await checked_form(request, services)
     try:
         async with services.store.write() as session:
-            await create_calendar(session, services, str(form.get("name", "")), str(form.get("summary", "")))
+            made = await create_calendar(session, services, str(form.get("name", "")), str(form.get("summary", "")))
+            await audit.record_for(session, request, "calendar created", made)
     except ActivityError as exc:
         return await calendars_page(request, exc.reason, 400)
     return redirect(request, services, "/calendars")
 
 
-@admin_only
+@requires(ORGANISER)
 async def decide(request: Request) -> Response:
     services = services_of(request)
     form = await checked_form(request, services)
     calendar, add = str(form.get("calendar", "")), str(form.get("add", ""))
     async with services.store.write() as session:
-        if not await decide_allocation(session, services, calendar, add, form.get("decision") == "accept"):
+        accept = form.get("decision") == "accept"
+        if not await decide_allocation(session, services, calendar, add, accept):
             raise HTTPException(404, "That allocation is no longer waiting.")
+        await audit.record_for(
+            session, request, "allocation approved" if accept else "allocation refused", add, calendar
+        )
     return redirect(request, services, "/calendars")
 
 
@@ -236,7 +246,7 @@ async def _event(services: Services, slug: str) -> StoredObject:
     return row
 
 
-@admin_only
+@requires(ORGANISER)
 async def edit_event(request: Request) -> Response:
     services = services_of(request)
     row = await _event(services, request.path_params["slug"])
@@ -259,6 +269,8 @@ async def edit_event(request: Request) -> Response:
                 await reschedule_following(session, services, fresh, data)
             else:
                 await reschedule(session, services, fresh, data)
+            action = "event edited, with the following dates" if scope == "following" else "event edited"
+            await audit.record_for(session, request, action, fresh.id, data.name)
     except (ActivityError, MediaError) as exc:
         return await _edit_page(request, services, row, exc.reason, 400)
     return redirect(request, services, f"/events/{request.path_params['slug']}")
@@ -293,7 +305,7 @@ async def _edit_page(
     return render(request, services, "events/edit.html", context, status)
 
 
-@admin_only
+@requires(ORGANISER)
 async def cancel_event(request: Request) -> Response:
     services = services_of(request)
     form = await checked_form(request, services)
@@ -306,10 +318,13 @@ async def cancel_event(request: Request) -> Response:
         fresh = await objects.get(session, row.id)
         assert fresh is not None
         if fresh.deleted_at is None:
+            name = str(fresh.data.get("name", ""))  # the cancelled event becomes a Tombstone
             if scope == "following":
                 await cancel_following(session, services, fresh)
             else:
                 await cancel(session, services, fresh)
+            action = "event cancelled, with the following dates" if scope == "following" else "event cancelled"
+            await audit.record_for(session, request, action, fresh.id, name)
     return redirect(request, services, "/calendars")
 
 
@@ -431,7 +446,8 @@ async def event_page(
     held = (await held_counts(services, [event]))[event["id"]]
     kept = (await offered_counts(services, [event]))[event["id"]]
     post = featured_post(event)
-    checked_in = (await door_counts(services, event["id"]))[0] if is_admin(request, services) else None
+    door_staff = holds(request, services, ORGANISER) or holds(request, services, BOX_OFFICE)
+    checked_in = (await door_counts(services, event["id"]))[0] if door_staff else None
     async with services.store.read() as session:
         dates = await series_dates(session, services, event)
     return render(

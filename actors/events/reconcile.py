@@ -15,7 +15,8 @@ from activities.order import product_key
 from actors.context import Services
 from actors.events.schedule import events_id, held_of, sold_of
 from actors.events.seats import offered_seats
-from actors.web import admin_only, render, services_of
+from actors.roles import SHOP_STAFF, requires
+from actors.web import render, services_of
 from inbox.errors import FetchError
 from store import collections, objects
 
@@ -89,7 +90,7 @@ async def tally(services: Services) -> list[EventTally]:
     return tallies
 
 
-@admin_only
+@requires(SHOP_STAFF)
 async def tickets_page(request: Request) -> Response:
     services = services_of(request)
     return render(request, services, "events/reconcile.html", {"tallies": await tally(services)}, private=True)

@@ -10,6 +10,7 @@ from activities.order import product_key
 from actors import scopes
 from actors.context import Services
 from actors.kind import CollectionSpec, Kind, KindSetup
+from actors.roles import SHOP_STAFF
 from actors.shop import checkout, listeners, pages, staff
 from actors.shop.holds import sweep_holds
 from actors.shop.orders import products_id
@@ -47,6 +48,7 @@ KIND = Kind(
     "Shop",
     "The cooperative's ticket shop. It sells tickets for events its trusted calendars organize.",
     register,
-    nav=(("Tickets", "/"), ("Orders", "/orders")),
+    nav=(("Tickets", "/"),),
     c2s_access=scopes.SHOP_WRITE,
+    staff_nav=(("Orders", "/orders", SHOP_STAFF),),
 )

@@ -11,9 +11,10 @@ from starlette.routing import Route
 
 from activities.order import product_key
 from actors.context import Services
+from actors.roles import SHOP_STAFF, requires
 from actors.shop.confirmation import due_text
 from actors.shop.orders import capacity_counter, orders_id, products_id
-from actors.web import admin_only, render, services_of
+from actors.web import render, services_of
 from store import collections, counters
 from store.models import StoredObject
 
@@ -40,7 +41,7 @@ async def index(request: Request) -> Response:
 ROUTES: tuple[Route, ...] = (Route("/", index),)
 
 
-@admin_only
+@requires(SHOP_STAFF)
 async def orders_page(request: Request) -> Response:
     """/orders for a browser (the collection's HTML view): the admin's list of orders with their buyers."""
     services = services_of(request)

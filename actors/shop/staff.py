@@ -9,13 +9,16 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from activities.order import OrderStatus
+from actors import audit
+from actors.roles import SHOP_STAFF, requires
 from actors.shop import notices
 from actors.shop.order_states import ORDER_LIFECYCLE
 from actors.shop.part_refunds import RefundRefused, refund_tickets
 from actors.shop.payments import PaymentError, provider_for
 from actors.shop.settle import Moved, locked_order, move_order
-from actors.web import admin_only, checked_form, redirect, services_of
+from actors.web import checked_form, redirect, services_of
 
+AUDITED = {"paid": "order marked paid", "cancel": "order cancelled", "refund": "order refunded"}
 ACTIONS = {
     "paid": (OrderStatus.DELIVERED, "marked paid by the shop"),
     "cancel": (OrderStatus.CANCELLED, "cancelled by the shop"),
@@ -28,7 +31,7 @@ REFUSED = {
 }
 
 
-@admin_only
+@requires(SHOP_STAFF)
 async def order_action(request: Request) -> Response:
     services = services_of(request)
     await checked_form(request, services)
@@ -55,10 +58,12 @@ async def order_action(request: Request) -> Response:
         if action == "refund":
             message = notices.refunded({**row.data, "tickets": []}, amount, numbers)
             await notices.tell_buyer(session, services, row.data, message, key=f"order-refunded:{row.id}")
+        detail = f"{amount} {row.data.get('priceCurrency', '')}".strip() if action == "refund" else ""
+        await audit.record_for(session, request, AUDITED[action], row.id, detail)
     return redirect(request, services, "/orders")
 
 
-@admin_only
+@requires(SHOP_STAFF)
 async def refund_some(request: Request) -> Response:
     """Refund the tickets ticked on /orders (`ticket` fields: their numbers), some of a paid order's."""
     services = services_of(request)
@@ -70,9 +75,12 @@ async def refund_some(request: Request) -> Response:
         if row is None:
             raise HTTPException(404, "There is no such order.")
         try:
-            await refund_tickets(session, services, row, numbers)
+            amount = await refund_tickets(session, services, row, numbers)
         except RefundRefused as exc:
             raise HTTPException(409, exc.reason) from None
+        await audit.record_for(
+            session, request, "tickets refunded", row.id, f"{', '.join(sorted(set(numbers)))}: {amount}"
+        )
     return redirect(request, services, "/orders")
 
 
