@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
 import secrets
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.datastructures import FormData
@@ -217,6 +219,46 @@ def render(
     )
     response = secure_page(HTMLResponse(page, status_code=status_code), private=private or is_staff(request, services))
     return _save(request, response, services)
+
+
+CSRF_PLACEHOLDER = "csrf-" + secrets.token_hex(16)
+
+
+async def listing_page(
+    request: Request, services: Services, template: str, context: Callable[[], Awaitable[dict[str, Any] | None]]
+) -> Response | None:
+    """A listing from `services.pages` for a visitor who is not signed in (the same page for all of them but for
+    their CSRF token); None for anyone signed in, or when `context` says the page is not one to keep."""
+    visitor = session(request, services)
+    if request.method != "GET" or roles.roles_of(visitor) or visitor.get("email"):
+        return None
+
+    async def rendered() -> list[bytes] | None:
+        values = await context()
+        if values is None:
+            return None
+        # in a thread: rendering hundreds of cards takes long enough that the other readers would wait for it
+        html = await asyncio.to_thread(
+            services.site.templates.get_template(template).render,
+            request=request,
+            csrf=CSRF_PLACEHOLDER,
+            admin=False,
+            roles=roles.roles_of({}),
+            member="",
+            actor=services.actor,
+            nav=services.site.nav,
+            kind=services.site.kind_name,
+            peers=services.peers,
+            **values,
+        )
+        return html.encode().split(CSRF_PLACEHOLDER.encode())
+
+    key = f"{template} {request.url.path}?{request.url.query}"
+    pieces = await services.pages.pieces(key, services.store.generation, services.clock(), rendered)
+    if pieces is None:
+        return None
+    page = csrf_token(request, services).encode().join(pieces)  # bytes: the response sends them as they are
+    return _save(request, secure_page(HTMLResponse(page)), services)
 
 
 def redirect(request: Request, services: Services, url: str) -> Response:
