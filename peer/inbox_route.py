@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -48,6 +49,8 @@ async def answer(request: Request) -> tuple[int, bytes]:
         received = await inbox.receive(request, INBOX_PATHS[request.scope["path"]])
     except InboxError as exc:
         return exc.status, _json({"error": exc.reason})
+    except HTTPException as exc:  # a body that did not arrive in time (peer/slow_clients.py): 408, as the app says
+        return exc.status_code, _json({"error": str(exc.detail)})
     outcome = {"status": received.outcome.value, "id": received.activity.id}
     return 202, _json({**outcome, "signature": received.verified.scheme.value})
 
