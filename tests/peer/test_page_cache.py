@@ -19,7 +19,13 @@ from store import objects
 from tests.media.helpers import sign_in
 from tests.support.app import BASE, App, running_app
 
-EVENT = {"start": "2027-07-01T19:00", "end": "2027-07-01T23:00", "timezone": "Europe/London", "capacity": "50", "location": "The Hall"}
+EVENT = {
+    "start": "2027-07-01T19:00",
+    "end": "2027-07-01T23:00",
+    "timezone": "Europe/London",
+    "capacity": "50",
+    "location": "The Hall",
+}
 HTML = {"accept": "text/html"}
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
@@ -34,7 +40,9 @@ async def events(database_url: str) -> AsyncIterator[App]:
 
 async def _schedule(app: App, name: str) -> None:
     async with app.store.write() as session:
-        await schedule(session, app.services, f"{BASE}/calendars/main", parse_event_input({**EVENT, "name": name}), None)
+        await schedule(
+            session, app.services, f"{BASE}/calendars/main", parse_event_input({**EVENT, "name": name}), None
+        )
 
 
 def _visitor(app: App) -> httpx.AsyncClient:
