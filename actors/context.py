@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from activities.identity import LocalActor
 from activities.order import TicketLimits
+from actors.page_cache import PageCache
 from actors.sessions import Sessions
 from inbox.directory import Directory
 from inbox.dispatch import InboxContext
@@ -105,6 +106,7 @@ class Services:
     admin_token_login: bool = True  # off: the admin token opens nothing; members sign in at the account service
     oidc_secret: str = field(default="", repr=False)  # this peer's client secret at the account service
     oidc_clients: Mapping[str, str] = field(default_factory=dict, repr=False)  # the account service's clients
+    pages: PageCache = field(default_factory=PageCache)  # listings rendered for visitors who are not signed in
 
     def peer_actor(self, kind: str) -> str | None:
         base = self.peers.get(kind)

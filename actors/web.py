@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
 import secrets
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.datastructures import FormData
@@ -191,6 +193,23 @@ def embeddable_page(services: Services, template: str, context: dict[str, Any]) 
     return response
 
 
+def page_chrome(request: Request, services: Services, data: dict[str, Any], csrf: str) -> dict[str, Any]:
+    """What every page's layout shows around its content, for the session `data`."""
+    return {
+        "request": request,
+        "csrf": csrf,
+        "admin": roles.allows(data, roles.ADMIN),
+        "roles": roles.roles_of(data),
+        "member": data.get("email", ""),
+        "signed_in": roles.who(data) if roles.signed_in(data) else "",
+        "staff_nav": services.site.staff_nav,
+        "actor": services.actor,
+        "nav": services.site.nav,
+        "kind": services.site.kind_name,
+        "peers": services.peers,
+    }
+
+
 def render(
     request: Request,
     services: Services,
@@ -201,22 +220,39 @@ def render(
     private: bool = False,
 ) -> Response:
     """A page; `private` for one that shows a buyer's details (an admin's page always counts as private)."""
-    page = services.site.templates.get_template(template).render(
-        request=request,
-        csrf=csrf_token(request, services),
-        admin=is_admin(request, services),
-        roles=roles.roles_of(session(request, services)),
-        member=session(request, services).get("email", ""),
-        signed_in=roles.who(session(request, services)) if roles.signed_in(session(request, services)) else "",
-        staff_nav=services.site.staff_nav,
-        actor=services.actor,
-        nav=services.site.nav,
-        kind=services.site.kind_name,
-        peers=services.peers,
-        **context,
-    )
+    chrome = page_chrome(request, services, session(request, services), csrf_token(request, services))
+    page = services.site.templates.get_template(template).render(**chrome, **context)
     response = secure_page(HTMLResponse(page, status_code=status_code), private=private or is_staff(request, services))
     return _save(request, response, services)
+
+
+CSRF_PLACEHOLDER = "csrf-" + secrets.token_hex(16)
+
+
+async def listing_page(
+    request: Request, services: Services, template: str, context: Callable[[], Awaitable[dict[str, Any] | None]]
+) -> Response | None:
+    """A listing from `services.pages` for a visitor who is not signed in (the same page for all of them but for
+    their CSRF token); None for anyone signed in, or when `context` says the page is not one to keep."""
+    visitor = session(request, services)
+    if request.method != "GET" or roles.signed_in(visitor) or visitor.get("email"):
+        return None
+
+    async def rendered() -> list[bytes] | None:
+        values = await context()
+        if values is None:
+            return None
+        # in a thread: rendering hundreds of cards takes long enough that the other readers would wait for it
+        chrome = page_chrome(request, services, {}, CSRF_PLACEHOLDER)
+        html = await asyncio.to_thread(services.site.templates.get_template(template).render, **chrome, **values)
+        return html.encode().split(CSRF_PLACEHOLDER.encode())
+
+    key = f"{template} {request.url.path}?{request.url.query}"
+    pieces = await services.pages.pieces(key, services.store.generation, services.clock(), rendered)
+    if pieces is None:
+        return None
+    page = csrf_token(request, services).encode().join(pieces)  # bytes: the response sends them as they are
+    return _save(request, secure_page(HTMLResponse(page)), services)
 
 
 def redirect(request: Request, services: Services, url: str) -> Response:

@@ -4,6 +4,7 @@ profiles (`--profile`)."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -59,7 +60,7 @@ class Profiler:
     def __enter__(self) -> Profiler:
         if not self.enabled:
             return self
-        spy = str(Path(sys.executable).with_name("py-spy"))
+        spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))  # a venv's, or one on PATH
         for pid in self.pids:
             out = self.cluster.logs / f"profile-{self.name}-{pid}.txt"
             self.procs.append(

@@ -17,6 +17,7 @@ TARGETS = {
     "inbox_ratio": 0.25,
     "scaling": 1.8,
     "collections_ratio": 1.5,
+    "pages_p99_ms": 50.0,
     "idle_cpu_percent": 0.2,
     "idle_mib": 100.0,
     "memory_growth": 0.10,
@@ -133,6 +134,7 @@ def table(results: dict[str, Any]) -> str:
             f"(p99 {col['page1000_p99_ms']:.2f}) | first page {col['first_p50_ms']:.2f} ms "
             f"(p99 {col['first_p99_ms']:.2f}) | {col['ratio']:.2f} | near 1: {verdict(col['ratio'] <= 1.5)} |"
         )
+    rows += pages_rows(results.get("pages"))
     rows += idle_rows(results.get("idle"))
     mem = results.get("memory")
     if mem:
@@ -154,6 +156,26 @@ def table(results: dict[str, Any]) -> str:
         "machine, which is shown per row); a target is met when both reach it."
     )
     return header + "\n\n" + "\n".join(rows)
+
+
+def pages_rows(pages: dict[str, Any] | None) -> list[str]:
+    """/calendars and the blog's index under concurrent readers, against the p99 target."""
+    if not pages:
+        return []
+    rows = []
+    for kind, what in (
+        ("events", f"/calendars with {pages['event_count']} events"),
+        ("blog", f"blog index, {pages['post_count']:,} posts"),
+    ):
+        p = pages[kind]
+        ok = p["p99_ms"] <= TARGETS["pages_p99_ms"] and set(p["statuses"]) == {"200"}
+        rows.append(
+            f"| Page: {what}, {pages['concurrency']} readers | {p['rate']:,.0f} pages/s, p50 {p['p50_ms']:.1f} ms, "
+            f"p99 {p['p99_ms']:.1f} ms; {p['server_cpu_ms_per_request']:.2f} ms server CPU per page; other load "
+            f"{p['cpu']['other_cores']:.1f} cores | statuses {p['statuses']} | "
+            f"| p99 ≤ {TARGETS['pages_p99_ms']:.0f} ms: {verdict(ok)} |"
+        )
+    return rows
 
 
 def idle_rows(idle: dict[str, Any] | None) -> list[str]:

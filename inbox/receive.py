@@ -74,12 +74,13 @@ class Inbox(Generic[S]):
         if media_type not in JSON_MEDIA_TYPES:
             raise WrongMediaType("the body must be application/activity+json")
         body = await read_capped(request, self.max_body)
+        path, query = request.scope["path"], request.scope["query_string"].decode("latin-1")
         signed = SignedRequest(
             method="POST",
-            url=self.actor.base_url + request.url.path + (f"?{request.url.query}" if request.url.query else ""),
-            path=request.url.path,
-            query=request.url.query,
-            headers={k.lower(): v for k, v in request.headers.items()},
+            url=self.actor.base_url + path + (f"?{query}" if query else ""),
+            path=path,
+            query=query,
+            headers={k.decode("latin-1"): v.decode("latin-1") for k, v in request.scope["headers"]},
             body=body,
         )
         now = self.clock()

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activities.identity import LocalActor
@@ -26,24 +27,51 @@ class UnresolvedRecipient(Exception):
     pass
 
 
-async def follower_targets(session: AsyncSession, followers: str) -> list[Target]:
+FOLLOWER_PAGE = 500  # distinct inboxes per page of a followers expansion: the memory a fan-out peaks at
+
+
+def _inbox_key() -> Any:
+    """The inbox a follower is reached at, in SQL: its server's shared inbox when it names one (as `inboxes`)."""
+    actors = RemoteActor.__table__.c
+    return func.coalesce(func.nullif(actors.shared_inbox, ""), actors.inbox)
+
+
+async def follower_page(
+    session: AsyncSession, followers: str, after: str | None, size: int = FOLLOWER_PAGE
+) -> tuple[list[Target], list[str]]:
+    """The followers reached at the next `size` distinct inboxes after the inbox `after` (in the database's
+    order, so an inbox's followers all come in one page), and those inboxes, the last of them for the next
+    call; ([], []) at the end."""
     actors, items = RemoteActor.__table__.c, CollectionItem.__table__.c
-    # Core on the session's connection: tens of thousands of rows skip the ORM's per-row loading.
-    rows = await (await session.connection()).execute(
+    key = _inbox_key()
+    joined = CollectionItem.__table__.join(RemoteActor.__table__, items.item == actors.id)
+    chosen = select(key).select_from(joined).where(items.collection == followers)
+    if after is not None:
+        chosen = chosen.where(key > after)
+    chosen = chosen.group_by(key).order_by(key).limit(size)
+    # Core on the session's connection: thousands of rows skip the ORM's per-row loading.
+    connection = await session.connection()
+    wanted = list((await connection.execute(chosen)).scalars())
+    if not wanted:
+        return [], []
+    rows = await connection.execute(
         select(actors.id, actors.inbox, actors.shared_inbox)
-        .join(CollectionItem.__table__, items.item == actors.id)
-        .where(items.collection == followers)
+        .select_from(joined)
+        .where(items.collection == followers, key >= wanted[0], key <= wanted[-1])
     )
-    return [Target(actor_id, inbox, shared) for actor_id, inbox, shared in rows]
+    return [Target(actor_id, inbox, shared) for actor_id, inbox, shared in rows], wanted
 
 
 async def resolve_targets(
     session: AsyncSession, fanout: FanOut, actor: LocalActor, resolve: ResolveActor
-) -> list[Target]:
+) -> tuple[list[Target], bool]:
+    """The targets other than the actor's followers, and whether the followers are addressed too (they are
+    expanded page by page, `follower_page`)."""
     targets: list[Target] = []
+    followers = False
     for recipient in fanout.recipients:
         if recipient == actor.followers:
-            targets.extend(await follower_targets(session, actor.followers))
+            followers = True
         elif recipient.startswith(actor.base_url + "/"):
             continue  # our own collections other than followers have no inboxes
         else:
@@ -51,10 +79,14 @@ async def resolve_targets(
                 targets.append(await resolve(recipient))
             except Exception as exc:
                 raise UnresolvedRecipient(f"{recipient}: {exc}") from exc
-    return targets
+    return targets, followers
 
 
-async def write_deliveries(session: AsyncSession, fanout: FanOut, targets: list[Target], now: float) -> int:
+async def write_deliveries(
+    session: AsyncSession, fanout: FanOut, targets: list[Target], now: float, *, last: bool = True
+) -> int:
+    """One delivery row per distinct inbox of `targets` (one already written is left as it is); with `last`,
+    the fan-out is done."""
     rows = [
         {
             "activity_id": fanout.activity_id,
@@ -79,5 +111,6 @@ async def write_deliveries(session: AsyncSession, fanout: FanOut, targets: list[
         created = len(result.all())
         if created:  # workers in other processes share the sending
             await notify_workers(session)
-    fanout.state = FANOUT.move(fanout.state, FanOutState.DONE)
+    if last:
+        fanout.state = FANOUT.move(fanout.state, FanOutState.DONE)
     return created

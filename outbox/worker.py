@@ -22,7 +22,14 @@ from activities.httpsig import RequestSigner
 from activities.identity import LocalActor
 from net.knock import SchemeMemory
 from outbox.due import next_due
-from outbox.expand import ResolveActor, UnresolvedRecipient, resolve_targets, write_deliveries
+from outbox.expand import (
+    FOLLOWER_PAGE,
+    ResolveActor,
+    UnresolvedRecipient,
+    follower_page,
+    resolve_targets,
+    write_deliveries,
+)
 from outbox.http import NotSent, Poster, PostFailed, post_signed
 from outbox.results import VERDICT_STATE, Claimed, Result, drop_followers_at
 from outbox.retry import RetryPolicy, Verdict, parse_retry_after
@@ -32,6 +39,7 @@ from store.db import Store, table_of
 from store.models import Delivery, DeliveryAttempt, FanOut, StoredObject
 
 log = logging.getLogger(__name__)
+
 
 @dataclass
 class DeliveryWorker:
@@ -51,6 +59,7 @@ class DeliveryWorker:
     name: str = field(default_factory=lambda: f"worker-{secrets.token_hex(4)}")
     batch: int = 16  # claim and record this many at a time (sooner when idle, or after `poll_interval`)
     knocks: SchemeMemory = field(default_factory=SchemeMemory)  # the signature scheme each origin accepts
+    follower_page: int = FOLLOWER_PAGE  # a fan-out's followers are expanded this many inboxes at a time
     _wake: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _in_flight: dict[str, int] = field(default_factory=dict, init=False)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set, init=False)
@@ -178,7 +187,9 @@ class DeliveryWorker:
             fanouts = list(
                 await session.scalars(
                     select(FanOut)
-                    .where(FanOut.state == FanOutState.PENDING, FanOut.next_attempt_at <= now, FanOut.locked_until < now)
+                    .where(
+                        FanOut.state == FanOutState.PENDING, FanOut.next_attempt_at <= now, FanOut.locked_until < now
+                    )
                     .order_by(FanOut.id)
                     .limit(10)
                     .with_for_update(skip_locked=True)
@@ -191,15 +202,32 @@ class DeliveryWorker:
         return bool(fanouts)
 
     async def _expand(self, fanout_id: int) -> None:
+        """Followers page by page, each page's rows in a transaction of its own, so that a fan-out to thousands
+        holds only a page in memory; another recipient goes with the page of its inbox (one row, all of the
+        inbox's recipients), or last. Stopped half way (a crash, a lapsed lease), the fan-out is expanded again
+        from the start: the rows written already are kept."""
         async with self.store.read() as session:
             fanout = await session.get(FanOut, fanout_id)
             assert fanout is not None
             actor = self.actors[fanout.actor]
             try:
-                targets = await resolve_targets(session, fanout, actor, self.resolve)
+                targets, followers = await resolve_targets(session, fanout, actor, self.resolve)
                 error = None
             except UnresolvedRecipient as exc:
-                targets, error = [], str(exc)
+                targets, followers, error = [], False, str(exc)
+        after: str | None = None
+        while error is None and followers:
+            async with self.store.read() as session:
+                page, reached = await follower_page(session, actor.followers, after, self.follower_page)
+            if not reached:
+                break
+            after, here = reached[-1], set(reached)
+            page += [t for t in targets if (t.shared_inbox or t.inbox) in here]
+            targets = [t for t in targets if (t.shared_inbox or t.inbox) not in here]
+            async with self.store.write() as session:
+                fanout = await session.get(FanOut, fanout_id)
+                assert fanout is not None
+                await write_deliveries(session, fanout, page, self.clock(), last=False)
         now = self.clock()
         async with self.store.write() as session:
             fanout = await session.get(FanOut, fanout_id)

@@ -14,7 +14,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -30,6 +30,7 @@ from peer import admin, audit_pages, follows, inbox_listing, mail_pages, metrics
 from peer.bearer import IntrospectionCache
 from peer.c2s import outbox_post_route
 from peer.housekeeping import keep_house
+from peer.inbox_route import InboxRoute, inbox_endpoint
 from peer.pages import actor_route, health
 from peer.respond import error, wants_json
 from peer.services import TEMPLATES, Runtime, build_services
@@ -81,7 +82,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> St
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(SessionLoader)],
+        middleware=[Middleware(InboxRoute), Middleware(SessionLoader)],
         exception_handlers={InboxError: inbox_error, HTTPException: http_error},
     )
     app.state.services = services
@@ -145,16 +146,6 @@ class SessionLoader:
             if cookie_name(services) in request.cookies:
                 await load_session(request, services)
         await self.app(scope, receive, send)
-
-
-async def inbox_endpoint(request: Request) -> Response:
-    inbox: Inbox[Services] = request.app.state.inbox
-    recipient = "actor" if request.url.path == "/actor/inbox" else None
-    received = await inbox.receive(request, recipient)
-    return JSONResponse(
-        {"status": received.outcome.value, "id": received.activity.id, "signature": received.verified.scheme.value},
-        status_code=202,
-    )
 
 
 async def inbox_error(request: Request, exc: Exception) -> Response:

@@ -100,6 +100,18 @@ async def count(session: AsyncSession, collection: str) -> int:
     return await session.scalar(select(CollectionSize.size).where(CollectionSize.collection == collection)) or 0
 
 
+async def counts(session: AsyncSession, names: list[str]) -> dict[str, int]:
+    """The number of items of each collection named, in one query (0 for one never written)."""
+    found: dict[str, int] = dict.fromkeys(names, 0)
+    for start in range(0, len(names), 500):  # SQLite's limit on bound parameters
+        chunk = names[start : start + 500]
+        rows = await session.execute(
+            select(CollectionSize.collection, CollectionSize.size).where(CollectionSize.collection.in_(chunk))
+        )
+        found.update({name: size for name, size in rows})
+    return found
+
+
 async def holding(session: AsyncSession, item: str, prefix: str, suffix: str) -> list[str]:
     """The collections named `prefix…suffix` that hold `item` (found by the item's index, whatever the store's size)."""
     rows = await session.scalars(select(CollectionItem.collection).where(CollectionItem.item == item))

@@ -63,6 +63,9 @@ class Store:
     reader: AsyncEngine
     clock: Clock = field(default=time.time)
 
+    # moved on by each commit of `write()` in this process: what a rendering is kept under (actors/page_cache.py)
+    generation: int = field(default=0, init=False)
+
     def __post_init__(self) -> None:
         self._write_sessions = async_sessionmaker(self.writer, expire_on_commit=False)
         self._read_sessions = async_sessionmaker(self.reader, expire_on_commit=False)
@@ -73,8 +76,11 @@ class Store:
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
-        async with self._write_sessions() as session, session.begin():
-            yield session
+        try:
+            async with self._write_sessions() as session, session.begin():
+                yield session
+        finally:  # after the commit, and after a rollback too (which may follow a partial commit's doubt)
+            self.generation += 1
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:

@@ -23,6 +23,16 @@ async def get(session: AsyncSession, object_id: str) -> StoredObject | None:
     return await session.get(StoredObject, object_id)
 
 
+async def get_many(session: AsyncSession, object_ids: list[str]) -> dict[str, StoredObject]:
+    """The stored documents among `object_ids`, by id, in one query per 500 (SQLite's limit on parameters)."""
+    found: dict[str, StoredObject] = {}
+    unique = list(dict.fromkeys(object_ids))
+    for start in range(0, len(unique), 500):
+        rows = await session.scalars(select(StoredObject).where(StoredObject.id.in_(unique[start : start + 500])))
+        found.update({row.id: row for row in rows})
+    return found
+
+
 async def put(
     session: AsyncSession,
     data: dict[str, Any],

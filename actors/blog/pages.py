@@ -26,7 +26,7 @@ from actors.blog.posts import (
 from actors.blog.site_pages import site_nav
 from actors.context import Services
 from actors.roles import EDITOR, requires
-from actors.web import checked_form, holds, redirect, render, services_of
+from actors.web import checked_form, holds, listing_page, redirect, render, services_of
 from inbox.errors import FetchError
 from store import collections, objects
 from store.models import StoredObject
@@ -62,9 +62,15 @@ async def post_state(services: Services, post: str) -> dict[str, Any]:
 
 async def index(request: Request) -> Response:
     services = services_of(request)
-    async with services.store.read() as session:
-        posts = [row.data for row in await objects.of_type(session, services.actor.name, "Article") if row.public]
-    return render(request, services, "blog/index.html", {"posts": posts, "site_nav": await site_nav(services)})
+
+    async def context() -> dict[str, Any]:
+        async with services.store.read() as session:
+            rows = await objects.of_type(session, services.actor.name, "Article")
+        return {"posts": [row.data for row in rows if row.public], "site_nav": await site_nav(services)}
+
+    if page := await listing_page(request, services, "blog/index.html", context):
+        return page
+    return render(request, services, "blog/index.html", await context())
 
 
 async def _existing(services: Services, slug: str) -> StoredObject:

@@ -45,7 +45,7 @@ from actors.events.series import (
 )
 from actors.events.tickets import PurchaseWaiters, buy, purchase_id
 from actors.roles import BOX_OFFICE, ORGANISER, requires
-from actors.web import checked_form, holds, redirect, render, services_of
+from actors.web import checked_form, holds, listing_page, redirect, render, services_of
 from media.errors import MediaError
 from store import collections, objects
 from store.models import StoredObject
@@ -69,13 +69,15 @@ COMMON_ZONES = ["Europe/London", "Europe/Dublin", "Europe/Paris", "Europe/Berlin
 
 async def sold_counts(services: Services, events: list[dict[str, Any]]) -> dict[str, int]:
     async with services.store.read() as session:
-        return {e["id"]: await collections.count(session, sold_of(e["id"])) for e in events}
+        sizes = await collections.counts(session, [sold_of(e["id"]) for e in events])
+    return {e["id"]: sizes[sold_of(e["id"])] for e in events}
 
 
 async def held_counts(services: Services, events: list[dict[str, Any]]) -> dict[str, int]:
     """Tickets held while their buyers pay: they count against what remains until paid or released."""
     async with services.store.read() as session:
-        return {e["id"]: await collections.count(session, held_of(e["id"])) for e in events}
+        sizes = await collections.counts(session, [held_of(e["id"]) for e in events])
+    return {e["id"]: sizes[held_of(e["id"])] for e in events}
 
 
 async def posters_of(services: Services, events: list[dict[str, Any]]) -> dict[str, PosterView]:
@@ -103,7 +105,8 @@ async def calendars_view(services: Services, with_pending: bool) -> list[dict[st
                 {"id": i.item, **(i.data or {})} for i in await collections.all_items(session, allocated_of(cid))
             ]
             event_ids = [i.item for i in await collections.all_items(session, cid, newest_first=False)]
-            events = [row.data for eid in event_ids if (row := await objects.get(session, eid)) and not row.deleted_at]
+            rows = await objects.get_many(session, event_ids)
+            events = [row.data for eid in event_ids if (row := rows.get(eid)) and not row.deleted_at]
             events.sort(key=lambda e: e.get("startTime", ""))
             pending = (
                 [{"id": i.item, **(i.data or {})} for i in await collections.all_items(session, pending_of(cid))]
@@ -129,6 +132,20 @@ def event_slug(event: str) -> str:
 async def calendars_page(request: Request, error: str | None = None, status: int = 200) -> Response:
     """/calendars for a browser (the collection's HTML view); the forms come back here with their error."""
     services = services_of(request)
+
+    async def kept() -> dict[str, Any] | None:
+        context, code = await _calendars_context(request, services, None, 200)
+        return context if code == 200 else None
+
+    if error is None and (page := await listing_page(request, services, "events/calendars.html", kept)):
+        return page
+    context, status = await _calendars_context(request, services, error, status)
+    return render(request, services, "events/calendars.html", context, status)
+
+
+async def _calendars_context(
+    request: Request, services: Services, error: str | None, status: int
+) -> tuple[dict[str, Any], int]:
     views = await calendars_view(services, holds(request, services, ORGANISER))
     sold = await sold_counts(services, [e for v in views for e in v["events"]])
     held = await held_counts(services, [e for v in views for e in v["events"]])
@@ -140,10 +157,7 @@ async def calendars_page(request: Request, error: str | None = None, status: int
     for view in views:
         view["upcoming"], view["past"] = split([e for e in view["events"] if wanted.matches(e)], services.clock())
     posters = await posters_of(services, [e for v in views for e in v["events"]])
-    return render(
-        request,
-        services,
-        "events/calendars.html",
+    return (
         {
             "calendars": views,
             "sold": sold,

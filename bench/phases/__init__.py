@@ -8,6 +8,7 @@ from bench.phases.common import Run
 from bench.phases.fanout import phase_blog_fanout, phase_fanout
 from bench.phases.idle import phase_idle
 from bench.phases.ingest import phase_inbox
+from bench.phases.pages import phase_pages
 from bench.phases.paging import phase_collections
 from bench.phases.purchases import phase_purchases
 from bench.phases.rush import phase_rush
@@ -21,6 +22,7 @@ PHASES: dict[str, Phase] = {
     "fanout": phase_fanout,
     "inbox": phase_inbox,
     "collections": phase_collections,
+    "pages": phase_pages,
     "blog-fanout": phase_blog_fanout,
     "purchases": phase_purchases,
     "rush": phase_rush,

@@ -139,6 +139,31 @@ async def test_fan_out_one_signed_post_per_inbox_without_blind_copies(
     await assert_every_attempt_recorded(rig, sinks)
 
 
+async def test_followers_expanded_a_page_at_a_time_get_one_row_per_inbox_with_all_its_recipients(
+    rig: Rig, fake_server: Callable[[], FakeServer]
+) -> None:
+    rig.worker.follower_page = 2  # inboxes per page: the 5 inboxes below take three pages
+    shared_hosts = [fake_server() for _ in range(3)]
+    followers = [rig.remote(server, f"u{i}") for server in shared_hosts for i in range(3)]
+    lonely = fake_server()
+    followers += [rig.remote(lonely, f"p{i}", shared_inbox=False) for i in range(2)]
+    await add_followers(rig.store, ME, followers)
+    friends = [rig.remote(server, "friend") for server in shared_hosts]  # bcc'd, behind each shared inbox
+    elsewhere = rig.remote(fake_server(), "boss")  # on a server no follower is on
+
+    sent = await emit_note(rig.store, ME, bto=[elsewhere.id], bcc=[f.id for f in friends])
+    await rig.worker.drain()
+
+    rows = await delivery_rows(rig.store, sent["id"])
+    assert len(rows) == 6 and {r.state for r in rows} == {"delivered"}
+    by_inbox = {r.inbox: sorted(r.recipients) for r in rows}
+    for n, server in enumerate(shared_hosts):
+        assert by_inbox[server.url("/inbox")] == sorted([f.id for f in followers[3 * n : 3 * n + 3]] + [friends[n].id])
+        assert [r.path for r in server.posts()] == ["/inbox"], "one POST per shared inbox"
+    assert by_inbox[elsewhere.server.url("/inbox")] == [elsewhere.id]
+    assert sorted(r.path for r in lonely.posts()) == ["/users/p0/inbox", "/users/p1/inbox"]
+
+
 async def test_429_retry_after_is_honoured(rig: Rig, fake_server: Callable[[], FakeServer]) -> None:
     server = fake_server()
     server.reply_sequence([Reply(429, {"retry-after": "1"}), Reply(202)])
