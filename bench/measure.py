@@ -59,7 +59,7 @@ class Profiler:
     def __enter__(self) -> Profiler:
         if not self.enabled:
             return self
-        spy = str(Path(sys.executable).with_name("py-spy"))
+        spy = os.environ.get("BENCH_PY_SPY") or str(Path(sys.executable).with_name("py-spy"))  # e.g. a /tmp venv's
         for pid in self.pids:
             out = self.cluster.logs / f"profile-{self.name}-{pid}.txt"
             self.procs.append(
