@@ -71,12 +71,26 @@ def buyer_client(base: str, index: int) -> httpx.AsyncClient:
     return httpx.AsyncClient(base_url=base, timeout=60.0, transport=transport, trust_env=False)
 
 
+ERRORS: dict[str, int] = {}  # answers other than 200 to the buyers' status requests, which ask again
+
+
 async def settled_state(client: httpx.AsyncClient, status_url: str, waiting_for: str = "pending") -> dict[str, str]:
-    """The purchase's fields once its state is no longer `waiting_for` (the status request waits up to 10 s)."""
+    """The purchase's fields once its state is no longer `waiting_for` (the status request waits up to 10 s; an
+    error is counted and the page asks again a second later, as the ticket page's script does)."""
     deadline = time.monotonic() + 300  # a loaded machine may take minutes; a buyer who gave up would count as lost
     fields: dict[str, str] = {"state": waiting_for}
     while time.monotonic() < deadline and fields["state"] == waiting_for:
-        fields = (await client.get(status_url, params={"wait": "10"})).json()["fields"]
+        try:
+            answer = await client.get(status_url, params={"wait": "10"})
+        except httpx.TransportError as exc:
+            ERRORS[type(exc).__name__] = ERRORS.get(type(exc).__name__, 0) + 1
+            await asyncio.sleep(1.0)
+            continue
+        if answer.status_code != 200:
+            ERRORS[f"status_http_{answer.status_code}"] = ERRORS.get(f"status_http_{answer.status_code}", 0) + 1
+            await asyncio.sleep(1.0)
+            continue
+        fields = answer.json()["fields"]
     return fields
 
 
@@ -156,6 +170,13 @@ async def pay_by_card(client: httpx.AsyncClient, stripe: Stripe, ticket_url: str
 
 async def buyer(base: str, slug: str, index: int, delay: float, rush: Rush, stripe: Stripe | None) -> None:
     await asyncio.sleep(delay)
+    try:
+        await buy_once(base, slug, index, rush, stripe)
+    except httpx.TransportError as exc:  # the peer did not answer at all (connect or read timeout, reset)
+        rush.count(f"no_answer_{type(exc).__name__}")
+
+
+async def buy_once(base: str, slug: str, index: int, rush: Rush, stripe: Stripe | None) -> None:
     async with buyer_client(base, index) as client:
         page = await client.get(f"/events/{slug}")
         if page.status_code != 200:
@@ -247,6 +268,7 @@ async def rush_with(run: Run, provider: str) -> dict[str, Any]:
     slug = event_id.rsplit("/", 1)[-1]
     yardstick = raw_rsa(1.0)  # the machine's speed next to this run: other load slows it as it slows the peers
     rush = Rush()
+    ERRORS.clear()
     meter = CpuMeter(cluster, cluster.raw_db_url(events_db), [events.pid, shop.pid])
     await meter.start()
     rush.started = time.perf_counter()
@@ -279,6 +301,7 @@ async def rush_with(run: Run, provider: str) -> dict[str, Any]:
         "buy_to_sold_out_p99_ms": round(percentile(rush.to_refusal_ms, 0.99), 1),
         "paying_s": round(paying_s, 3),
         "paid_outcomes": rush.paid_outcomes,
+        "status_errors": dict(ERRORS),
         "paid_to_confirmed_p50_ms": round(percentile(rush.to_confirmed_ms, 0.5), 1),
         "paid_to_confirmed_p99_ms": round(percentile(rush.to_confirmed_ms, 0.99), 1),
         "after_rush": after_rush,
