@@ -254,6 +254,17 @@ async def totals(events_base: str, shop_base: str, event_id: str, slug: str) -> 
         return {name: (await client.get(url)).json().get("totalItems") for name, url in urls.items()}
 
 
+async def settled_totals(events_base: str, shop_base: str, event_id: str, slug: str) -> dict[str, Any]:
+    """The totals once the peers agree (answers still in flight between them settle), or after 2 minutes."""
+    deadline = time.monotonic() + 120
+    while True:
+        counts = await totals(events_base, shop_base, event_id, slug)
+        agree = (counts["events_sold"], counts["events_held"]) == (counts["shop_tickets"], counts["shop_held"])
+        if agree or time.monotonic() > deadline:
+            return {**counts, "settled_s": round(120 - (deadline - time.monotonic()), 1)}
+        await asyncio.sleep(2.0)
+
+
 async def rush_with(run: Run, provider: str) -> dict[str, Any]:
     sizes, cluster = run.sizes, run.cluster
     stripe = await Stripe.start(cluster) if provider == "stripe" else None
@@ -283,7 +294,7 @@ async def rush_with(run: Run, provider: str) -> dict[str, Any]:
         started = time.perf_counter()
         await staff_mark_paid(shop_base, rush)
         paying_s = time.perf_counter() - started
-    after_payment = await totals(events_base, shop_base, event_id, slug)
+    after_payment = await settled_totals(events_base, shop_base, event_id, slug)
     held_at = sorted(rush.held_at)
     told = rush.outcomes.get("rejected", 0) == rush.reasons.get("sold out", 0)
     others = rush.outcomes.get("rejected", 0) + rush.outcomes.get("waitlisted", 0)
@@ -310,7 +321,8 @@ async def rush_with(run: Run, provider: str) -> dict[str, Any]:
             len(rush.held) == seats
             and others == buyers - seats
             and told
-            and after_payment == {"events_sold": seats, "events_held": 0, "shop_tickets": seats, "shop_held": 0}
+            and {k: v for k, v in after_payment.items() if k != "settled_s"}
+            == {"events_sold": seats, "events_held": 0, "shop_tickets": seats, "shop_held": 0}
         ),
         "yardstick_signs_per_s": yardstick["signs_per_s"],
         "cpu": rush_cpu,
