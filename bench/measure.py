@@ -60,7 +60,7 @@ class Profiler:
     def __enter__(self) -> Profiler:
         if not self.enabled:
             return self
-        spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))  # a venv's, or one on PATH
+        spy = os.environ.get("BENCH_PY_SPY") or shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
         for pid in self.pids:
             out = self.cluster.logs / f"profile-{self.name}-{pid}.txt"
             self.procs.append(

@@ -2,7 +2,7 @@
 
 A host is an authority, `host:port`. A stranger's slow server can hold at most `per_host` of our requests,
 and all strangers together at most `strangers`, kept below the connection pool's size: the cooperating
-peers (`peers`) are counted per host only, so their traffic always finds a connection."""
+peers (`peers`) are counted per host only, up to `per_peer` each, so their traffic always finds a connection."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ class _Slots:
 @dataclass
 class HostLimiter:
     per_host: int = 8
+    per_peer: int = 32
     strangers: int = 64
     peers: frozenset[str] = frozenset()
     _hosts: dict[str, _Slots] = field(default_factory=dict, init=False, repr=False)
@@ -40,7 +41,9 @@ class HostLimiter:
         host = host.lower()
         slots = self._hosts.get(host)
         if slots is None:
-            slots = self._hosts[host] = _Slots(asyncio.Semaphore(self.per_host))
+            slots = self._hosts[host] = _Slots(
+                asyncio.Semaphore(self.per_peer if host in self.peers else self.per_host)
+            )
         slots.users += 1  # waiters count too: the entry stays while anyone holds or wants it
         try:
             await slots.semaphore.acquire()

@@ -53,6 +53,8 @@ class DeliveryWorker:
     lease: float = 60.0
     max_in_flight: int = 64
     per_host: int = 8
+    peer_hosts: frozenset[str] = frozenset()  # the cooperating peers' hosts: `per_peer` in flight to each
+    per_peer: int = 32
     poll_interval: float = 0.25  # rounds this often while sends are in flight
     safety_poll: float = 30.0  # idle: look at the queue this often even if no wake-up came (a missed NOTIFY)
     listen: bool = True  # wake when another process commits work (outbox/wakeup.py)
@@ -253,7 +255,7 @@ class DeliveryWorker:
         took 30-60 ms per claim. Here the choice is made in Python from an index scan of the oldest due rows, and
         the lease is an UPDATE by primary key."""
         now = self.clock()
-        busy = [h for h, n in self._in_flight.items() if n >= self.per_host]
+        busy = [h for h, n in self._in_flight.items() if n >= self._cap(h)]
         for host, until in list(self._host_paused_until.items()):
             if until > now:
                 busy.append(host)
@@ -279,7 +281,7 @@ class DeliveryWorker:
             for delivery_id, host in await connection.execute(scan):
                 if delivery_id in self._sending:  # its lease lapsed while this worker is still sending it
                     continue
-                if counts.get(host, 0) < self.per_host:
+                if counts.get(host, 0) < self._cap(host):
                     counts[host] = counts.get(host, 0) + 1
                     chosen.append(delivery_id)
                     if len(chosen) == limit:
@@ -303,6 +305,10 @@ class DeliveryWorker:
             rows = await connection.execute(claim)
             # RETURNING gives no order: oldest first again (the oldest purchases have waited longest).
             return sorted((Claimed(*row) for row in rows), key=lambda delivery: delivery.id)
+
+    def _cap(self, host: str) -> int:
+        """How many sends to `host` may be in flight: more for a cooperating peer, whose purchases wait on them."""
+        return self.per_peer if host in self.peer_hosts else self.per_host
 
     async def _body(self, activity_id: str) -> bytes:
         """The activity as sent, loaded once however many sends start at the same moment."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
 from urllib.request import getproxies
 
 import httpx
@@ -40,6 +41,7 @@ def make_worker(
         safety_poll=settings.worker_safety_poll,
         poster=make_poster(services, client),
         knocks=services.fetcher.knocks,
+        peer_hosts=frozenset(urlsplit(url).netloc.lower() for url in settings.peers.values()),
     )
 
 

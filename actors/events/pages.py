@@ -91,11 +91,6 @@ async def offered_counts(services: Services, events: list[dict[str, Any]]) -> di
         return {e["id"]: await offered_seats(session, e["id"]) for e in events}
 
 
-async def attending_count(services: Services, event: dict[str, Any]) -> int:
-    async with services.store.read() as session:
-        return await collections.count(session, fep8a8e.attendees_of(event["id"]))
-
-
 async def calendars_view(services: Services, with_pending: bool) -> list[dict[str, Any]]:
     views = []
     async with services.store.read() as session:
@@ -456,14 +451,16 @@ async def event_page(
     status: int = 200,
     waitlist_form: dict[str, str] | None = None,
 ) -> Response:
-    sold = (await sold_counts(services, [event]))[event["id"]]
-    held = (await held_counts(services, [event]))[event["id"]]
-    kept = (await offered_counts(services, [event]))[event["id"]]
     post = featured_post(event)
     door_staff = holds(request, services, ORGANISER) or holds(request, services, BOX_OFFICE)
     checked_in = (await door_counts(services, event["id"]))[0] if door_staff else None
-    async with services.store.read() as session:
+    async with services.store.read() as session:  # one read for the page: in a ticket rush every buyer opens it
+        sold = await collections.count(session, sold_of(event["id"]))
+        held = await collections.count(session, held_of(event["id"]))
+        kept = await offered_seats(session, event["id"])
+        attending = await collections.count(session, fep8a8e.attendees_of(event["id"]))
         dates = await series_dates(session, services, event)
+        posters = await poster_views(session, services, [event])
     return render(
         request,
         services,
@@ -477,10 +474,10 @@ async def event_page(
             "post": post,
             "error": error,
             "slug": event_slug(event["id"]),
-            "attending": await attending_count(services, event),
+            "attending": attending,
             "checked_in": checked_in,
             "series_dates": dates,
-            "posters": await posters_of(services, [event]),
+            "posters": posters,
             **FEP_HELPERS,
         },
         status,

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from activities.build import activity, iso, tombstone
 from activities.errors import RuleRefused
 from activities.event import EventInput, event_document, featured_post
-from activities.fep8a8e import EventStatus, attendees_of
+from activities.fep8a8e import EventStatus, JoinMode, attendees_of
 from activities.text import slugify
 from activities.vocab import PUBLIC
 from actors.context import Services
@@ -117,7 +117,12 @@ async def reschedule(session: AsyncSession, services: Services, row: StoredObjec
     )
     await objects.put(session, doc, actor=services.actor.name, now=now)
     await revisions.bump(session, row.id)
-    await services.emit(session, _wrap(services, "Update", doc))
+    update = _wrap(services, "Update", doc)
+    shop = services.peer_actor("shop")
+    cc = list(update.get("cc") or [])
+    if shop and shop not in cc and doc.get("joinMode") != JoinMode.FREE:
+        update["cc"] = [*cc, shop]  # the shop's copy of the event follows it (capacity, price)
+    await services.emit(session, update)
     await announce_change(session, services, old, doc)
     await offer_free_seats(session, services, row.id)  # a capacity raised frees seats for the waiting list
     return doc

@@ -1,8 +1,10 @@
-"""The shop's inbox: an `Offer{Order}` from an accepted seller for an event it organizes, and the seller's `Delete`
-of an event it cancelled (cancellations.py), and its `Undo` of an Offer when the buyer cancels (buyer_cancels.py)."""
+"""The shop's inbox: an `Offer{Order}` from an accepted seller for an event it organizes, the seller's `Update` of
+such an event (its copy here, event_copies.py), its `Delete` of an event it cancelled (cancellations.py), and its
+`Undo` of an Offer when the buyer cancels (buyer_cancels.py)."""
 
 from __future__ import annotations
 
+import functools
 from decimal import Decimal, InvalidOperation
 
 from activities.errors import ActivityError
@@ -10,19 +12,25 @@ from activities.order import parse_order
 from actors.context import Context, Services
 from actors.shop.buyer_cancels import on_buyer_cancel
 from actors.shop.cancellations import on_event_cancelled
+from actors.shop.event_copies import EventCopies
 from actors.shop.orders import place_order
 from inbox.dispatch import ListenerKey, Listeners, Outcome
-from inbox.errors import FetchError, Forbidden, Malformed, TryLater, Unprocessable, unfetchable
-from inbox.trust import check_attribution, check_same_origin
+from inbox.errors import Forbidden, Malformed, Unprocessable
+from inbox.trust import check_same_origin
 
 
-def register(listeners: Listeners[Services]) -> None:
-    listeners.on(ListenerKey("Offer"), on_offer).on(ListenerKey("Delete"), on_event_cancelled)
+def register(listeners: Listeners[Services], copies: EventCopies | None = None) -> None:
+    copies = copies or EventCopies()
+    listeners.on(ListenerKey("Offer"), functools.partial(on_offer, copies=copies))
+    listeners.on(ListenerKey("Update"), functools.partial(on_event_updated, copies=copies))
+    listeners.on(ListenerKey("Delete"), functools.partial(on_event_deleted, copies=copies))
     listeners.on(ListenerKey("Undo", undoing="Offer"), on_buyer_cancel)
 
 
-async def on_offer(ctx: Context) -> Outcome:
+async def on_offer(ctx: Context, *, copies: EventCopies | None = None) -> Outcome:
+    """`copies`: the shop's copies of its sellers' events (none given: the event is fetched for this Offer)."""
     services = ctx.services
+    copies = copies or EventCopies()
     offer = ctx.activity
     if offer.actor not in services.trusted:
         raise Forbidden("the offer's actor is not an accepted seller of this shop")
@@ -31,25 +39,9 @@ async def on_offer(ctx: Context) -> Outcome:
     except ActivityError as exc:
         raise Malformed(exc.reason) from None
     check_same_origin(offer, request.event)
-    try:
-        event = await services.fetcher.get_json(request.event)
-    except FetchError as exc:
-        if exc.reason == "HTTP 410":
-            raise Unprocessable("the event was cancelled") from None
-        raise TryLater(unfetchable("the event now", exc)) from None
-    if event.get("id") != request.event or event.get("type") != "Event":
-        raise Unprocessable("the ordered item is not an event")
-    try:
-        check_attribution(offer, event.get("attributedTo"))
-    except Forbidden:
-        raise Forbidden("the offer's actor does not organize that event") from None
-    capacity = event.get("maximumAttendeeCapacity")
-    if not isinstance(capacity, int) or isinstance(capacity, bool) or capacity < 0:
-        raise Unprocessable("the event has no usable capacity")
-    try:
-        price = Decimal(str(event.get("price", "0")))
-    except InvalidOperation:
-        raise Unprocessable("the event has no usable price") from None
+    event = await copies.event_for(services.fetcher, offer, request.event)
+    capacity = event["maximumAttendeeCapacity"]
+    price = Decimal(str(event.get("price", "0")))
     if request.claimed_capacity is not None and request.claimed_capacity != capacity:
         raise Unprocessable("the offered capacity contradicts the event")
     if request.claimed_price is not None:
@@ -62,3 +54,19 @@ async def on_offer(ctx: Context) -> Outcome:
     async with ctx.transaction() as session:
         await place_order(session, services, offer_id=offer.id, seller=offer.actor, request=request, event=event)
     return Outcome.PROCESSED
+
+
+async def on_event_updated(ctx: Context, *, copies: EventCopies) -> Outcome:
+    """A seller's Update of one of its events: the shop's copy follows it (the inbox checked the event is the
+    seller's own, on its host and attributed to it)."""
+    if ctx.activity.actor not in ctx.services.trusted or not copies.updated(ctx.activity):
+        return Outcome.IGNORED
+    return Outcome.PROCESSED
+
+
+async def on_event_deleted(ctx: Context, *, copies: EventCopies) -> Outcome:
+    try:
+        copies.drop(ctx.activity.object_id)
+    except ActivityError:
+        pass
+    return await on_event_cancelled(ctx)

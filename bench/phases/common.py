@@ -99,14 +99,17 @@ async def ensure_blog(run: Run) -> tuple[Proc, str, str]:
     return run.blog
 
 
-async def events_and_shop(cluster: Cluster) -> tuple[tuple[Proc, str, str], tuple[Proc, str, str]]:
+async def events_and_shop(
+    cluster: Cluster, shop_env: dict[str, str] | None = None, suffix: str = ""
+) -> tuple[tuple[Proc, str, str], tuple[Proc, str, str]]:
     """An events peer and a shop that know each other, each on a fresh database, both answering:
-    (process, base URL, database name) of each."""
-    events_db, shop_db = await cluster.new_database("events"), await cluster.new_database("shop")
+    (process, base URL, database name) of each. `shop_env`: the shop's extra settings (its payment provider);
+    `suffix` tells the databases of one phase's several pairs apart."""
+    events_db, shop_db = await cluster.new_database(f"events{suffix}"), await cluster.new_database(f"shop{suffix}")
     events_port, shop_port = free_ports(2)
     events_base, shop_base = f"http://127.0.0.1:{events_port}", f"http://127.0.0.1:{shop_port}"
     events = cluster.peer("events", "events", events_port, events_db, peers={"shop": shop_base})
-    shop = cluster.peer("shop", "shop", shop_port, shop_db, peers={"events": events_base})
+    shop = cluster.peer("shop", "shop", shop_port, shop_db, peers={"events": events_base}, **(shop_env or {}))
     await wait_healthy(events, events_base)
     await wait_healthy(shop, shop_base)
     return (events, events_base, events_db), (shop, shop_base, shop_db)
