@@ -5,12 +5,15 @@ actor (a `Service`), a store, a mail queue and pages like the others."""
 from __future__ import annotations
 
 from actors.account import introspection, personal_tokens, signin
+from actors.account.dashboard import ROUTES as ACCOUNT_PAGE
+from actors.account.deletion import ROUTES as DELETION
 from actors.kind import Kind, KindSetup
 
 
 def register(setup: KindSetup) -> None:
     setup.routes += signin.ROUTES
     setup.routes += personal_tokens.ROUTES + introspection.ROUTES
+    setup.routes += ACCOUNT_PAGE + DELETION  # the account page and deleting the account
 
 
 KIND = Kind(
