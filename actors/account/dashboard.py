@@ -54,6 +54,11 @@ def _items(summary: dict[str, Any], key: str) -> list[dict[str, Any]]:
     return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
 
+def made(services: Services, kind: str, summary: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    """Posts or events a peer lists as the member's, each only when its id is a page of that peer."""
+    return [{**i, "id": link} for i in _items(summary, key) if (link := on_peer(services, kind, i.get("id")))]
+
+
 def view(services: Services, found: Summaries, held: frozenset[str]) -> dict[str, Any]:
     events, shop, blog = found.of("events"), found.of("shop"), found.of("blog")
     purchases = [
@@ -80,9 +85,9 @@ def view(services: Services, found: Summaries, held: frozenset[str]) -> dict[str
         "purchases": purchases,
         "orders": orders,
         "waitlist": [{**w, "link": on_peer(services, "events", w.get("link"))} for w in _items(events, "waitlist")],
-        "posts": _items(blog, "posts") if roles.EDITOR in held else None,
+        "posts": made(services, "blog", blog, "posts") if roles.EDITOR in held else None,
         "posts_note": str(blog.get("postsNote", "")),
-        "organised": _items(events, "organised") if roles.ORGANISER in held else None,
+        "organised": made(services, "events", events, "organised") if roles.ORGANISER in held else None,
         "organised_note": str(events.get("organisedNote", "")),
         "subscriptions": subscriptions,
         "subscribe": on_peer(services, "blog", blog.get("subscribe")),

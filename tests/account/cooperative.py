@@ -52,6 +52,13 @@ class Cooperative:
 
         self.account_store(work)
 
+    def grant(self, member_id: str, *roles: str) -> None:
+        async def work(store: Any) -> None:
+            async with store.write() as db:
+                await members.set_roles(db, member_id, set(roles), "test", time.time())
+
+        self.account_store(work)
+
     def sign_in(self, email: str, password: str = PASSWORD) -> tuple[Visitor, httpx.Response]:
         """A browser at the account service, after posting the sign-in form; the form's answer."""
         browser = Visitor(self.account, "/signin?next=/account")

@@ -57,6 +57,12 @@ def test_the_account_page_shows_a_verified_members_tickets_and_orders(coop: Coop
     assert "You do not receive the blog's newsletter" in shown
     assert 'id="posts"' not in shown and 'id="organised"' not in shown  # no editor or organiser role
 
+    # An editor and organiser also sees the posts and events the peers' audit logs say are theirs.
+    coop.grant(member, "editor", "organiser")
+    staff = text(browser.get("/account").text)
+    assert 'id="posts"' in staff and "Posts name the blog as their author, not a member" in staff
+    assert 'id="organised"' in staff and "Events name the events peer as their organiser" in staff
+
     # The links are the buyer's own pages, which work.
     assert buyer.http.get(f"{coop.events.url}/tickets/{token}").status_code == 200
     start = shown.index(order_link)
