@@ -8,13 +8,24 @@ from __future__ import annotations
 
 import html
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
+from activities.httpsig import RequestSigner, load_private_key
 from actors.member_data import ERASED_NAME, email_digest
-from store.models import CollectionItem, InboxActivity, MailMessage, Member, StoredObject, WaitlistEntry, WebSession
+from store.models import (
+    ActorKey,
+    CollectionItem,
+    InboxActivity,
+    MailMessage,
+    Member,
+    StoredObject,
+    WaitlistEntry,
+    WebSession,
+)
 from tests.account.cooperative import Cooperative
 from tests.hostile.helpers import Unchanged, Visitor, purchase_state, schedule_event, slug_of, wait_until
 from tests.support.actors import RemoteActor
@@ -111,5 +122,17 @@ def test_deleting_an_account_erases_the_buyer_everywhere_and_keeps_the_orders(
     for kind in ("blog", "events", "shop", "account"):
         for message in coop.stores[kind].rows(MailMessage):
             assert ADA not in json.dumps(message.recipients).lower() and "Ada Lovelace" not in (message.raw or "")
+    # A repeat (the same Erase again, or a new one for the same member) changes nothing more.
+    key = coop.stores["account"].rows(ActorKey)[0]
+    account = RequestSigner(f"{coop.account.actor_id}#main-key", load_private_key(key.private_pem))
+    repeat = {**sent[0].data, "id": f"{coop.account.url}/activities/again"}
+    orders = [row.data for row in coop.stores["shop"].rows(StoredObject, StoredObject.type == "Order")]
+    for doc in (sent[0].data, repeat):
+        body = json.dumps(doc).encode()
+        answer = coop.http.post(
+            coop.shop.inbox, content=body, headers=account.headers_for("POST", coop.shop.inbox, body, time.time())
+        )
+        assert answer.status_code in (200, 202), answer.text
+    assert [row.data for row in coop.stores["shop"].rows(StoredObject, StoredObject.type == "Order")] == orders
     for kind in ("shop", "events", "blog"):
         assert mentions(coop, kind, "ada lovelace") == [] and mentions(coop, kind, ADA) == [], kind
