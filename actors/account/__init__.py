@@ -4,7 +4,7 @@ actor (a `Service`), a store, a mail queue and pages like the others."""
 
 from __future__ import annotations
 
-from actors.account import introspection, member_admin, personal_tokens, profile, signin, signup
+from actors.account import dashboard, deletion, introspection, member_admin, personal_tokens, profile, signin, signup
 from actors.kind import Kind, KindSetup
 
 
@@ -12,6 +12,7 @@ def register(setup: KindSetup) -> None:
     setup.routes += signin.ROUTES
     setup.routes += personal_tokens.ROUTES + introspection.ROUTES
     setup.routes += signup.ROUTES + profile.ROUTES + member_admin.ROUTES
+    setup.routes += dashboard.ROUTES + deletion.ROUTES  # the account page and deleting the account
 
 
 KIND = Kind(

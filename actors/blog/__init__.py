@@ -11,6 +11,7 @@ from activities.errors import ActivityError
 from activities.parse import check_url, id_of
 from actors import scopes
 from actors.blog import approvals, comments, editor, feeds, ghost_pages, listeners, pages, site_pages, tags
+from actors.blog.member_summary import register as member_summary
 from actors.blog.newsletter_pages import NewsletterPages
 from actors.blog.posts import allocate, create_post, delete_post, update_post
 from actors.blog.schedule import keep_publishing
@@ -101,6 +102,7 @@ async def c2s_delete(request: Request, services: Services, doc: dict[str, Any]) 
 
 
 def register(setup: KindSetup) -> None:
+    member_summary(setup)  # the account service's view of a member, and their erasure
     listeners.register(setup.listeners)
     setup.routes += [*feeds.ROUTES, *editor.ROUTES, *tags.ROUTES, *site_pages.ROUTES, *NewsletterPages().routes()]
     setup.routes += ghost_pages.ROUTES

@@ -30,6 +30,7 @@ from actors.events import (
 )
 from actors.events.calendars import all_calendars, calendar_data, create_calendar
 from actors.events.event_form import form_of_event
+from actors.events.member_summary import register as member_summary
 from actors.events.schedule import cancel, events_id, reschedule, schedule
 from actors.events.tickets import PurchaseWaiters
 from actors.kind import C2SKey, CollectionSpec, Kind, KindSetup, public_objects
@@ -119,6 +120,7 @@ async def is_allocated_of_calendar(session: AsyncSession, services: Services, al
 
 
 def register(setup: KindSetup) -> None:
+    member_summary(setup)  # the account service's view of a member, and their erasure
     waiters = PurchaseWaiters()  # this process's buyers waiting on their purchase page
     listeners.register(setup.listeners, waiters)
     rsvp.register(setup.listeners)

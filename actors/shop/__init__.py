@@ -13,6 +13,7 @@ from actors.kind import CollectionSpec, Kind, KindSetup
 from actors.roles import SHOP_STAFF
 from actors.shop import checkout, listeners, pages, staff
 from actors.shop.holds import sweep_holds
+from actors.shop.member_summary import register as member_summary
 from actors.shop.orders import products_id
 from actors.shop.payment_sweep import sweep_payments
 from store import collections
@@ -31,6 +32,7 @@ async def is_product_tickets(session: AsyncSession, services: Services, collecti
 
 
 def register(setup: KindSetup) -> None:
+    member_summary(setup)  # the account service's view of a member, and their erasure
     listeners.register(setup.listeners)
     setup.routes += [*pages.ROUTES, *checkout.ROUTES, *staff.ROUTES]
     setup.html["Order"] = pages.order_page
