@@ -9,8 +9,6 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, Event
-
 from activities import fep8a8e
 
 _TAG = re.compile(r"<[^>]+>")
@@ -45,6 +43,8 @@ def poster_of(data: dict[str, Any]) -> tuple[str, str] | None:
 
 def single_event(data: dict[str, Any], stamp: datetime, *, prodid: str, description: str = "") -> bytes:
     """A calendar of one event (UID: the event's id, so calendars update the one entry), with its VTIMEZONE."""
+    from icalendar import Calendar, Event  # imported when first needed: 2 MiB an idle peer need not hold
+
     zone = str(data.get("timezone") or "UTC")
     start = local_time(str(data["startTime"]), zone)
     end = local_time(str(data.get("endTime") or data["startTime"]), zone)

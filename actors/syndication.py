@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-from feedgen.feed import FeedGenerator
 from starlette.responses import Response
 
 Format = Literal["atom", "rss"]
@@ -48,6 +47,8 @@ def parse_time(value: object, fallback: datetime) -> datetime:
 
 
 def render(feed: Feed, form: Format) -> bytes:
+    from feedgen.feed import FeedGenerator  # with lxml, 4 MiB a peer keeps only once a feed is read
+
     gen = FeedGenerator()
     gen.id(feed.id)
     gen.title(feed.title or feed.id)

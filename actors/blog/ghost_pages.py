@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
@@ -9,9 +11,11 @@ from starlette.routing import Route
 
 from activities.errors import ActivityError
 from actors.blog.ghost_export import MAX_EXPORT_BYTES
-from actors.blog.ghost_import import ImportReport, import_ghost
 from actors.roles import EDITOR, requires
 from actors.web import checked_form, render, services_of, session
+
+if TYPE_CHECKING:
+    from actors.blog.ghost_import import ImportReport
 
 FORM_OVERHEAD = 64 * 1024  # the multipart envelope, the old site's address and the CSRF token
 TOO_LARGE = f"The file is larger than {MAX_EXPORT_BYTES // (1024 * 1024)} MB."
@@ -45,6 +49,9 @@ async def import_page(request: Request) -> Response:
     if len(raw) > MAX_EXPORT_BYTES:
         return _page(request, old_site, error=TOO_LARGE, status=413)
     try:
+        # imported on the first import: its HTML reading (bs4, lxml, markdownify) is 7 MiB an idle blog need not hold
+        from actors.blog.ghost_import import import_ghost
+
         report = await import_ghost(services, raw, old_site, session(request, services))
     except ActivityError as exc:
         return _page(request, old_site, error=f"Nothing was imported. {exc.reason}", status=400)

@@ -1,7 +1,10 @@
 """Stripe through its official package: a PaymentIntent per attempt to pay an order (the order id and attempt are
 its idempotency key, and the shop keeps the intent, so a double submit or a reload pays one intent; a declined
 card's next attempt gets a fresh one), the webhook's `Stripe-Signature` checked by the package,
-refunds through the API. The calls run in a thread: the package's client is synchronous, the peer is not."""
+refunds through the API. The calls run in a thread: the package's client is synchronous, the peer is not.
+
+`stripe` (with `requests` and `urllib3`) is imported where a payment first needs it, not when the shop starts:
+it is several MiB of a peer's resident memory, and most shops take no card payments."""
 
 from __future__ import annotations
 
@@ -9,12 +12,13 @@ import asyncio
 import json
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any
-
-import stripe
+from typing import TYPE_CHECKING, Any
 
 from actors.context import StripeKeys
 from actors.shop.payments.interface import BadNotification, Notification, PartRefund, PaymentError
+
+if TYPE_CHECKING:
+    import stripe
 
 PAID = "payment_intent.succeeded"
 FAILED = "payment_intent.payment_failed"
@@ -35,11 +39,14 @@ class StripeProvider:
     name = "stripe"
 
     def __init__(self, keys: StripeKeys) -> None:
+        import stripe
+
         self.keys = keys
         self.client = stripe.StripeClient(keys.secret_key, base_addresses={"api": keys.api_base}, max_network_retries=1)
 
     async def intent(self, order: dict[str, Any]) -> dict[str, Any]:
         """The order's PaymentIntent (made on first use): its id and client secret."""
+        import stripe
 
         def create() -> Any:
             return self.client.v1.payment_intents.create(
@@ -63,6 +70,8 @@ class StripeProvider:
         return f"{order['id']}/pay?token={order['url'].rsplit('token=', 1)[-1]}"
 
     def verify(self, body: bytes, headers: Mapping[str, str]) -> Notification:
+        import stripe
+
         try:
             event = stripe.Webhook.construct_event(body, headers.get("stripe-signature"), self.keys.webhook_secret)
         except (ValueError, stripe.SignatureVerificationError):
@@ -86,6 +95,8 @@ class StripeProvider:
         )
 
     async def ask(self, payment: str) -> Notification | None:
+        import stripe
+
         def retrieve() -> Any:
             return self.client.v1.payment_intents.retrieve(payment)
 
@@ -108,6 +119,8 @@ class StripeProvider:
         )
 
     async def refund(self, order: dict[str, Any], part: PartRefund | None = None) -> None:
+        import stripe
+
         intent = order.get("paymentIntent")
         if not isinstance(intent, str):
             raise PaymentError("the order has no card payment to refund")

@@ -8,19 +8,23 @@ is believed but the checkout's id: the provider fetches that checkout from SumUp
 settles on what the API says: the checkout is this merchant's, its reference names one of our orders, and only a
 `PAID` checkout pays (the shop then checks that it is the checkout that order's payment started and that its
 amount and currency are the order's). A forged or replayed notification therefore can do no more than ask the
-shop to look again."""
+shop to look again.
+
+The `sumup` package (with pydantic) is imported where a payment first needs it, not when the shop starts: it is
+several MiB of a peer's resident memory, and most shops take no SumUp payments."""
 
 from __future__ import annotations
 
 import json
 from decimal import Decimal
-from typing import Any
-
-from sumup import AsyncSumup
-from sumup.errors import APIConnectionError, APIError, APIStatusError, ConflictError, NotFoundError
+from typing import TYPE_CHECKING, Any
 
 from actors.context import SumUpKeys
 from actors.shop.payments.interface import BadNotification, Notification, PartRefund, PaymentError
+
+if TYPE_CHECKING:
+    from sumup import AsyncSumup
+    from sumup.errors import APIError
 
 CHANGED = "CHECKOUT_STATUS_CHANGED"
 ATTEMPT = "#attempt-"  # never in an order id (a URL without a fragment)
@@ -72,6 +76,8 @@ def checkout_id_in(body: bytes) -> str:
 
 
 def _why(exc: APIError) -> str:
+    from sumup.errors import APIConnectionError
+
     return "unavailable" if isinstance(exc, APIConnectionError) else f"status {exc.status}"
 
 
@@ -82,10 +88,14 @@ class SumUpProvider:
         self.keys = keys
 
     def client(self) -> AsyncSumup:
+        from sumup import AsyncSumup
+
         return AsyncSumup(api_key=self.keys.api_key, base_url=self.keys.api_base, timeout=TIMEOUT)
 
     async def intent(self, order: dict[str, Any], *, return_url: str, redirect_url: str) -> dict[str, str]:
         """A hosted checkout for the order: its id and the SumUp page where the buyer pays."""
+        from sumup.errors import APIError
+
         try:
             async with self.client() as sumup:
                 made = await sumup.checkouts.create(
@@ -123,6 +133,8 @@ class SumUpProvider:
 
     async def checkout_state(self, checkout_id: str) -> Notification:
         """The checkout as SumUp's API tells it (see `notification`)."""
+        from sumup.errors import APIError, APIStatusError, NotFoundError
+
         try:
             async with self.client() as sumup:
                 checkout = await sumup.checkouts.get(checkout_id)
@@ -174,6 +186,8 @@ class SumUpProvider:
         if not isinstance(checkout_id, str):
             raise PaymentError("the order has no SumUp payment to refund")
         amount = Decimal(part.amount if part is not None else str(order["price"]))
+        from sumup.errors import APIError, ConflictError
+
         try:
             async with self.client() as sumup:
                 checkout = await sumup.checkouts.get(checkout_id)
