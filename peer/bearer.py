@@ -108,8 +108,11 @@ async def introspect(services: Services, token: str) -> dict[str, Any]:
     return answer
 
 
-async def holder_of(request: Request, services: Services, access: Scope | None) -> dict[str, Any] | Response:
-    """The session-like data of whoever the request's bearer token speaks for, or the response refusing it."""
+async def holder_of(
+    request: Request, services: Services, access: Scope | None, doing: str = "posting here"
+) -> dict[str, Any] | Response:
+    """The session-like data of whoever the request's bearer token speaks for, or the response refusing it;
+    `doing` names the action in the sentence refusing a token without `access`'s scope."""
     token = _bearer(request)
     if token is None:
         return _unauthorized("a bearer token is required", invalid=False)
@@ -138,10 +141,10 @@ async def holder_of(request: Request, services: Services, access: Scope | None) 
         except AccountUnavailable as exc:
             return error(503, str(exc), **{"Retry-After": "5"})
         cache.put(digest, answer)
-    return _judged(answer, services, access)
+    return _judged(answer, services, access, doing)
 
 
-def _judged(answer: dict[str, Any], services: Services, access: Scope) -> dict[str, Any] | Response:
+def _judged(answer: dict[str, Any], services: Services, access: Scope, doing: str) -> dict[str, Any] | Response:
     mine = services.actor.name
     exp = answer.get("exp")
     if answer.get("active") is not True or not isinstance(exp, int | float) or exp <= services.clock():
@@ -150,7 +153,7 @@ def _judged(answer: dict[str, Any], services: Services, access: Scope) -> dict[s
         return _forbidden(f"this token was made for {answer.get('aud')}, not for {mine}", access.name)
     scopes = str(answer.get("scope", "")).split()
     if access.name not in scopes:
-        return _forbidden(f"this token does not carry the scope {access.name}, which posting here needs", access.name)
+        return _forbidden(f"this token does not carry the scope {access.name}, which {doing} needs", access.name)
     held = answer.get("roles")
     data: dict[str, Any] = {"member": answer.get("sub"), "email": answer.get("email"), "roles": held}
     if not isinstance(held, list) or not roles.allows(data, access.role):

@@ -307,7 +307,8 @@ class CheckIn(Base):
     ticket: Mapped[str] = mapped_column(URL, primary_key=True)
     event: Mapped[str] = mapped_column(URL, index=True)
     checked_in_at: Mapped[float] = mapped_column(Float)
-    by: Mapped[str] = mapped_column(String(16))  # "page" (the staff's phone) or "device" (a scanner's bearer token)
+    # "page" (staff's phone), "device" (the admin token), "member" (a member's personal access token)
+    by: Mapped[str] = mapped_column(String(16))
 
 
 class WaitlistEntry(Base):

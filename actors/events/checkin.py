@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -22,18 +23,20 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from actors import audit
 from actors.context import Services
 from actors.events.purchase_states import PurchaseState
 from actors.events.schedule import sold_of
 from actors.roles import BOX_OFFICE, requires
+from actors.scopes import DOOR_CHECKIN
 from actors.web import (
     PAGE_POLICY,
     checked_form,
-    has_admin_bearer,
     holds,
     render,
     services_of,
 )
+from peer.bearer import holder_of
 from store import collections, objects
 from store.models import CheckIn, StoredObject, TicketCode
 from store.upsert import insert_ignore
@@ -145,8 +148,11 @@ def _invalid(detail: str) -> Answer:
     return Answer(Verdict.INVALID, HEADLINES[Verdict.INVALID], detail)
 
 
-async def check_in(services: Services, event: StoredObject, raw: object, by: str) -> Answer:
-    """Admit the ticket whose code is `raw` to `event`, once; every other answer changes nothing."""
+async def check_in(
+    services: Services, event: StoredObject, raw: object, by: str, member: Mapping[str, Any] | None = None
+) -> Answer:
+    """Admit the ticket whose code is `raw` to `event`, once; every other answer changes nothing. A ticket a
+    member's token admits is audited in the same transaction, naming the member (`by` says only "member")."""
     if not isinstance(raw, str) or not raw.strip():
         return _invalid("Type or scan a ticket code.")
     code = raw.strip()
@@ -186,6 +192,8 @@ async def check_in(services: Services, event: StoredObject, raw: object, by: str
         now = services.clock()
         values = {"ticket": found.ticket, "event": event.id, "checked_in_at": now, "by": by}
         if await insert_ignore(session, CheckIn, values, ("ticket",)):
+            if member is not None:
+                await audit.record(session, member, "door check-in", found.ticket, now, f"ticket {found.number}")
             return known.said(Verdict.ADMITTED, HEADLINES[Verdict.ADMITTED], f"Ticket {found.number} · {name}", at=now)
         first = await session.get(CheckIn, found.ticket)
     at = first.checked_in_at if first is not None else None
@@ -253,17 +261,20 @@ async def _device_code(request: Request) -> object:
 
 
 async def checkin_post(request: Request) -> Response:
-    """Staff's form (signed in, CSRF-checked) answers with the page; a device with the admin's bearer token gets
-    JSON. Anyone else is sent to log in (a device with a wrong token is told 401)."""
+    """Staff's form (signed in, CSRF-checked) answers with the page; a device with a bearer token (the admin's, or
+    a member's with door:checkin, checked at the account service) gets JSON. Anyone else is sent to log in."""
     services = services_of(request)
-    if has_admin_bearer(request, services):
+    if "authorization" in request.headers and not holds(request, services, BOX_OFFICE):
+        holder = await holder_of(request, services, DOOR_CHECKIN, doing="checking tickets in at the door")
+        if isinstance(holder, Response):
+            return holder
         event = await _door_event(services, request.path_params["slug"])
-        answer = await check_in(services, event, await _device_code(request), "device")
+        member = None if holder.get("admin") is True else holder
+        code = await _device_code(request)
+        answer = await check_in(services, event, code, "device" if member is None else "member", member)
         checked, sold = await door_counts(services, event.id)
         body = {**answer.json(), "checkedIn": checked, "sold": sold}
         return _json(body, 400 if answer.verdict is Verdict.INVALID else 200)
-    if "authorization" in request.headers and not holds(request, services, BOX_OFFICE):
-        return _json({"error": "the bearer token is wrong"}, 401)
     return await _door_form(request)
 
 
