@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from peer.preflight import is_loopback, redacted
+from peer.settings import KINDS
 from tests.support.processes import REPO, free_port
 
 GOOD_TOKEN = "a-long-enough-admin-token"
@@ -128,8 +129,8 @@ def test_up_on_a_reachable_address_keeps_the_guard_on(tmp_path: Path, monkeypatc
     monkeypatch.setenv("ROSE_ASH_ADMIN_TOKEN", GOOD_TOKEN)
     for host in ("0.0.0.0", "127.0.0.1"):
         cli.up(argparse.Namespace(host=host, base_port=18001, data_dir=str(tmp_path)))
-    reachable, local = seen[:3], seen[3:]
-    assert len(reachable) == len(local) == 3
+    reachable, local = seen[: len(KINDS)], seen[len(KINDS) :]
+    assert len(reachable) == len(local) == len(KINDS)
     assert all("--allow-private" not in command for command, _ in reachable)
     assert all(env["ROSE_ASH_ALLOWED_HOSTS"] == "0.0.0.0" for _, env in reachable)
     assert all("--allow-private" in command for command, _ in local)

@@ -389,18 +389,19 @@ def our_followers(world: World) -> list[str]:
 def test_a_relay_that_refuses_the_follow_shows_as_refused(
     world: World, peer_process: Callable[..., PeerProcess]
 ) -> None:
-    """activityrelay takes follows only from instance actors (type Application); the blog actor is a Service,
-    so the relay answers Reject, and that moves the blog's subscription to refused."""
-    blog = peer_process(
-        "blog", base_url=f"https://{world.spare_ip}", env={"SSL_CERT_FILE": str(world.ca.ca_file)}, start=False
+    """A relay that bans the software a peer runs answers its Follow with a Reject (activityrelay checks the
+    follower's nodeinfo), and that moves the subscription to refused."""
+    world.relay._cli("software", "ban", "rose-ash")
+    banned = peer_process(
+        "events", base_url=f"https://{world.spare_ip}", env={"SSL_CERT_FILE": str(world.ca.ca_file)}, start=False
     )
-    world.closers.append(TlsTerminator(world.ca, world.spare_ip, blog.port).close)
-    blog.launch()
-    eventually(lambda: healthy(f"{blog.url}/healthz", world.tls), 30, what="the blog peer")
-    admin = Admin(blog.url, blog.admin_token)
-    admin.client = httpx.Client(base_url=blog.url, trust_env=False, timeout=15.0, verify=world.tls)
+    world.closers.append(TlsTerminator(world.ca, world.spare_ip, banned.port).close)
+    banned.launch()
+    eventually(lambda: healthy(f"{banned.url}/healthz", world.tls), 30, what="the second events peer")
+    admin = Admin(banned.url, banned.admin_token)
+    admin.client = httpx.Client(base_url=banned.url, trust_env=False, timeout=15.0, verify=world.tls)
     world.closers.append(admin.close)
     admin.login()
     assert subscribe(world, world.relay.actor, "litepub", admin).startswith("Subscription sent")
     eventually(lambda: relay_rows(world, admin) == [(world.relay.actor, "refused")], 30, what="the relay's Reject")
-    assert blog.actor_id not in relay_followers(world)
+    assert banned.actor_id not in relay_followers(world)
