@@ -26,7 +26,7 @@ from actors.web import cookie_name, load_session, secure_page, services_of
 from inbox.dispatch import Listeners
 from inbox.errors import InboxError
 from inbox.receive import Inbox
-from peer import admin, follows, inbox_listing, mail_pages, metrics, relay_pages, wellknown
+from peer import admin, follows, inbox_listing, mail_pages, metrics, relay_pages, signin, wellknown
 from peer.c2s import outbox_post_route
 from peer.housekeeping import keep_house
 from peer.pages import actor_route, health
@@ -62,6 +62,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> St
         Route("/inbox", inbox_endpoint, methods=["POST"]),
         outbox_post_route(setup.c2s),
         *admin.ROUTES,
+        *signin.ROUTES,
         *relay_pages.ROUTES,
         *media.ROUTES,
         *mail_pages.ROUTES,
@@ -79,7 +80,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> St
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(SessionLoader)],
+        middleware=[Middleware(SessionLoader), Middleware(signin.MemberSessions)],
         exception_handlers={InboxError: inbox_error, HTTPException: http_error},
     )
     app.state.services = services

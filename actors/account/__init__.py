@@ -5,11 +5,13 @@ actor (a `Service`), a store, a mail queue and pages like the others."""
 from __future__ import annotations
 
 from actors.account import signin
+from actors.account.oidc_provider import Provider
 from actors.kind import Kind, KindSetup
 
 
 def register(setup: KindSetup) -> None:
     setup.routes += signin.ROUTES
+    setup.routes += Provider(setup.services).routes()
 
 
 KIND = Kind(
