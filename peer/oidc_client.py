@@ -5,6 +5,7 @@ its JWKS (fetched, kept a while, fetched again for a key not seen yet)."""
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import secrets
 import time
@@ -19,6 +20,7 @@ from joserfc.jwk import KeySet
 from joserfc.jwt import JWTClaimsRegistry
 
 from actors.context import Services
+from net.tls import client_context
 
 ALG = "RS256"
 TIMEOUT = 10.0
@@ -26,6 +28,14 @@ JWKS_SECONDS = 600.0
 JWKS_REFETCH_SECONDS = 10.0  # a token under an unknown key fetches the JWKS again, at most this often
 LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"
 SCOPE = "openid email profile roles"
+
+
+# the CA bundle SSL_CERT_FILE names, as for every other request a peer makes
+tls = functools.cache(client_context)
+
+
+def http_client() -> httpx.AsyncClient:
+    return httpx.AsyncClient(timeout=TIMEOUT, verify=tls())
 
 
 class SignInError(Exception):
@@ -95,7 +105,7 @@ class AccountClient:
 
     async def _token(self, form: dict[str, str]) -> dict[str, Any]:
         try:
-            async with httpx.AsyncClient(timeout=TIMEOUT) as http:
+            async with http_client() as http:
                 answer = await http.post(
                     f"{self.issuer}/oauth/token", data=form, auth=httpx.BasicAuth(self.client_id, self.secret)
                 )
@@ -121,7 +131,7 @@ class AccountClient:
 
     async def userinfo(self, access_token: str) -> dict[str, Any]:
         try:
-            async with httpx.AsyncClient(timeout=TIMEOUT) as http:
+            async with http_client() as http:
                 answer = await http.get(
                     f"{self.issuer}/oauth/userinfo", headers={"Authorization": f"Bearer {access_token}"}
                 )
@@ -138,7 +148,7 @@ class AccountClient:
         stale = cached.keys is None or now - cached.fetched_at > JWKS_SECONDS
         if stale or (again and now - cached.fetched_at > JWKS_REFETCH_SECONDS):
             try:
-                async with httpx.AsyncClient(timeout=TIMEOUT) as http:
+                async with http_client() as http:
                     answer = await http.get(f"{self.issuer}/.well-known/jwks.json")
                 answer.raise_for_status()
                 cached.keys = KeySet.import_key_set(answer.json())

@@ -14,6 +14,7 @@ from joserfc.jwk import RSAKey
 
 from actors.account.clients import Client
 from actors.account.oidc_keys import ALG
+from net.tls import client_context
 
 EVENT = "http://schemas.openid.net/event/backchannel-logout"
 TIMEOUT = 3.0
@@ -36,7 +37,7 @@ def logout_token(issuer: str, key: RSAKey, client_id: str, member: str, sid: str
 
 
 async def tell_clients(issuer: str, key: RSAKey, clients: list[Client], member: str, sid: str) -> None:
-    async with httpx.AsyncClient(timeout=TIMEOUT) as http:
+    async with httpx.AsyncClient(timeout=TIMEOUT, verify=client_context()) as http:
 
         async def tell(client: Client) -> None:
             token = logout_token(issuer, key, client.client_id, member, sid)
