@@ -10,7 +10,7 @@ import hashlib
 from typing import Any
 from urllib.parse import urlencode
 
-from authlib.oauth2.rfc6749 import OAuth2Error
+from authlib.oauth2.rfc6749 import InsecureTransportError, OAuth2Error
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
@@ -30,6 +30,7 @@ UNKNOWN_CLIENT = "This sign-in link is for an application the account service do
 WRONG_REDIRECT = (
     "This sign-in link would send you somewhere other than its application's own address, so it was stopped."
 )
+INSECURE = "The account service signs members in only over https (or on loopback): its base URL is plain http."
 WRONG_LOGOUT_TARGET = (
     "This sign-out link would send you to an address the account service does not know, so it was stopped."
 )
@@ -92,7 +93,10 @@ class Provider:
             return self._refused(request, WRONG_REDIRECT)
         data = session(request, services)
         member = data.get("member") if isinstance(data.get("member"), str) else None
-        exchange = self._exchange(request, list(params.multi_items()))
+        try:
+            exchange = self._exchange(request, list(params.multi_items()))
+        except InsecureTransportError:
+            return self._refused(request, INSECURE, 503)
         exchange.auth_time = await self._signed_in_at(request)
         server = await self._server()
 
@@ -130,7 +134,10 @@ class Provider:
     async def token(self, request: Request) -> Response:
         form = await request.form()
         items = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
-        exchange = self._exchange(request, items)
+        try:
+            exchange = self._exchange(request, items)
+        except InsecureTransportError:
+            return JSONResponse({"error": "invalid_request", "error_description": INSECURE}, 503)
         server = await self._server()
 
         def answer(db: Any) -> tuple[int, Any, list[tuple[str, str]]]:

@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 
+from actors.account import tokens
 from tests.account.oidc_world import EMAIL, PASSWORD, Browser, World, pkce, sign_in_on, start_world
 from tests.support.databases import Databases, Peek
 from tests.support.processes import PeerProcess
@@ -106,22 +107,22 @@ def test_the_account_service_refuses_what_an_attacker_tries(
         assert parse_qs(urlsplit(answer.headers["location"]).query)["state"] == ["the-state"]
         issued = exchange(world, "blog", answer)
         assert issued.status_code == 200, issued.text
-        tokens = issued.json()
+        given = issued.json()
         from joserfc import jwt
         from joserfc.jwk import KeySet
 
-        claims = jwt.decode(tokens["id_token"], KeySet.import_key_set(jwks)).claims
+        claims = jwt.decode(given["id_token"], KeySet.import_key_set(jwks)).claims
         assert claims["iss"] == world.account.url and claims["aud"] == "blog" and claims["nonce"] == "the-nonce"
         assert claims["sub"] == world.member and claims["email"] == EMAIL and claims["roles"] == ["editor"]
         assert claims["sid"] and claims["auth_time"] and claims["email_verified"] is True
-        assert tokens["expires_in"] == 600
-        assert userinfo(world, tokens["access_token"]).json()["sub"] == world.member
+        assert given["expires_in"] == 600
+        assert userinfo(world, given["access_token"]).json()["sub"] == world.member
 
         # a stolen code replayed: refused, and what the first exchange gave is revoked
         again = exchange(world, "blog", answer)
         assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
-        assert userinfo(world, tokens["access_token"]).status_code == 401
-        refresh = token(world, "blog", grant_type="refresh_token", refresh_token=tokens["refresh_token"])
+        assert userinfo(world, given["access_token"]).status_code == 401
+        refresh = token(world, "blog", grant_type="refresh_token", refresh_token=given["refresh_token"])
         assert refresh.status_code == 400
 
         # a code issued for the blog is not the events peer's, whatever its own secret
@@ -252,6 +253,17 @@ def test_a_peer_refuses_forged_callbacks_and_fixed_sessions(
         attacker_view = planted.get(f"{world.events.url}/login")
         assert EMAIL not in attacker_view.text, "the planted cookie is still only a visitor's"
         planted.close()
+
+        # a session whose tokens the account service revoked (a back-channel logout missed) ends at its refresh
+        async def revoke(store: Any) -> None:
+            async with store.write() as db:
+                await db.run_sync(lambda s: tokens.revoke_member(s, world.member, 2.0))
+
+        world.stores["account"](revoke)
+        world.age_sessions("events")
+        assert len(world.sessions_of("events", world.member)) == 1
+        victim.get(f"{world.events.url}/calendars")
+        assert world.sessions_of("events", world.member) == []
 
         # open redirects: next= off-site is sent home, on the peers and at the account
         for target in ("https://evil.example/", "//evil.example/x", "/\\evil.example"):
