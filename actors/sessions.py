@@ -49,6 +49,9 @@ class Sessions:
     async def close(self, token: str) -> None:
         await close_session(self.store, token)
 
+    async def update(self, token: str, data: dict[str, Any]) -> bool:
+        return await update_session(self.store, token, data)
+
 
 async def session_secret(store: Store) -> bytes:
     """The peer's cookie-signing secret: made at random on first start, then read from the store."""
@@ -133,3 +136,13 @@ class Throttle:
     def _forget(self, times: deque[float], now: float) -> None:
         while times and times[0] <= now - self.window:
             times.popleft()
+
+
+async def update_session(store: Store, token: str, data: dict[str, Any]) -> bool:
+    """Replace a live session's data (its roles refreshed, its refresh token rotated); False if it has ended."""
+    async with store.write() as session:
+        row = await session.get(WebSession, _digest(token))
+        if row is None or row.expires_at < store.clock():
+            return False
+        row.data = data
+    return True

@@ -14,9 +14,9 @@ from starlette.routing import Route
 from activities.parse import check_url
 from actors import audit, trust
 from actors.context import Services
-from actors.web import admin_only, checked_form, redirect, render, safe_next, services_of, sign_in, sign_out
+from actors.web import admin_only, checked_form, redirect, render, safe_next, services_of, sign_in
 from inbox.errors import FetchError
-from peer import approvals, follows
+from peer import approvals, follows, signin
 from store.models import Delivery, DeliveryAttempt, Follow, InboxActivity, RelaySubscription
 from store.sizes import table_sizes, total_bytes
 
@@ -24,31 +24,38 @@ from store.sizes import table_sizes, total_bytes
 async def login(request: Request) -> Response:
     services = services_of(request)
     if request.method == "GET":
-        return render(request, services, "layout/login.html", {"next": safe_next(request.query_params.get("next"))})
+        return render(
+            request, services, "layout/login.html", signin.login_context(services, request.query_params.get("next"))
+        )
     form = await checked_form(request, services)
     token = str(form.get("token", ""))
-    back = safe_next(str(form.get("next", "")))
+    back = str(form.get("next", ""))
     client = request.client.host if request.client else ""
     if not services.admin_token_login:
         error = "Signing in with the admin token is switched off on this peer: sign in as a member."
-        return render(request, services, "layout/login.html", {"next": back, "error": error}, 403)
+        return render(
+            request, services, "layout/login.html", {**signin.login_context(services, back), "error": error}, 403
+        )
     throttle = services.sessions.throttle
     if not throttle.allows(client):
         error = "Too many wrong tokens were tried. Wait a minute, then try again."
-        return render(request, services, "layout/login.html", {"next": back, "error": error}, 429)
+        return render(
+            request, services, "layout/login.html", {**signin.login_context(services, back), "error": error}, 429
+        )
     if not hmac.compare_digest(token.encode(), services.admin_token.encode()):
         throttle.failed(client)
         error = "That admin token is not right."
-        return render(request, services, "layout/login.html", {"next": back, "error": error}, 403)
+        return render(
+            request, services, "layout/login.html", {**signin.login_context(services, back), "error": error}, 403
+        )
     await sign_in(request, services, {"admin": True})
-    return redirect(request, services, back)
+    return redirect(request, services, safe_next(back))
 
 
 async def logout(request: Request) -> Response:
     services = services_of(request)
     await checked_form(request, services)
-    await sign_out(request, services)
-    return redirect(request, services, "/")
+    return await signin.sign_out_everywhere(request, services)
 
 
 @admin_only

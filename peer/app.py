@@ -26,7 +26,7 @@ from actors.web import cookie_name, load_session, secure_page, services_of
 from inbox.dispatch import Listeners
 from inbox.errors import InboxError
 from inbox.receive import Inbox
-from peer import admin, audit_pages, follows, inbox_listing, mail_pages, metrics, relay_pages, wellknown
+from peer import admin, audit_pages, follows, inbox_listing, mail_pages, metrics, relay_pages, signin, wellknown
 from peer.bearer import IntrospectionCache
 from peer.c2s import outbox_post_route
 from peer.housekeeping import keep_house
@@ -64,6 +64,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> St
         Route("/inbox", inbox_endpoint, methods=["POST"]),
         outbox_post_route(setup.c2s, kind.c2s_access),
         *admin.ROUTES,
+        *signin.ROUTES,
         *(relay_pages.ROUTES if kind.uses_relays else ()),
         *media.ROUTES,
         *mail_pages.ROUTES,
@@ -82,7 +83,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> St
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(InboxRoute), Middleware(SessionLoader)],
+        middleware=[Middleware(InboxRoute), Middleware(SessionLoader), Middleware(signin.MemberSessions)],
         exception_handlers={InboxError: inbox_error, HTTPException: http_error},
     )
     app.state.services = services

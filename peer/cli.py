@@ -153,9 +153,25 @@ def admin_token(data_dir: Path) -> str:
     return token
 
 
+def client_secrets(data_dir: Path) -> dict[str, str]:
+    """Each peer's client secret at the account service, made on first `up` and kept in data/oidc-<kind>-secret."""
+    found: dict[str, str] = {}
+    for kind in KINDS:
+        if kind == "account":
+            continue
+        path = data_dir / f"oidc-{kind}-secret"
+        if not path.exists():
+            data_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(32) + "\n")
+            path.chmod(0o600)
+        found[kind] = path.read_text().strip()
+    return found
+
+
 def up(args: argparse.Namespace) -> int:
     data_dir = Path(args.data_dir)
     token = os.environ.get("ROSE_ASH_ADMIN_TOKEN") or admin_token(data_dir)
+    clients = client_secrets(data_dir)
     urls = {kind: f"http://{args.host}:{args.base_port + i}" for i, kind in enumerate(KINDS)}
     procs: list[subprocess.Popen[bytes]] = []
     for i, kind in enumerate(KINDS):
@@ -184,16 +200,23 @@ def up(args: argparse.Namespace) -> int:
             command += ["--peer", other]
         env = dict(os.environ)
         env.pop("DATABASE_URL", None)
+        env.pop("ROSE_ASH_OIDC_SECRET", None)
+        env.pop("ROSE_ASH_OIDC_CLIENTS", None)
+        if kind == "account":
+            env["ROSE_ASH_OIDC_CLIENTS"] = ",".join(f"{name}={secret}" for name, secret in clients.items())
+        else:
+            env["ROSE_ASH_OIDC_SECRET"] = clients[kind]
         if not is_loopback(args.host):
             env["ROSE_ASH_ALLOWED_HOSTS"] = args.host
         procs.append(subprocess.Popen(command, env=env))
     print("\nRose Ash is starting:")
     for kind, url in urls.items():
         print(f"  {kind:<7} {url}/")
+    print(f"  members sign in at {urls['account']}/signin, and so on every peer (client secrets in {data_dir}/oidc-*)")
     print(f"  admin token: {token}   (log in at any peer's /login; kept in {data_dir / DEFAULT_TOKEN_FILE})")
     if not os.environ.get("ROSE_ASH_SMTP_URL"):
         print(f"  email: none leaves (no ROSE_ASH_SMTP_URL); read it at {urls['blog']}/admin/mail and the others'")
-    print("  Ctrl-C stops all three.\n", flush=True)
+    print("  Ctrl-C stops them all.\n", flush=True)
     stopping = False
 
     def stop(*_: object) -> None:

@@ -13,7 +13,9 @@ PYTHON="${PYTHON:-python3}"
 "$PYTHON" -m pytest -q tests/deploy
 
 if docker compose version >/dev/null 2>&1; then
-    ROSE_ASH_ADMIN_TOKEN="${ROSE_ASH_ADMIN_TOKEN:-check-only}" docker compose config -q
+    ROSE_ASH_ADMIN_TOKEN="${ROSE_ASH_ADMIN_TOKEN:-check-only}" ROSE_ASH_OIDC_BLOG_SECRET="${ROSE_ASH_OIDC_BLOG_SECRET:-check-only}" \
+        ROSE_ASH_OIDC_EVENTS_SECRET="${ROSE_ASH_OIDC_EVENTS_SECRET:-check-only}" \
+        ROSE_ASH_OIDC_SHOP_SECRET="${ROSE_ASH_OIDC_SHOP_SECRET:-check-only}" docker compose config -q
     echo "docker compose config: ok"
 else
     echo "docker compose (v2 plugin) not installed: skipped 'docker compose config'"

@@ -5,6 +5,7 @@ actor (a `Service`), a store, a mail queue and pages like the others."""
 from __future__ import annotations
 
 from actors.account import dashboard, deletion, introspection, member_admin, personal_tokens, profile, signin, signup
+from actors.account.oidc_provider import Provider
 from actors.kind import Kind, KindSetup
 
 
@@ -13,6 +14,7 @@ def register(setup: KindSetup) -> None:
     setup.routes += personal_tokens.ROUTES + introspection.ROUTES
     setup.routes += signup.ROUTES + profile.ROUTES + member_admin.ROUTES
     setup.routes += dashboard.ROUTES + deletion.ROUTES  # the account page and deleting the account
+    setup.routes += Provider(setup.services).routes()
 
 
 KIND = Kind(

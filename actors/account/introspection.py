@@ -61,7 +61,7 @@ def _answer(body: dict[str, Any], status: int = 200, **headers: str) -> Response
 async def introspect(request: Request) -> Response:
     services = services_of(request)
     form = await request.form(max_files=0, max_fields=10)
-    client_id = authenticate_client(request, form, services.oidc_clients)
+    client_id = await authenticate_client(request, services)
     if client_id is None:
         refusal = {"error": "invalid_client", "error_description": "the client id and secret do not match a client"}
         return _answer(refusal, 401, **{"WWW-Authenticate": 'Basic realm="account"'})

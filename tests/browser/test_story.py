@@ -38,13 +38,13 @@ def free_base_port() -> int:
         if base > 65000:
             continue
         try:
-            for offset in range(3):
+            for offset in range(4):
                 with socket.socket() as s:
                     s.bind(("127.0.0.1", base + offset))
             return base
         except OSError:
             continue
-    raise RuntimeError("no three consecutive free ports")
+    raise RuntimeError("no four consecutive free ports")
 
 
 @pytest.fixture
@@ -58,9 +58,9 @@ def peers(tmp_path: Path) -> Iterator[dict[str, str]]:
         stderr=subprocess.STDOUT,
         env=env,
     )
-    urls = {kind: f"http://127.0.0.1:{base + i}" for i, kind in enumerate(("blog", "events", "shop"))}
+    urls = {kind: f"http://127.0.0.1:{base + i}" for i, kind in enumerate(("blog", "events", "shop", "account"))}
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         for url in urls.values():
             while True:
                 try:

@@ -45,7 +45,7 @@ HTTPS_PORT = int(os.environ.get("ROSE_ASH_CI_HTTPS_PORT", "18443"))
 FEDIFY = f"http://127.0.0.1:{os.environ.get('ROSE_ASH_CI_FEDIFY_PORT', '18010')}"
 FOLLOWERS = f"http://127.0.0.1:{os.environ.get('ROSE_ASH_CI_FOLLOWERS_PORT', '18009')}"
 FOLLOWER_COUNT = 20
-WORKERS = {"blog-worker": 2, "events-worker": 2, "shop-worker": 2}
+WORKERS = {"blog-worker": 2, "events-worker": 2, "shop-worker": 2, "account-worker": 2}
 
 
 class ToProxy(httpcore.NetworkBackend):
@@ -144,7 +144,17 @@ def check_healthy(workers: dict[str, int]) -> None:
     running = containers()
     services = Counter(c["Service"] for c in running)
     expected = Counter(
-        {"postgres": 1, "blog": 1, "events": 1, "shop": 1, "proxy": 1, "followers": 1, "fedify": 1, **workers}
+        {
+            "postgres": 1,
+            "account": 1,
+            "blog": 1,
+            "events": 1,
+            "shop": 1,
+            "proxy": 1,
+            "followers": 1,
+            "fedify": 1,
+            **workers,
+        }
     )
     assert services == expected, f"services {dict(services)}, expected {dict(expected)}"
     unhealthy = [(c["Name"], c["State"], c.get("Health")) for c in running if c.get("Health") != "healthy"]

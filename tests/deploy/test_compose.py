@@ -36,11 +36,15 @@ COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
 
-PEERS = ("blog", "events", "shop")
-HOST_PORTS = {"blog": 8001, "events": 8002, "shop": 8003}
+PEERS = ("account", "blog", "events", "shop")
+CLIENTS = ("blog", "events", "shop")  # the account service's OpenID Connect clients
+HOST_PORTS = {"blog": 8001, "events": 8002, "shop": 8003, "account": 8004}
 CONTAINER_PORT = 8000
 ADMIN_TOKEN = "test-admin-token"
+CLIENT_SECRETS = {f"ROSE_ASH_OIDC_{kind.upper()}_SECRET": f"{kind}-client-secret-{'x' * 32}" for kind in CLIENTS}
+REQUIRED = {"ROSE_ASH_ADMIN_TOKEN": ADMIN_TOKEN, **CLIENT_SECRETS}
 PUBLIC_URLS = {
+    "ACCOUNT_BASE_URL": "https://account.example.org",
     "BLOG_BASE_URL": "https://blog.example.org",
     "EVENTS_BASE_URL": "https://events.example.org",
     "SHOP_BASE_URL": "https://shop.example.org",
@@ -303,7 +307,7 @@ def test_docker_compose_config_if_available():
     probe = subprocess.run([docker, "compose", "version"], capture_output=True, text=True, timeout=60)
     if probe.returncode != 0:
         pytest.skip("docker compose (v2 plugin) not installed")
-    env = {"PATH": "/usr/bin:/bin", "ROSE_ASH_ADMIN_TOKEN": ADMIN_TOKEN}
+    env = {"PATH": "/usr/bin:/bin", **REQUIRED}
     result = subprocess.run(
         [docker, "compose", "-f", str(COMPOSE_FILE), "config", "-q"],
         capture_output=True,
@@ -320,15 +324,26 @@ def test_docker_compose_config_if_available():
 
 
 def test_every_dollar_is_valid_interpolation(compose):
-    resolve(compose, {"ROSE_ASH_ADMIN_TOKEN": ADMIN_TOKEN})
+    resolve(compose, REQUIRED)
 
 
 def test_admin_token_is_required(compose):
     with pytest.raises(MissingVariable, match="ROSE_ASH_ADMIN_TOKEN"):
-        resolve(compose, {})
+        resolve(compose, CLIENT_SECRETS)
     for kind in PEERS:
         raw = environment(compose["services"][kind])["ROSE_ASH_ADMIN_TOKEN"]
         assert raw.startswith("${ROSE_ASH_ADMIN_TOKEN:?"), raw
+
+
+@pytest.mark.parametrize("kind", CLIENTS)
+def test_client_secrets_are_required_and_shared_with_the_account(compose, kind):
+    variable = f"ROSE_ASH_OIDC_{kind.upper()}_SECRET"
+    with pytest.raises(MissingVariable, match=variable):
+        resolve(compose, {k: v for k, v in REQUIRED.items() if k != variable})
+    services = resolved_services(REQUIRED)
+    assert environment(services[kind])["ROSE_ASH_OIDC_SECRET"] == CLIENT_SECRETS[variable]
+    clients = peer_map(environment(services["account"])["ROSE_ASH_OIDC_CLIENTS"])
+    assert clients == {k: CLIENT_SECRETS[f"ROSE_ASH_OIDC_{k.upper()}_SECRET"] for k in CLIENTS}
 
 
 def test_interpolation_helper_matches_compose_semantics():
@@ -355,7 +370,7 @@ def test_services_exist(compose):
 
 def test_postgres_service(compose):
     pg = compose["services"]["postgres"]
-    assert interpolate(str(pg["image"]), {"ROSE_ASH_ADMIN_TOKEN": ADMIN_TOKEN}).startswith("postgres:16"), pg["image"]
+    assert interpolate(str(pg["image"]), REQUIRED).startswith("postgres:16"), pg["image"]
     test = pg["healthcheck"]["test"]
     assert "pg_isready" in (test if isinstance(test, str) else " ".join(test))
     vols = mounts(pg)
@@ -407,7 +422,7 @@ def test_peers_have_distinct_data_volumes(compose):
 
 @pytest.mark.parametrize("kind", PEERS)
 def test_peer_environment_defaults(kind):
-    services = resolved_services({"ROSE_ASH_ADMIN_TOKEN": ADMIN_TOKEN})
+    services = resolved_services(REQUIRED)
     pg_env = environment(services["postgres"])
     env = environment(services[kind])
 
@@ -436,9 +451,7 @@ def test_peer_environment_defaults(kind):
 def test_public_base_urls_propagate_consistently():
     """With public https URLs set, every peer's ROSE_ASH_PEERS and
     ROSE_ASH_TRUSTED follow the other peers' ROSE_ASH_BASE_URL."""
-    services = resolved_services(
-        {"ROSE_ASH_ADMIN_TOKEN": ADMIN_TOKEN, "ROSE_ASH_PUBLISH_ADDR": "127.0.0.1", **PUBLIC_URLS}
-    )
+    services = resolved_services({**REQUIRED, "ROSE_ASH_PUBLISH_ADDR": "127.0.0.1", **PUBLIC_URLS})
     base = {k: environment(services[k])["ROSE_ASH_BASE_URL"] for k in PEERS}
     assert base == {k: PUBLIC_URLS[f"{k.upper()}_BASE_URL"] for k in PEERS}
     for kind in PEERS:
@@ -451,14 +464,14 @@ def test_public_base_urls_propagate_consistently():
 
 
 def test_peer_databases_are_distinct():
-    services = resolved_services({"ROSE_ASH_ADMIN_TOKEN": ADMIN_TOKEN})
+    services = resolved_services(REQUIRED)
     urls = [environment(services[k])["DATABASE_URL"] for k in PEERS]
     assert len(set(urls)) == len(PEERS), urls
 
 
 @pytest.mark.parametrize("kind", PEERS)
 def test_delivery_workers(compose, kind):
-    services = resolve(compose, {"ROSE_ASH_ADMIN_TOKEN": ADMIN_TOKEN})["services"]
+    services = resolve(compose, REQUIRED)["services"]
     peer = services[kind]
     peer_env = environment(peer)
     workers = workers_of(services, kind)
