@@ -7,10 +7,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,11 +16,12 @@ import pytest
 
 from tests.account.member_flows import LINK, body
 from tests.support.smtp import SmtpSink
+from tests.support.up import rose_ash_up
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = "/usr/bin/chromium"
 OUTPUT = Path(__file__).resolve().parents[2] / "test-output" / "browser"
-KINDS = ("blog", "events", "shop", "account")  # the order `rose-ash up` gives them ports in
+KINDS = ("blog", "events", "shop", "account")
 EMAIL, PASSWORD = "grace@example.org", "a long and good password"
 AS2 = 'application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
 EVENT = {
@@ -43,58 +40,10 @@ pytestmark = [
 ]
 
 
-def free_base_port(count: int) -> int:
-    """A port P with P … P+count-1 all free."""
-    for _ in range(200):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base = int(probe.getsockname()[1])
-        if base > 65000:
-            continue
-        try:
-            for offset in range(count):
-                with socket.socket() as s:
-                    s.bind(("127.0.0.1", base + offset))
-            return base
-        except OSError:
-            continue
-    raise RuntimeError(f"no {count} consecutive free ports")
-
-
 @pytest.fixture
 def cooperative(tmp_path: Path, smtp_server: SmtpSink) -> Iterator[dict[str, str]]:
-    base = free_base_port(len(KINDS))
-    log = open(tmp_path / "up.log", "wb")
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    env["ROSE_ASH_SMTP_URL"] = smtp_server.url
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "peer.cli", "up", "--base-port", str(base), "--data-dir", str(tmp_path / "data")],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
-    urls = {kind: f"http://127.0.0.1:{base + i}" for i, kind in enumerate(KINDS)}
-    try:
-        deadline = time.monotonic() + 40
-        for url in urls.values():
-            while True:
-                try:
-                    if httpx.get(f"{url}/healthz", timeout=1, trust_env=False).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError("the peers did not start:\n" + (tmp_path / "up.log").read_text())
-                time.sleep(0.2)
-        urls["token"] = (tmp_path / "data" / "admin-token").read_text().strip()
+    with rose_ash_up(tmp_path, {"ROSE_ASH_SMTP_URL": smtp_server.url}) as urls:
         yield urls
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 def schedule_event(events: str, token: str) -> None:

@@ -6,11 +6,6 @@ from __future__ import annotations
 import io
 import os
 import re
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +13,8 @@ import httpx
 import pytest
 import zxingcpp
 from PIL import Image
+
+from tests.support.up import rose_ash_up
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = "/usr/bin/chromium"
@@ -29,58 +26,10 @@ pytestmark = [
 ]
 
 
-def free_base_port() -> int:
-    """A port P with P, P+1 and P+2 all free."""
-    for _ in range(200):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base = probe.getsockname()[1]
-        if base > 65000:
-            continue
-        try:
-            for offset in range(4):
-                with socket.socket() as s:
-                    s.bind(("127.0.0.1", base + offset))
-            return base
-        except OSError:
-            continue
-    raise RuntimeError("no four consecutive free ports")
-
-
 @pytest.fixture
 def peers(tmp_path: Path) -> Iterator[dict[str, str]]:
-    base = free_base_port()
-    log = open(tmp_path / "up.log", "wb")
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "peer.cli", "up", "--base-port", str(base), "--data-dir", str(tmp_path / "data")],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
-    urls = {kind: f"http://127.0.0.1:{base + i}" for i, kind in enumerate(("blog", "events", "shop", "account"))}
-    try:
-        deadline = time.monotonic() + 60
-        for url in urls.values():
-            while True:
-                try:
-                    if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError("the peers did not start:\n" + (tmp_path / "up.log").read_text())
-                time.sleep(0.2)
-        urls["token"] = (tmp_path / "data" / "admin-token").read_text().strip()
+    with rose_ash_up(tmp_path) as urls:
         yield urls
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
-    assert proc.returncode == 0, "rose-ash up did not stop cleanly on Ctrl-C"
 
 
 def test_the_whole_story_in_a_browser(peers: dict[str, str]) -> None:
