@@ -23,6 +23,7 @@ from actors.account.clients import SCOPES, Client, clients_of
 from actors.account.oidc_keys import ALG, SigningKeys
 from actors.account.oidc_server import AUTH_METHODS, Exchange, Server
 from actors.context import Services
+from actors.sessions import close_member_sessions
 from actors.web import TOKEN_SCOPE, checked_form, redirect, render, session, sign_out
 from store.models import WebSession
 
@@ -215,6 +216,7 @@ class Provider:
         now = self.services.clock()
         async with self.services.store.write() as db:
             await db.run_sync(lambda s: tokens.revoke_member(s, member, now))
+        await close_member_sessions(self.services.store, member)  # every browser's, as at the peers
         clients: list[Client] = list(clients_of(self.services).values())
         await backchannel.tell_clients(self.issuer, await self.keys.current(), clients, member, sid)
 

@@ -179,6 +179,7 @@ def test_the_account_service_refuses_what_an_attacker_tries(
         # without an ID token of this session, the member is asked first (no other site can sign them out)
         asked = browser.get(f"{world.account.url}/oauth/logout?post_logout_redirect_uri={world.blog.url}/")
         assert asked.status_code == 200 and "Sign out everywhere?" in asked.text
+        assert 'action="/oauth/logout"' in asked.text, "the account's own sign-out button signs out everywhere"
         # the account's sign-in form follows only same-site next=
         for target in ("https://evil.example/", "//evil.example/", "/\\evil.example"):
             fresh_browser = Browser()
@@ -188,6 +189,13 @@ def test_the_account_service_refuses_what_an_attacker_tries(
             )
             assert sent.headers["location"] == "/", target
             fresh_browser.close()
+
+        # confirmed, the member's sessions end at the account and its tokens stop working
+        live = exchange(world, "events", authorize(world, browser, "events")).json()
+        done = browser.post(f"{world.account.url}/oauth/logout", {}, asked)
+        assert done.status_code == 200 and "You are signed out" in done.text
+        assert world.sessions_of("account", world.member) == []
+        assert userinfo(world, live["access_token"]).status_code == 401
     finally:
         browser.close()
 

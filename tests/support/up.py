@@ -48,7 +48,7 @@ def rose_ash_up(tmp_path: Path, env: dict[str, str] | None = None) -> Iterator[d
         proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=child_env)
         urls = {kind: f"http://127.0.0.1:{base + i}" for i, kind in enumerate(KINDS)}
         try:
-            deadline = time.monotonic() + 40
+            deadline = time.monotonic() + 60  # four processes starting at once on a loaded machine
             for url in urls.values():
                 while True:
                     try:
