@@ -212,14 +212,13 @@ ROUTES = (
 
 
 def _is_first_page(request: Request) -> bool:
-    """A browser opening a page (not a script, an ActivityPub fetch, a frame or a form post)."""
+    """A browser opening a page: a top-level navigation by its Fetch Metadata (every current browser sends it),
+    so that no script, feed reader, ActivityPub fetch, frame or form post is sent through the account service
+    (a browser without Fetch Metadata signs in with the Sign in button)."""
     if request.method != "GET" or request.url.path.startswith(NOT_FOR_SILENT):
         return False
     mode, dest = request.headers.get("sec-fetch-mode"), request.headers.get("sec-fetch-dest", "document")
-    if mode is not None:
-        return mode == "navigate" and dest == "document"
-    accept = request.headers.get("accept", "")
-    return "text/html" in accept and "activity+json" not in accept and "ld+json" not in accept
+    return mode == "navigate" and dest == "document"
 
 
 class MemberSessions:
