@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Mapping
 from urllib.parse import quote
 
 from sqlalchemy import delete, select
@@ -52,6 +53,13 @@ async def live(db: AsyncSession, secret: str, purpose: str, now: float) -> Membe
     if row is None or row.purpose != purpose or row.used_at is not None or row.expires_at <= now:
         return None
     return row
+
+
+async def opened(services: Services, query: Mapping[str, str], purpose: str) -> tuple[str, MemberLink | None]:
+    """The secret of the link a page was opened with (its `?token=`) and the live link it names, or None."""
+    secret = query.get("token", "")
+    async with services.store.read() as db:
+        return secret, await live(db, secret, purpose, services.clock())
 
 
 async def use(db: AsyncSession, secret: str, purpose: str, now: float) -> MemberLink | None:

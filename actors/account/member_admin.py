@@ -123,9 +123,7 @@ async def invitation(request: Request) -> Response:
     services = services_of(request)
     now = services.clock()
     if request.method == "GET":
-        secret = request.query_params.get("token", "")
-        async with services.store.read() as db:
-            link = await links.live(db, secret, "invite", now)
+        secret, link = await links.opened(services, request.query_params, "invite")
         if link is None:
             return render(
                 request, services, NOTICE, {"title": "Link not valid", "error": links.INVALID}, 400, private=True

@@ -144,9 +144,7 @@ async def confirm_email(request: Request) -> Response:
     which hold the old address, end."""
     services = services_of(request)
     if request.method == "GET":
-        secret = request.query_params.get("token", "")
-        async with services.store.read() as db:
-            link = await links.live(db, secret, "email", services.clock())
+        secret, link = await links.opened(services, request.query_params, "email")
         if link is None:
             return render(
                 request, services, NOTICE, {"title": "Link not valid", "error": links.INVALID}, 400, private=True

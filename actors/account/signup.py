@@ -65,9 +65,7 @@ async def _sign_up(services: Services, email: str, name: str, password_hash: str
 async def verify(request: Request) -> Response:
     services = services_of(request)
     if request.method == "GET":
-        secret = request.query_params.get("token", "")
-        async with services.store.read() as db:
-            link = await links.live(db, secret, "verify", services.clock())
+        secret, link = await links.opened(services, request.query_params, "verify")
         if link is None:
             return _page(request, NOTICE, {"title": "Link not valid", "error": links.INVALID}, 400)
         return _page(
@@ -116,9 +114,7 @@ async def new_password(request: Request) -> Response:
     browser in afresh."""
     services = services_of(request)
     if request.method == "GET":
-        secret = request.query_params.get("token", "")
-        async with services.store.read() as db:
-            link = await links.live(db, secret, "reset", services.clock())
+        secret, link = await links.opened(services, request.query_params, "reset")
         if link is None:
             return _page(request, NOTICE, {"title": "Link not valid", "error": links.INVALID}, 400)
         return _page(request, "account/new_password.html", {"token": secret, "email": link.email})
