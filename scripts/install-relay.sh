@@ -37,6 +37,7 @@ else
     exit 1
   fi
 fi
-"$BIN" --version >/dev/null
+# activityrelay writes relay.yaml and relay.sqlite3 into the folder it runs in, even for --version
+(cd "$VENV" && "$BIN" --version >/dev/null)
 log "ok: $BIN (activityrelay $VERSION)"
 echo "$BIN"
