@@ -5,7 +5,8 @@ Each refusal is a typed InboxError mapped to its status once; a 202 means the ac
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Generic
 
@@ -40,6 +41,7 @@ from store.models import InboxActivity
 log = logging.getLogger(__name__)
 
 MAX_BODY = 1024 * 1024
+REMEMBERED_IDS = 4096
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,8 @@ class Inbox(Generic[S]):
     # transaction that records them (group commit): each request still answers only after its row is committed.
     _seen: Coalescer[str, bool] = field(init=False, repr=False)
     _records: Coalescer[tuple[Activity, str | None, RecordState, float], bool] = field(init=False, repr=False)
+    # Ids known to be recorded (committed: ids are kept for ever), so that a replay needs no look-up.
+    _recorded: OrderedDict[str, None] = field(init=False, repr=False, default_factory=OrderedDict)
 
     def __post_init__(self) -> None:
         self._seen = Coalescer(self._known)
@@ -150,8 +154,17 @@ class Inbox(Generic[S]):
             raise DuplicateActivity(ctx.activity.id)
 
     async def _known(self, ids: list[str]) -> list[bool]:
-        found = await ledger.known(self.store, ids)
-        return [activity_id in found for activity_id in ids]
+        unknown = [activity_id for activity_id in ids if activity_id not in self._recorded]
+        found = await ledger.known(self.store, unknown) if unknown else set()
+        self._remember(found)
+        return [activity_id in found or activity_id in self._recorded for activity_id in ids]
+
+    def _remember(self, ids: Iterable[str]) -> None:
+        for activity_id in ids:
+            self._recorded[activity_id] = None
+            self._recorded.move_to_end(activity_id)
+        while len(self._recorded) > REMEMBERED_IDS:
+            self._recorded.popitem(last=False)
 
     async def _record_many(self, items: list[tuple[Activity, str | None, RecordState, float]]) -> list[bool]:
         """Insert the rows (ON CONFLICT DO NOTHING) in one statement; True for each row this call inserted.
@@ -160,6 +173,7 @@ class Inbox(Generic[S]):
         for activity, recipient, state, now in items:
             rows.setdefault(activity.id, inbox_row(activity, recipient, state, now))
         inserted = await ledger.record(self.store, list(rows.values()))
+        self._remember(rows)  # inserted now, or found there by the conflict: committed either way
         answers = []
         for activity, *_ in items:
             answers.append(activity.id in inserted)
