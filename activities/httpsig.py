@@ -74,14 +74,7 @@ def _outgoing_content_digest(body: bytes) -> str:
 def parse_signature_header(header: str) -> CavageSignature:
     if len(header) > 8192:
         raise SignatureFormatError("Signature header too long")
-    params: dict[str, str] = {}
-    pos = 0
-    while pos < len(header):
-        match = _PARAM.match(header, pos)
-        if not match or match.end() == pos:
-            raise SignatureFormatError('Signature header is not a list of key="value" pairs')
-        params[match.group(1)] = match.group(2) if match.group(2) is not None else match.group(3)
-        pos = match.end()
+    params = _signature_params(header)
     for required in ("keyId", "signature"):
         if not params.get(required):
             raise SignatureFormatError(f"Signature header lacks {required}")
@@ -96,6 +89,21 @@ def parse_signature_header(header: str) -> CavageSignature:
         raise SignatureFormatError("Signature header has a malformed value") from None
     headers = tuple(params.get("headers", "(created)" if created else "date").lower().split())
     return CavageSignature(params["keyId"], algorithm, headers, signature, created, expires)
+
+
+def _signature_params(header: str) -> dict[str, str]:
+    """The `key="value"` pairs, each starting where the one before ended and the last at the end."""
+    params: dict[str, str] = {}
+    pos = 0
+    for match in _PARAM.finditer(header):
+        if match.start() != pos:
+            break
+        name, quoted, bare = match.groups()
+        params[name] = quoted if quoted is not None else bare
+        pos = match.end()
+    if pos != len(header):
+        raise SignatureFormatError('Signature header is not a list of key="value" pairs')
+    return params
 
 
 def request_target(method: str, path: str, query: str) -> str:

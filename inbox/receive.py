@@ -4,19 +4,19 @@ Each refusal is a typed InboxError mapped to its status once; a 202 means the ac
 
 from __future__ import annotations
 
-import functools
 import logging
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Generic
 
-from sqlalchemy import ARRAY, String, any_, bindparam, select
 from starlette.requests import Request
 
 from activities.errors import ActivityError
 from activities.identity import LocalActor
 from activities.parse import Activity, load_json, parse_activity
 from activities.vocab import JSON_MEDIA_TYPES
+from inbox import ledger
 from inbox.batch import Coalescer
 from inbox.directory import Directory
 from inbox.dispatch import (
@@ -34,14 +34,14 @@ from inbox.errors import InboxError, Malformed, TooLarge, WrongMediaType
 from inbox.signatures import SignedRequest, Verified, verify
 from inbox.trust import answered_id, check_answer, check_object_owner, check_sender
 from store import objects
-from store.db import Store, dialect
+from store.db import Store
 from store.inbox_states import RecordState
 from store.models import InboxActivity
-from store.upsert import insert_ignore_statement
 
 log = logging.getLogger(__name__)
 
 MAX_BODY = 1024 * 1024
+REMEMBERED_IDS = 4096
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,8 @@ class Inbox(Generic[S]):
     # transaction that records them (group commit): each request still answers only after its row is committed.
     _seen: Coalescer[str, bool] = field(init=False, repr=False)
     _records: Coalescer[tuple[Activity, str | None, RecordState, float], bool] = field(init=False, repr=False)
+    # Ids known to be recorded (committed: ids are kept for ever), so that a replay needs no look-up.
+    _recorded: OrderedDict[str, None] = field(init=False, repr=False, default_factory=OrderedDict)
 
     def __post_init__(self) -> None:
         self._seen = Coalescer(self._known)
@@ -152,23 +154,26 @@ class Inbox(Generic[S]):
             raise DuplicateActivity(ctx.activity.id)
 
     async def _known(self, ids: list[str]) -> list[bool]:
-        async with self.store.read() as session:
-            statement = _known_statement(dialect(session))
-            # Core on the session's connection: per batch, the ORM's bookkeeping cost more than the query
-            found = set((await (await session.connection()).execute(statement, {"ids": list(set(ids))})).scalars())
-        return [activity_id in found for activity_id in ids]
+        unknown = [activity_id for activity_id in ids if activity_id not in self._recorded]
+        found = await ledger.known(self.store, unknown) if unknown else set()
+        self._remember(found)
+        return [activity_id in found or activity_id in self._recorded for activity_id in ids]
+
+    def _remember(self, ids: Iterable[str]) -> None:
+        for activity_id in ids:
+            self._recorded[activity_id] = None
+            self._recorded.move_to_end(activity_id)
+        while len(self._recorded) > REMEMBERED_IDS:
+            self._recorded.popitem(last=False)
 
     async def _record_many(self, items: list[tuple[Activity, str | None, RecordState, float]]) -> list[bool]:
-        """Insert the rows (ON CONFLICT DO NOTHING) in one transaction; True for each row this call inserted.
+        """Insert the rows (ON CONFLICT DO NOTHING) in one statement; True for each row this call inserted.
         The same id twice in one batch: the first is inserted, the second is a duplicate, as if in sequence."""
         rows: dict[str, dict[str, Any]] = {}
         for activity, recipient, state, now in items:
             rows.setdefault(activity.id, inbox_row(activity, recipient, state, now))
-        async with self.store.write() as session:
-            statement = _record_statement(dialect(session))
-            connection = await session.connection()
-            result = await connection.execute(statement, list(rows.values()))
-            inserted = set(result.scalars())
+        inserted = await ledger.record(self.store, list(rows.values()))
+        self._remember(rows)  # inserted now, or found there by the conflict: committed either way
         answers = []
         for activity, *_ in items:
             answers.append(activity.id in inserted)
@@ -185,20 +190,6 @@ class Inbox(Generic[S]):
                     row.error = f"{type(exc).__name__}: {exc}"[:2000]
         except DuplicateActivity:
             pass
-
-
-@functools.cache
-def _known_statement(dialect: str) -> Any:
-    """Built once: building a statement per batch cost more than running it (its cache key is computed anew)."""
-    column = InboxActivity.__table__.c.id
-    if dialect == "postgresql":  # one array parameter: one prepared statement for any count
-        return select(column).where(column == any_(bindparam("ids", type_=ARRAY(String))))
-    return select(column).where(column.in_(bindparam("ids", expanding=True)))
-
-
-@functools.cache
-def _record_statement(dialect: str) -> Any:
-    return insert_ignore_statement(dialect, InboxActivity, ("id",)).returning(InboxActivity.__table__.c.id)
 
 
 async def read_capped(request: Request, limit: int) -> bytes:

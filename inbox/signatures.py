@@ -109,7 +109,9 @@ async def _verify_cavage(request: SignedRequest, lookup: KeyLookup, now: float) 
     raise Unauthorized("the signature does not verify")
 
 
+@functools.lru_cache(maxsize=256)
 def _is_our_authority(host: str, our_url: str) -> bool:
+    """Cached: a peer is addressed under a handful of Host values (the parsing cost more than the check)."""
     ours = urlsplit(our_url)
     default = {"http": 80, "https": 443}.get(ours.scheme)
     try:

@@ -55,5 +55,9 @@ async def answer(request: Request) -> tuple[int, bytes]:
     return 202, _json({**outcome, "signature": received.verified.scheme.value})
 
 
+# Built once: json.dumps with any argument of its own builds a new encoder for every call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def _json(content: dict[str, Any]) -> bytes:
-    return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode()
+    return _ENCODER.encode(content).encode()

@@ -98,6 +98,36 @@ def test_parse_signature_header() -> None:
     assert (parsed.algorithm, parsed.headers) == ("hs2019", ("date",))
 
 
+def test_signature_header_pairs_are_read_as_one_match_after_another() -> None:
+    """The pairs are those that matching `key="value"` one after another from the start finds, and the header
+    is refused whenever that leaves something over: checked against that loop on generated headers."""
+    import random
+
+    from activities.httpsig import _PARAM, SignatureFormatError, _signature_params
+
+    def by_loop(header: str) -> dict[str, str] | None:
+        params, pos = {}, 0
+        while pos < len(header):
+            match = _PARAM.match(header, pos)
+            if not match or match.end() == pos:
+                return None
+            params[match.group(1)] = match.group(2) if match.group(2) is not None else match.group(3)
+            pos = match.end()
+        return params
+
+    pieces = ["keyId", "signature", "created", "=", '"', ",", " ", "\n", "c2lnbmVk", "k", "1402170695", 'x"y']
+    chance = random.Random(16)
+    for _ in range(20_000):
+        header = "".join(chance.choice(pieces) for _ in range(chance.randint(0, 14)))
+        if chance.random() < 0.5:
+            header = 'keyId="k",' + header
+        try:
+            got: dict[str, str] | None = _signature_params(header)
+        except SignatureFormatError:
+            got = None
+        assert got == by_loop(header), header
+
+
 @pytest.mark.parametrize(
     "header",
     [

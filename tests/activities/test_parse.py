@@ -195,3 +195,83 @@ def test_same_origin_compares_scheme_host_and_port() -> None:
     assert not same_origin("https://a.example/x", "https://a.example:8443/x")
     assert not same_origin("https://a.example/x", "https://evil.example/x")
     assert not same_origin("https://a.example.evil.example/x", "https://a.example/x")
+
+
+TRICKY_URLS = [
+    "http://a.example",
+    "https://A.Example:443/x?y#z",
+    "http://a.example:/x",
+    "http://a.example:65535/",
+    "http://a.example:65536/",
+    "http://a.example:99999/",
+    "http://a.example:0x50/",
+    "http://a.example:-1/",
+    "http://user:pw@a.example:80/",
+    "http://evil.example@a.example/",
+    "http://a.example\t.evil/",
+    "http://a.ex\nample/",
+    "http://a.example/\tpath",
+    "http://a.example/p@evil.example:99/",
+    "http://a.example?x=@evil.example",
+    "http://a.example#@evil.example",
+    "http://[::1]:8080/",
+    "http://[::1/",
+    "http://%41.example/",
+    "HTTP://a.example/",
+    "http:/a.example/",
+    "http:///x",
+    "http://:80/",
+    "ftp://a.example/",
+    " http://a.example/",
+    "http://a.example /",
+    "http://a.example/\u00e9",
+    "http://\u00e9.example/",
+    "http://a.example/\x00",
+    "http://a.example:8\u0661/",
+]
+
+
+@pytest.mark.parametrize("url", TRICKY_URLS)
+def test_origins_are_those_urlsplit_gives(url: str) -> None:
+    """check_url and same_origin parse common URLs without urlsplit: exactly as urlsplit would."""
+    from urllib.parse import urlsplit
+
+    from activities.parse import _origin
+
+    def expected() -> tuple[str, str | None, int | None]:
+        parts = urlsplit(url)
+        return parts.scheme, parts.hostname, parts.port
+
+    _origin.cache_clear()
+    try:
+        want: object = expected()
+    except ValueError:
+        with pytest.raises(ValueError):
+            _origin.__wrapped__(url)
+        return
+    assert _origin.__wrapped__(url) == want
+
+
+def test_origins_of_many_generated_urls_are_those_urlsplit_gives() -> None:
+    import random
+    from urllib.parse import urlsplit
+
+    from activities.parse import _origin
+
+    pieces = ["http", "https", "HTTP", ":", "//", "/", "a", "B", "0", "9", ".", "-", "@", "[", "]", "%", "?", "#",
+              "\t", "\n", " ", "\x00", "\u00e9", "65535", "65536", "80", "::1", "x.example"]
+    chance = random.Random(16)
+    for _ in range(20_000):
+        url = "".join(chance.choice(pieces) for _ in range(chance.randint(1, 12)))
+        if chance.random() < 0.7:
+            url = chance.choice(["http://", "https://"]) + url
+        try:
+            parts = urlsplit(url)
+            want: object = (parts.scheme, parts.hostname, parts.port)
+        except ValueError:
+            want = ValueError
+        try:
+            got: object = _origin.__wrapped__(url)
+        except ValueError:
+            got = ValueError
+        assert got == want, url

@@ -233,3 +233,29 @@ async def test_listener_state_is_kept_per_activity(peer: Peer, alice: RemoteActo
     assert followers.json()["totalItems"] == 0
     other = await send(peer, alice, alice.activity("Undo", {"type": "Like", "id": alice.new_id()}))
     assert other.status_code == 202 and other.json()["status"] == "ignored"
+
+
+async def test_a_burst_is_recorded_once_per_activity_exactly_as_sent(peer: Peer, alice: RemoteActor) -> None:
+    """Concurrent requests share the transactions that look up and record them (group commit): every 202 is a
+    stored row, each id is stored once however many times it arrives together, and the stored activity is the
+    one sent, whatever its text holds (an escaped NUL, a lone surrogate, an emoji)."""
+    import asyncio
+
+    await warm_up(peer, alice)
+    texts = ["plain", "nul \u0000 here", "lone \ud800 surrogate", "emoji \U0001f600", "é ü"]
+    activities = [
+        alice.activity("Frobnicate", {"id": f"{alice.id}/notes/{n}", "type": "Note", "content": texts[n % 5]})
+        for n in range(40)
+    ]
+    burst = activities + activities[:10] + activities[:3]
+    responses = await asyncio.gather(*(send(peer, alice, activity) for activity in burst))
+    assert {r.status_code for r in responses} == {202}
+    statuses: dict[str, list[str]] = {}
+    for response in responses:
+        statuses.setdefault(response.json()["id"], []).append(response.json()["status"])
+    for activity in activities:
+        got = statuses[activity["id"]]
+        assert got.count("ignored") == 1 and got.count("duplicate") == len(got) - 1, got
+        async with peer.store.read() as session:
+            row = await session.get(InboxActivity, activity["id"])
+        assert row is not None and row.state == "ignored" and row.data == activity
