@@ -18,17 +18,21 @@ from inbox.dispatch import ListenerKey, Listeners, Outcome
 from inbox.errors import Forbidden, Malformed, Unprocessable
 from inbox.trust import check_same_origin
 
+MAX_READY = 10_000  # events remembered as having their order rows; past it the set starts again (one statement more)
+
 
 def register(listeners: Listeners[Services], copies: EventCopies | None = None) -> None:
     copies = copies or EventCopies()
-    listeners.on(ListenerKey("Offer"), functools.partial(on_offer, copies=copies))
+    listeners.on(ListenerKey("Offer"), functools.partial(on_offer, copies=copies, ready=set()))
     listeners.on(ListenerKey("Update"), functools.partial(on_event_updated, copies=copies))
     listeners.on(ListenerKey("Delete"), functools.partial(on_event_deleted, copies=copies))
     listeners.on(ListenerKey("Undo", undoing="Offer"), on_buyer_cancel)
 
 
-async def on_offer(ctx: Context, *, copies: EventCopies | None = None) -> Outcome:
-    """`copies`: the shop's copies of its sellers' events (none given: the event is fetched for this Offer)."""
+async def on_offer(ctx: Context, *, copies: EventCopies | None = None, ready: set[str] | None = None) -> Outcome:
+    """`copies`: the shop's copies of its sellers' events (none given: the event is fetched for this Offer).
+    `ready`: the events whose order rows (capacity counter, product) a committed Offer of this process made sure
+    of, so the next Offer does not ask for them again (orders.place_order)."""
     services = ctx.services
     copies = copies or EventCopies()
     offer = ctx.activity
@@ -51,8 +55,15 @@ async def on_offer(ctx: Context, *, copies: EventCopies | None = None) -> Outcom
             raise Malformed("the offered price is not a number") from None
         if claimed not in (price, price * request.quantity):
             raise Unprocessable("the offered price contradicts the event")
+    known = ready is not None and request.event in ready
     async with ctx.transaction() as session:
-        await place_order(session, services, offer_id=offer.id, seller=offer.actor, request=request, event=event)
+        await place_order(
+            session, services, offer_id=offer.id, seller=offer.actor, request=request, event=event, ready=known
+        )
+    if ready is not None and not known:
+        if len(ready) >= MAX_READY:
+            ready.clear()
+        ready.add(request.event)
     return Outcome.PROCESSED
 
 

@@ -77,38 +77,36 @@ async def place_order(
     seller: str,
     request: OrderRequest,
     event: dict[str, Any],
+    ready: bool = False,
 ) -> dict[str, Any]:
     """Create the order and its Accept, or a Reject when the tickets are gone. Returns the answer.
 
     Concurrent offers queue on two rows, the event's capacity counter and the order sequence, from the UPDATE
     that takes each until they commit. So nothing before those UPDATEs locks a row (the counters are created if
-    missing, not updated up front), and after them the order is inserted without a look-up first."""
+    missing, not updated up front), and after them the order is inserted without a look-up first.
+
+    `ready`: an earlier order of this event committed, so its rows (the counters, the product) exist and are not
+    created again; should one be missing after all (a store emptied under a running shop), it is created then."""
     now = services.clock()
     capacity = int(event["maximumAttendeeCapacity"])
     unit_price = Decimal(str(event.get("price", "0")))
     currency = str(event.get("priceCurrency", services.currency))
     name = str(event.get("name", ""))[:200]
-    counter = capacity_counter(request.event)
-    await insert_ignore(session, Counter, {"name": counter, "value": 0, "limit": capacity}, ("name",))
-    await counters.ensure(session, ORDER_SEQUENCE, None)
-    await collections.add(
-        session,
-        products_id(services),
-        request.event,
-        now,
-        {"name": name, "price": f"{unit_price:.2f}", "priceCurrency": currency, "capacity": capacity},
-    )
-    # The capacity is the event's as the shop just fetched it: the limit is set and checked in the same UPDATE.
-    taken = await session.scalar(
-        update(Counter)
-        .where(Counter.name == counter, Counter.value + request.quantity <= capacity)
-        .values(value=Counter.value + request.quantity, limit=capacity)
-        .returning(Counter.value)
-    )
+    product = {"name": name, "price": f"{unit_price:.2f}", "priceCurrency": currency, "capacity": capacity}
+    if not ready:
+        await _prepare(session, services, request.event, capacity, product, now)
+    taken = await _take_seats(session, request, capacity)
     if taken is None:
         sold = await session.scalar(
-            update(Counter).where(Counter.name == counter).values(limit=capacity).returning(Counter.value)
+            update(Counter)
+            .where(Counter.name == capacity_counter(request.event))
+            .values(limit=capacity)
+            .returning(Counter.value)
         )
+        if sold is None and ready:  # the counter is missing after all: create the rows, then take again
+            return await place_order(
+                session, services, offer_id=offer_id, seller=seller, request=request, event=event, ready=False
+            )
         left = capacity - (sold or 0)
         reason = "sold out" if left <= 0 else f"only {left} ticket{'s' if left != 1 else ''} left"
         answer = activity(
@@ -116,7 +114,11 @@ async def place_order(
         )
         await services.emit(session, answer)
         return answer
-    number = str(1000 + (await counters.take(session, ORDER_SEQUENCE, 1) or 0))
+    sequence = await counters.take(session, ORDER_SEQUENCE, 1)
+    if sequence is None:  # only when `ready` was wrong about the sequence: a number must never be reused
+        await counters.ensure(session, ORDER_SEQUENCE, None)
+        sequence = await counters.take(session, ORDER_SEQUENCE, 1)
+    number = str(1000 + (sequence or 0))
     order_id = services.actor.url(f"orders/{number}")
     token = secrets.token_urlsafe(18)
     tickets = ticket_documents(order_id, number, request.event, services.actor.id, request.quantity)
@@ -184,3 +186,25 @@ async def place_order(
     )
     await services.emit(session, answer)
     return answer
+
+
+async def _prepare(
+    session: AsyncSession, services: Services, event: str, capacity: int, product: dict[str, Any], now: float
+) -> None:
+    """The rows every order of the event needs, created if missing (none is locked: see place_order)."""
+    await insert_ignore(session, Counter, {"name": capacity_counter(event), "value": 0, "limit": capacity}, ("name",))
+    await counters.ensure(session, ORDER_SEQUENCE, None)
+    await collections.add(session, products_id(services), event, now, product)
+
+
+async def _take_seats(session: AsyncSession, request: OrderRequest, capacity: int) -> int | None:
+    """The event's seats taken after this order's, or None when they do not fit. The capacity is the event's as
+    the shop has it for this Offer: the limit is set and checked in the same UPDATE."""
+    counter = capacity_counter(request.event)
+    taken: int | None = await session.scalar(
+        update(Counter)
+        .where(Counter.name == counter, Counter.value + request.quantity <= capacity)
+        .values(value=Counter.value + request.quantity, limit=capacity)
+        .returning(Counter.value)
+    )
+    return taken

@@ -29,8 +29,9 @@ def gig(slug: str = "gig", *, capacity: int = 3, price: str = "12.00") -> dict[s
     }
 
 
-async def place(shop: Peer, event: dict[str, Any], quantity: int = 1) -> dict[str, Any]:
-    """One offer for `quantity` tickets, placed in a transaction of its own; the shop's answer."""
+async def place(shop: Peer, event: dict[str, Any], quantity: int = 1, *, ready: bool = False) -> dict[str, Any]:
+    """One offer for `quantity` tickets, placed in a transaction of its own; the shop's answer. `ready`: as the
+    listener says once an earlier order of the event committed (its rows are not created again)."""
     request = parse_order(
         {
             "type": "Order",
@@ -47,6 +48,7 @@ async def place(shop: Peer, event: dict[str, Any], quantity: int = 1) -> dict[st
             seller=SELLER,
             request=request,
             event=event,
+            ready=ready,
         )
 
 
@@ -87,6 +89,31 @@ async def test_concurrent_offers_never_oversell(peer: MakePeer) -> None:
     assert await ordered(shop, event) == 5
     assert await shop.count(orders_id(shop.services)) == 5
     assert len({a["result"]["id"] for a in answers if a["type"] == "Accept"}) == 5
+
+
+async def test_offers_that_skip_the_rows_made_ready_never_oversell(peer: MakePeer) -> None:
+    shop = await peer("shop", trusted={SELLER})
+    event = gig(capacity=5)
+    assert (await place(shop, event))["type"] == "Accept"
+    answers = await asyncio.gather(*(place(shop, event, ready=True) for _ in range(12)))
+    assert sorted(a["type"] for a in answers) == ["Accept"] * 4 + ["Reject"] * 8
+    assert {a["summary"] for a in answers if a["type"] == "Reject"} == {"sold out"}
+    assert await sold(shop, event) == await ordered(shop, event) == 5
+    assert await shop.count(orders_id(shop.services)) == 5
+
+
+async def test_an_offer_told_ready_wrongly_still_creates_the_rows(peer: MakePeer) -> None:
+    """`ready` said for a store that has none of the event's rows (emptied under a running shop): the counter,
+    the product and the order sequence are created as for the first Offer, and order numbers stay unique."""
+    shop = await peer("shop", trusted={SELLER})
+    event = gig(capacity=2)
+    first = await place(shop, event, ready=True)
+    assert first["type"] == "Accept" and first["result"]["orderNumber"] == "1001"
+    assert await shop.count(products_id(shop.services)) == 1
+    second = await place(shop, gig("other", capacity=1), ready=True)
+    assert second["result"]["orderNumber"] == "1002"
+    assert [(await place(shop, event, ready=True))["type"] for _ in range(2)] == ["Accept", "Reject"]
+    assert await sold(shop, event) == await ordered(shop, event) == 2
 
 
 async def test_quantity_over_what_is_left_is_refused_and_takes_nothing(peer: MakePeer) -> None:
