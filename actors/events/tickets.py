@@ -3,14 +3,10 @@ pending to confirmed or rejected. Buyer details travel only in the private Offer
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import secrets
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import event as orm_event
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,51 +16,11 @@ from activities.order import Customer, order_offer_object
 from actors.context import Services
 from actors.events import seats
 from actors.events.purchase_states import PURCHASE_LIFECYCLE, PurchaseState
+from actors.events.purchase_watch import PurchaseWaiters as PurchaseWaiters  # found here too
 from store import collections, counters, objects
 from store.models import StoredObject
 
 PURCHASE = "TicketPurchase"
-MAX_WAITERS = 10_000
-
-
-class PurchaseWaiters:
-    """Buyers waiting on a purchase's status page (`?wait=`) for it to leave *pending*.
-
-    The listener that settles a purchase wakes them once its transaction commits, so a buyer learns the answer
-    at once and asks once instead of polling. Only waiters in this process can be woken: a waiter also re-reads
-    the store every few seconds, so an answer committed by another process is still seen."""
-
-    def __init__(self, limit: int = MAX_WAITERS) -> None:
-        self.limit = limit
-        self._waiting: dict[str, set[asyncio.Event]] = {}
-        self._count = 0
-
-    @contextmanager
-    def waiting(self, purchase: str) -> Iterator[asyncio.Event | None]:
-        """An event set when `purchase` may have changed; None when too many wait already (then don't)."""
-        if self._count >= self.limit:
-            yield None
-            return
-        woken = asyncio.Event()
-        self._waiting.setdefault(purchase, set()).add(woken)
-        self._count += 1
-        try:
-            yield woken
-        finally:
-            self._count -= 1
-            waiters = self._waiting.get(purchase)
-            if waiters is not None:
-                waiters.discard(woken)
-                if not waiters:
-                    del self._waiting[purchase]
-
-    def notify(self, purchase: str) -> None:
-        for woken in self._waiting.get(purchase, ()):
-            woken.set()
-
-    def notify_after_commit(self, session: AsyncSession, purchase: str) -> None:
-        """Wake `purchase`'s waiters once `session` commits (not before: they would read the old state)."""
-        orm_event.listen(session.sync_session, "after_commit", lambda _s: self.notify(purchase), once=True)
 
 
 def offers_index(services: Services) -> str:
