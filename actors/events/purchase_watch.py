@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import event as orm_event
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from actors.events.purchase_states import PurchaseState
 from store.models import StoredObject
 
 MAX_WAITERS = 10_000
@@ -125,7 +126,8 @@ class PurchaseWaiters:
                 if purchase not in found:
                     continue
                 self.record(purchase, found[purchase], started)
-                if found[purchase] != before and self.known(purchase, fresh=False) is found[purchase]:
+                settled = found[purchase]["state"] != PurchaseState.PENDING  # what the waiters wait for
+                if settled and found[purchase] != before and self.known(purchase, fresh=False) is found[purchase]:
                     self._wake(purchase)
 
     def _age(self, purchase: str) -> float:
