@@ -13,7 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from actors.context import Services
 from store import collections, counters
+from store.db import dialect
 from store.models import Counter, StoredObject, WaitlistEntry
+from store.upsert import insert_or_add_statement
 
 OFFERED = "offered"  # the waiting-list state whose seats are kept (actors/events/waitlist.py's WaitState)
 
@@ -52,8 +54,22 @@ async def add_pending(session: AsyncSession, event: str, quantity: int, *, waitl
     if waitlist:
         await counters.ensure(session, pending_waitlist_counter(event), None)
         await counters.take(session, pending_waitlist_counter(event), quantity)
-    await counters.ensure(session, pending_counter(event), None)
-    return max(0, await counters.take(session, pending_counter(event), quantity) or 0)
+    if quantity < 0:  # the tickets were counted when their Offer was made: the counter is there (none: nothing)
+        return max(0, await counters.take(session, pending_counter(event), quantity) or 0)
+    return max(0, await _add(session, pending_counter(event), quantity))
+
+
+_ADD: dict[str, Any] = {}
+
+
+async def _add(session: AsyncSession, name: str, amount: int) -> int:
+    """The unlimited counter `name` grows by `amount` (created if need be) in one statement; its new value."""
+    kind = dialect(session)
+    statement = _ADD.get(kind)
+    if statement is None:
+        statement = _ADD[kind] = insert_or_add_statement(kind, Counter, ("name",), "value").returning(Counter.value)
+    result = await session.execute(statement, {"name": name, "value": amount, "limit": None})
+    return int(result.scalar_one())
 
 
 async def kept_for_waitlist(session: AsyncSession, event: str) -> int:

@@ -18,7 +18,8 @@ from actors.events import seats
 from actors.events.purchase_states import PURCHASE_LIFECYCLE, PurchaseState
 from actors.events.purchase_watch import PurchaseWaiters as PurchaseWaiters  # found here too
 from store import collections, counters, objects
-from store.models import StoredObject
+from store.models import Counter, StoredObject
+from store.upsert import insert_ignore
 
 PURCHASE = "TicketPurchase"
 
@@ -56,8 +57,7 @@ async def buy(
     limits = services.ticket_limits
     if quantity > limits.per_order:
         raise ActivityError(f"one order can take at most {limits.per_order} tickets")
-    await counters.ensure(session, buyer_counter(event.id, customer.email), limits.per_buyer)
-    if await counters.take(session, buyer_counter(event.id, customer.email), quantity) is None:
+    if not await _take_for_buyer(session, buyer_counter(event.id, customer.email), quantity, limits.per_buyer):
         raise ActivityError(f"one buyer can hold at most {limits.per_buyer} tickets for this event")
     token = secrets.token_urlsafe(18)
     offer_id = services.actor.new_activity_id()
@@ -88,6 +88,17 @@ async def buy(
         if (await seats.seats_of(session, event.data, pending)).free < 0:
             raise ActivityError(RESERVED)  # the caller's transaction rolls back: nothing was written
     return token
+
+
+async def _take_for_buyer(session: AsyncSession, counter: str, quantity: int, limit: int) -> bool:
+    """Count `quantity` more tickets against the buyer's allowance of `limit`; False when they would not fit.
+    A buyer's first purchase (most in a rush) creates the counter with its tickets in one statement."""
+    if quantity > limit:
+        return False
+    if await insert_ignore(session, Counter, {"name": counter, "value": quantity, "limit": limit}, ("name",)):
+        return True
+    await counters.ensure(session, counter, limit)  # the limit as configured now
+    return await counters.take(session, counter, quantity) is not None
 
 
 def buyer_counter(event: str, email: str) -> str:
