@@ -33,6 +33,7 @@ from actors.events.calendars import (
 from actors.events.checkin import door_counts
 from actors.events.embed import snippet
 from actors.events.filters import EventFilter, FilterError, categories, split
+from actors.events.page_counts import page_counts
 from actors.events.posters import PosterView, poster_image, poster_views, read_poster, too_large
 from actors.events.purchase_states import PurchaseState
 from actors.events.purchase_watch import RECHECK as RECHECK  # the tests wait on it
@@ -473,30 +474,32 @@ async def event_page(
     post = featured_post(event)
     door_staff = holds(request, services, ORGANISER) or holds(request, services, BOX_OFFICE)
     checked_in = (await door_counts(services, event["id"]))[0] if door_staff else None
-    async with services.store.read() as session:  # one read for the page: in a ticket rush every buyer opens it
-        sold = await collections.count(session, sold_of(event["id"]))
-        held = await collections.count(session, held_of(event["id"]))
-        kept = await offered_seats(session, event["id"])
-        attending = await collections.count(session, fep8a8e.attendees_of(event["id"]))
-        dates = await series_dates(session, services, event)
-        posters = await poster_views(session, services, [event])
+
+    async def read() -> dict[str, Any]:
+        async with services.store.read() as session:  # one read for the page: in a ticket rush every buyer opens it
+            return {
+                "sold": await collections.count(session, sold_of(event["id"])),
+                "held": await collections.count(session, held_of(event["id"])),
+                "kept": await offered_seats(session, event["id"]),
+                "attending": await collections.count(session, fep8a8e.attendees_of(event["id"])),
+                "series_dates": await series_dates(session, services, event),
+                "posters": await poster_views(session, services, [event]),
+            }
+
+    # staff see the store as it is now (they have just edited the event, or count at the door)
+    counts = await read() if door_staff else await page_counts(event["id"], read)
     return render(
         request,
         services,
         "events/event.html",
         {
             "event": event,
-            "sold": sold,
-            "held": held,
-            "kept": kept,
+            **counts,
             "waitlist_form": waitlist_form or {},
             "post": post,
             "error": error,
             "slug": event_slug(event["id"]),
-            "attending": attending,
             "checked_in": checked_in,
-            "series_dates": dates,
-            "posters": posters,
             **FEP_HELPERS,
         },
         status,

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actors.context import Services
+from actors.events.page_counts import changed_after_commit
 from store import collections, counters
 from store.db import dialect
 from store.models import Counter, StoredObject, WaitlistEntry
@@ -130,6 +131,7 @@ async def recount(session: AsyncSession, services: Services, event: str) -> int:
         select(StoredObject).where(StoredObject.id == event).with_for_update().execution_options(populate_existing=True)
     )
     sold = await collections.count(session, sold_of(event))
+    changed_after_commit(session, event)  # the event's page shows the new counts
     if row is not None and row.deleted_at is None:
         held = await collections.count(session, held_of(event))
         offered = await offered_seats(session, event)
