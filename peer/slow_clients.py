@@ -3,11 +3,17 @@ within `header_seconds` of opening (or of its first byte after a response), and 
 `body_seconds` of the headers; one client address may hold at most `per_client` connections.
 
 Waiting for our answer is not slow sending: the ticket page's long poll (a GET held open for a while)
-is untouched, since nothing is being read from the client meanwhile."""
+is untouched, since nothing is being read from the client meanwhile. Nor is our own slowness: when the header
+deadline falls due while bytes the client sent still wait unread in the kernel (a busy event loop that has not
+come round to the socket yet; uvloop runs due timers before it polls for input), the client is given more time
+instead of a 408, up to `busy_limit` times the deadline."""
 
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import struct
+import termios
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +28,8 @@ class ClientLimits:
     header_seconds: float = 10.0
     body_seconds: float = 30.0
     per_client: int = 1000  # generous: behind a TLS proxy every connection comes from the proxy's address
+    busy_grace: float = 1.0  # how long a client whose bytes we have not read yet is given before the next look
+    busy_limit: float = 10.0  # times header_seconds: past it even unread bytes do not keep a connection open
     open: Counter[str] = field(default_factory=Counter)
 
 
@@ -30,6 +38,7 @@ def guarded_protocol(limits: ClientLimits) -> type[HttpToolsProtocol]:
 
     class GuardedProtocol(HttpToolsProtocol):
         _header_timer: asyncio.TimerHandle | None = None
+        _header_started = 0.0
         _between_requests = False
         _address: str | None = None
 
@@ -69,6 +78,7 @@ def guarded_protocol(limits: ClientLimits) -> type[HttpToolsProtocol]:
 
         def _arm(self) -> None:
             self._disarm()
+            self._header_started = self.loop.time()
             self._header_timer = self.loop.call_later(limits.header_seconds, self._too_slow)
 
         def _disarm(self) -> None:
@@ -78,11 +88,30 @@ def guarded_protocol(limits: ClientLimits) -> type[HttpToolsProtocol]:
 
         def _too_slow(self) -> None:
             self._header_timer = None
-            if not self.transport.is_closing():
+            if self.transport.is_closing():
+                return
+            waited = self.loop.time() - self._header_started
+            if unread_bytes(self.transport) > 0 and waited < limits.header_seconds * limits.busy_limit:
+                # The client has sent more than we have read: the delay is ours. Look again after the loop has
+                # had time to read it (on_headers_complete disarms this if the headers were in it).
+                self._header_timer = self.loop.call_later(limits.busy_grace, self._too_slow)
+            else:
                 self.transport.write(b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
                 self.transport.close()
 
     return GuardedProtocol
+
+
+def unread_bytes(transport: asyncio.BaseTransport) -> int:
+    """Bytes that arrived on the transport's socket and wait in the kernel for the event loop to read them."""
+    sock = transport.get_extra_info("socket")
+    if sock is None:
+        return 0
+    try:
+        answer = fcntl.ioctl(sock.fileno(), termios.FIONREAD, b"\0\0\0\0")
+    except (OSError, ValueError):  # closed meanwhile, or not a socket that can say
+        return 0
+    return int(struct.unpack("i", answer)[0])
 
 
 class BodyDeadline:

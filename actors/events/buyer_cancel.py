@@ -83,5 +83,5 @@ async def on_cancel_refused(ctx: Context, *, waiters: PurchaseWaiters) -> Outcom
         del data[ASKED]
         data[REFUSED] = reason
         row.data, row.updated_at = data, ctx.now
-        waiters.notify_after_commit(session, row.id)
+        waiters.notify_after_commit(session, row)
     return Outcome.PROCESSED

@@ -96,7 +96,7 @@ async def on_offer_answer(ctx: Context, *, waiters: PurchaseWaiters) -> Outcome:
                 update_purchase(row, ctx.now, PurchaseState.REJECTED, reason=reason)
                 await release_buyer_tickets(session, row.data)
                 await waitlist.purchase_refused(session, services, row.data)
-                waiters.notify_after_commit(session, row.id)
+                waiters.notify_after_commit(session, row)
             return Outcome.PROCESSED
         order = answer.result if isinstance(answer.result, dict) else None
         if order is None or not is_order(order):
@@ -134,5 +134,5 @@ async def on_offer_answer(ctx: Context, *, waiters: PurchaseWaiters) -> Outcome:
         await move_tickets(session, services, row.data, PurchaseState.PENDING, state)
         quantity, from_waitlist = -int(row.data["quantity"]), bool(row.data.get("waitlist"))
         await seats.add_pending(session, row.data["event"], quantity, waitlist=from_waitlist)  # after the event's lock
-        waiters.notify_after_commit(session, row.id)
+        waiters.notify_after_commit(session, row)
     return Outcome.PROCESSED

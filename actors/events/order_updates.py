@@ -47,7 +47,7 @@ async def on_order_update(ctx: Context, *, waiters: PurchaseWaiters) -> Outcome:
         if old is state is PurchaseState.CONFIRMED:
             if await drop_refunded_tickets(session, services, row, order):
                 await offer_free_seats(session, services, purchase["event"])  # the refunded seats, too
-                waiters.notify_after_commit(session, row.id)
+                waiters.notify_after_commit(session, row)
             return Outcome.PROCESSED
         if not PURCHASE_LIFECYCLE.can_move(old, state):
             return Outcome.PROCESSED  # a replay, or overtaken by a later Update: nothing to change
@@ -55,5 +55,5 @@ async def on_order_update(ctx: Context, *, waiters: PurchaseWaiters) -> Outcome:
         update_purchase(row, ctx.now, state, reason=reason[:300] if isinstance(reason, str) else None)
         await move_tickets(session, services, row.data, old, state)
         await offer_free_seats(session, services, purchase["event"])  # seats released pass to the waiting list
-        waiters.notify_after_commit(session, row.id)
+        waiters.notify_after_commit(session, row)
     return Outcome.PROCESSED

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from contextlib import nullcontext
 from dataclasses import replace
 from functools import partial
@@ -32,8 +33,11 @@ from actors.events.calendars import (
 from actors.events.checkin import door_counts
 from actors.events.embed import snippet
 from actors.events.filters import EventFilter, FilterError, categories, split
+from actors.events.page_counts import page_counts
 from actors.events.posters import PosterView, poster_image, poster_views, read_poster, too_large
 from actors.events.purchase_states import PurchaseState
+from actors.events.purchase_watch import RECHECK as RECHECK  # the tests wait on it
+from actors.events.purchase_watch import status_fields
 from actors.events.schedule import cancel, held_of, reschedule, schedule, sold_of
 from actors.events.seats import offered_seats
 from actors.events.series import (
@@ -43,7 +47,7 @@ from actors.events.series import (
     series_dates,
     this_and_following,
 )
-from actors.events.tickets import PurchaseWaiters, buy, purchase_id
+from actors.events.tickets import PURCHASE, PurchaseWaiters, buy, purchase_id
 from actors.roles import BOX_OFFICE, ORGANISER, requires
 from actors.web import checked_form, holds, listing_page, redirect, render, services_of
 from media.errors import MediaError
@@ -51,7 +55,6 @@ from store import collections, objects
 from store.models import StoredObject
 
 MAX_WAIT = 20.0  # seconds a status request may wait for a pending purchase to be answered
-RECHECK = 5.0  # a waiting status request re-reads the store this often (an answer another process committed)
 
 # What the event templates use to show and edit the FEP-8a8e fields.
 FEP_HELPERS: dict[str, Any] = {
@@ -337,7 +340,7 @@ async def cancel_event(request: Request) -> Response:
     return redirect(request, services, "/calendars")
 
 
-async def buy_ticket(request: Request) -> Response:
+async def buy_ticket(request: Request, waiters: PurchaseWaiters) -> Response:
     services = services_of(request)
     form = await checked_form(request, services)
     slug = request.path_params["slug"]
@@ -351,6 +354,9 @@ async def buy_ticket(request: Request) -> Response:
             if (refused := fep8a8e.ticket_refusal(row.data)) is not None:
                 raise ActivityError(refused)
             token = await buy(session, services, row, quantity, customer)
+        waiters.record(
+            purchase_id(services, token), {"state": PurchaseState.PENDING.value, "orderNumber": "", "reason": ""}
+        )
     except ActivityError as exc:
         row = await _event(services, slug)
         return await event_page(request, services, row.data, error=exc.reason, status=400)
@@ -398,28 +404,42 @@ async def cancel_tickets(request: Request) -> Response:
 async def ticket_status(request: Request, waiters: PurchaseWaiters) -> Response:
     """The purchase's state. With `?wait=SECONDS` (at most MAX_WAIT) a pending purchase is answered when it
     is settled or the time is up, whichever comes first: one request instead of a poll every moment.
-    `waiters` are this process's buyers waiting on their purchase, which the kind's listeners wake."""
+    `waiters` are this process's buyers waiting on their purchase, which the kind's listeners wake with the state
+    they committed; what this process knows of a purchase answers a waiting request while it is fresh."""
     services = services_of(request)
     token = request.path_params["token"]
     wait = _wait_seconds(request.query_params.get("wait"))
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait
-    waiting = waiters.waiting(purchase_id(services, token)) if wait else nullcontext(None)
+    pid = purchase_id(services, token)
+    waiting = waiters.waiting(pid) if wait else nullcontext(None)
     with waiting as woken:
-        purchase = await _purchase(services, token)  # read after the waiter is registered: no answer slips between
-        while purchase["state"] == PurchaseState.PENDING and woken is not None and (left := deadline - loop.time()) > 0:
+        # looked at after the waiter is registered: no answer slips between
+        fields = (waiters.known(pid) if woken is not None else None) or await _status_read(services, waiters, token)
+        if fields["state"] == PurchaseState.PENDING and woken is not None:
+            waiters.watch(partial(_read_states, services))
+        while fields["state"] == PurchaseState.PENDING and woken is not None and (left := deadline - loop.time()) > 0:
             try:
-                await asyncio.wait_for(woken.wait(), min(left, RECHECK))
+                await asyncio.wait_for(woken.wait(), left)
             except TimeoutError:
-                pass
+                break
             woken.clear()
-            purchase = await _purchase(services, token)
-    fields = {
-        "state": purchase["state"],
-        "orderNumber": purchase.get("orderNumber", ""),
-        "reason": purchase.get("reason", ""),
-    }
+            fields = waiters.known(pid, fresh=False) or await _status_read(services, waiters, token)
     return JSONResponse({"fields": fields}, headers={"Cache-Control": "no-store"})
+
+
+async def _status_read(services: Services, waiters: PurchaseWaiters, token: str) -> dict[str, Any]:
+    seen = time.monotonic()
+    fields = status_fields(await _purchase(services, token))
+    waiters.record(purchase_id(services, token), fields, seen)
+    return fields
+
+
+async def _read_states(services: Services, purchases: list[str]) -> dict[str, dict[str, Any]]:
+    """The status fields of these purchases, in one read (the waiters' look for other processes' answers)."""
+    async with services.store.read() as session:
+        rows = await objects.get_many(session, purchases)
+    return {pid: status_fields(row.data) for pid, row in rows.items() if row.type == PURCHASE}
 
 
 async def home(_request: Request) -> Response:
@@ -436,7 +456,7 @@ def routes(waiters: PurchaseWaiters) -> list[Route]:
         Route("/calendars/decide", decide, methods=["POST"]),
         Route("/events/{slug}/edit", edit_event, methods=["GET", "POST"]),
         Route("/events/{slug}/cancel", cancel_event, methods=["POST"]),
-        Route("/events/{slug}/buy", buy_ticket, methods=["POST"]),
+        Route("/events/{slug}/buy", partial(buy_ticket, waiters=waiters), methods=["POST"]),
         Route("/tickets/{token}", ticket_page),
         Route("/tickets/{token}/cancel", cancel_tickets, methods=["POST"]),
         Route("/tickets/{token}/status", partial(ticket_status, waiters=waiters), name="ticket_status"),
@@ -454,30 +474,32 @@ async def event_page(
     post = featured_post(event)
     door_staff = holds(request, services, ORGANISER) or holds(request, services, BOX_OFFICE)
     checked_in = (await door_counts(services, event["id"]))[0] if door_staff else None
-    async with services.store.read() as session:  # one read for the page: in a ticket rush every buyer opens it
-        sold = await collections.count(session, sold_of(event["id"]))
-        held = await collections.count(session, held_of(event["id"]))
-        kept = await offered_seats(session, event["id"])
-        attending = await collections.count(session, fep8a8e.attendees_of(event["id"]))
-        dates = await series_dates(session, services, event)
-        posters = await poster_views(session, services, [event])
+
+    async def read() -> dict[str, Any]:
+        async with services.store.read() as session:  # one read for the page: in a ticket rush every buyer opens it
+            return {
+                "sold": await collections.count(session, sold_of(event["id"])),
+                "held": await collections.count(session, held_of(event["id"])),
+                "kept": await offered_seats(session, event["id"]),
+                "attending": await collections.count(session, fep8a8e.attendees_of(event["id"])),
+                "series_dates": await series_dates(session, services, event),
+                "posters": await poster_views(session, services, [event]),
+            }
+
+    # staff see the store as it is now (they have just edited the event, or count at the door)
+    counts = await read() if door_staff else await page_counts(event["id"], read)
     return render(
         request,
         services,
         "events/event.html",
         {
             "event": event,
-            "sold": sold,
-            "held": held,
-            "kept": kept,
+            **counts,
             "waitlist_form": waitlist_form or {},
             "post": post,
             "error": error,
             "slug": event_slug(event["id"]),
-            "attending": attending,
             "checked_in": checked_in,
-            "series_dates": dates,
-            "posters": posters,
             **FEP_HELPERS,
         },
         status,

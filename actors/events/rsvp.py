@@ -13,6 +13,7 @@ from activities.build import activity
 from activities.errors import ActivityError
 from activities.fep8a8e import EventStatus, JoinMode, attendees_of, status_of
 from actors.context import Context, Services
+from actors.events.page_counts import changed_after_commit
 from inbox.dispatch import ListenerKey, Listeners, Outcome
 from inbox.errors import FetchError, Malformed, Unprocessable, unfetchable
 from store import collections, objects
@@ -59,6 +60,7 @@ def refusal(event: dict[str, Any], full: bool) -> str | None:
 
 async def _keep_remaining(session: AsyncSession, row: StoredObject, now: float) -> None:
     attending = await collections.count(session, attendees_of(row.id))
+    changed_after_commit(session, row.id)  # the event's page shows who is coming
     data = dict(row.data)
     data["remainingAttendeeCapacity"] = max(0, int(data.get("maximumAttendeeCapacity", 0)) - attending)
     row.data, row.updated_at = data, now

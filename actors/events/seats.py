@@ -12,8 +12,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actors.context import Services
+from actors.events.page_counts import changed_after_commit
 from store import collections, counters
+from store.db import dialect
 from store.models import Counter, StoredObject, WaitlistEntry
+from store.upsert import insert_or_add_statement
 
 OFFERED = "offered"  # the waiting-list state whose seats are kept (actors/events/waitlist.py's WaitState)
 
@@ -52,8 +55,22 @@ async def add_pending(session: AsyncSession, event: str, quantity: int, *, waitl
     if waitlist:
         await counters.ensure(session, pending_waitlist_counter(event), None)
         await counters.take(session, pending_waitlist_counter(event), quantity)
-    await counters.ensure(session, pending_counter(event), None)
-    return max(0, await counters.take(session, pending_counter(event), quantity) or 0)
+    if quantity < 0:  # the tickets were counted when their Offer was made: the counter is there (none: nothing)
+        return max(0, await counters.take(session, pending_counter(event), quantity) or 0)
+    return max(0, await _add(session, pending_counter(event), quantity))
+
+
+_ADD: dict[str, Any] = {}
+
+
+async def _add(session: AsyncSession, name: str, amount: int) -> int:
+    """The unlimited counter `name` grows by `amount` (created if need be) in one statement; its new value."""
+    kind = dialect(session)
+    statement = _ADD.get(kind)
+    if statement is None:
+        statement = _ADD[kind] = insert_or_add_statement(kind, Counter, ("name",), "value").returning(Counter.value)
+    result = await session.execute(statement, {"name": name, "value": amount, "limit": None})
+    return int(result.scalar_one())
 
 
 async def kept_for_waitlist(session: AsyncSession, event: str) -> int:
@@ -114,6 +131,7 @@ async def recount(session: AsyncSession, services: Services, event: str) -> int:
         select(StoredObject).where(StoredObject.id == event).with_for_update().execution_options(populate_existing=True)
     )
     sold = await collections.count(session, sold_of(event))
+    changed_after_commit(session, event)  # the event's page shows the new counts
     if row is not None and row.deleted_at is None:
         held = await collections.count(session, held_of(event))
         offered = await offered_seats(session, event)

@@ -3,14 +3,10 @@ pending to confirmed or rejected. Buyer details travel only in the private Offer
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import secrets
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import event as orm_event
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,51 +16,12 @@ from activities.order import Customer, order_offer_object
 from actors.context import Services
 from actors.events import seats
 from actors.events.purchase_states import PURCHASE_LIFECYCLE, PurchaseState
+from actors.events.purchase_watch import PurchaseWaiters as PurchaseWaiters  # found here too
 from store import collections, counters, objects
-from store.models import StoredObject
+from store.models import Counter, StoredObject
+from store.upsert import insert_ignore
 
 PURCHASE = "TicketPurchase"
-MAX_WAITERS = 10_000
-
-
-class PurchaseWaiters:
-    """Buyers waiting on a purchase's status page (`?wait=`) for it to leave *pending*.
-
-    The listener that settles a purchase wakes them once its transaction commits, so a buyer learns the answer
-    at once and asks once instead of polling. Only waiters in this process can be woken: a waiter also re-reads
-    the store every few seconds, so an answer committed by another process is still seen."""
-
-    def __init__(self, limit: int = MAX_WAITERS) -> None:
-        self.limit = limit
-        self._waiting: dict[str, set[asyncio.Event]] = {}
-        self._count = 0
-
-    @contextmanager
-    def waiting(self, purchase: str) -> Iterator[asyncio.Event | None]:
-        """An event set when `purchase` may have changed; None when too many wait already (then don't)."""
-        if self._count >= self.limit:
-            yield None
-            return
-        woken = asyncio.Event()
-        self._waiting.setdefault(purchase, set()).add(woken)
-        self._count += 1
-        try:
-            yield woken
-        finally:
-            self._count -= 1
-            waiters = self._waiting.get(purchase)
-            if waiters is not None:
-                waiters.discard(woken)
-                if not waiters:
-                    del self._waiting[purchase]
-
-    def notify(self, purchase: str) -> None:
-        for woken in self._waiting.get(purchase, ()):
-            woken.set()
-
-    def notify_after_commit(self, session: AsyncSession, purchase: str) -> None:
-        """Wake `purchase`'s waiters once `session` commits (not before: they would read the old state)."""
-        orm_event.listen(session.sync_session, "after_commit", lambda _s: self.notify(purchase), once=True)
 
 
 def offers_index(services: Services) -> str:
@@ -100,8 +57,7 @@ async def buy(
     limits = services.ticket_limits
     if quantity > limits.per_order:
         raise ActivityError(f"one order can take at most {limits.per_order} tickets")
-    await counters.ensure(session, buyer_counter(event.id, customer.email), limits.per_buyer)
-    if await counters.take(session, buyer_counter(event.id, customer.email), quantity) is None:
+    if not await _take_for_buyer(session, buyer_counter(event.id, customer.email), quantity, limits.per_buyer):
         raise ActivityError(f"one buyer can hold at most {limits.per_buyer} tickets for this event")
     token = secrets.token_urlsafe(18)
     offer_id = services.actor.new_activity_id()
@@ -132,6 +88,17 @@ async def buy(
         if (await seats.seats_of(session, event.data, pending)).free < 0:
             raise ActivityError(RESERVED)  # the caller's transaction rolls back: nothing was written
     return token
+
+
+async def _take_for_buyer(session: AsyncSession, counter: str, quantity: int, limit: int) -> bool:
+    """Count `quantity` more tickets against the buyer's allowance of `limit`; False when they would not fit.
+    A buyer's first purchase (most in a rush) creates the counter with its tickets in one statement."""
+    if quantity > limit:
+        return False
+    if await insert_ignore(session, Counter, {"name": counter, "value": quantity, "limit": limit}, ("name",)):
+        return True
+    await counters.ensure(session, counter, limit)  # the limit as configured now
+    return await counters.take(session, counter, quantity) is not None
 
 
 def buyer_counter(event: str, email: str) -> str:

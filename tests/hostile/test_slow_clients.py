@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -111,3 +112,56 @@ def test_the_ticket_page_long_poll_outlasts_the_deadlines(events: PeerProcess) -
     assert response.status_code == 200, response.text
     assert response.json()["fields"]["state"] == "pending"
     assert waited >= 2 * DEADLINE  # the poll was held past both deadlines and still answered
+
+
+def test_headers_sent_while_the_peer_is_busy_are_answered_not_cut() -> None:
+    """The client sent its headers, but the deadline fell due before the event loop read them (a ticket rush
+    swamping the peer): our slowness, not the client's, so no 408 and the request is answered."""
+    import asyncio
+
+    import uvicorn
+    import uvloop
+
+    from peer.slow_clients import ClientLimits, guarded_protocol
+
+    limits = ClientLimits(header_seconds=PATIENCE)  # the deadline does not run out by itself here
+    protocols: list[Any] = []
+    taken = asyncio.Event()
+    guarded = guarded_protocol(limits)
+
+    class Recorded(guarded):  # type: ignore[valid-type,misc]
+        def connection_made(self, transport: Any) -> None:
+            protocols.append(self)
+            super().connection_made(transport)
+            taken.set()
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    async def scenario() -> bytes:
+        port = free_port()
+        config = uvicorn.Config(app, host="127.0.0.1", port=port, http=Recorded, lifespan="off")
+        config.load()
+        server = uvicorn.Server(config)
+        server.lifespan = config.lifespan_class(config)
+        await server.startup()
+        try:
+            loop = asyncio.get_running_loop()
+            with socket.create_connection(("127.0.0.1", port)) as sock:
+                sock.setblocking(False)
+                await taken.wait()  # the server has taken the connection: its header deadline runs
+                sock.sendall(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n")  # in the server's kernel buffer at once
+                protocols[0]._too_slow()  # the deadline falls due before the loop has come round to read it
+                answer = b""
+                while b"\r\n\r\n" not in answer:
+                    chunk = await asyncio.wait_for(loop.sock_recv(sock, 4096), PATIENCE)
+                    if not chunk:
+                        break
+                    answer += chunk
+                return answer
+        finally:
+            await server.shutdown()
+
+    answer = uvloop.run(scenario())
+    assert answer.startswith(b"HTTP/1.1 200"), answer[:100]
