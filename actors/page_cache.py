@@ -45,6 +45,22 @@ class PageCache:
         self._rendering: dict[str, asyncio.Future[_Entry | None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._shapes: OrderedDict[Shape, str] = OrderedDict()
+        self._inputs: OrderedDict[str, tuple[bytes, list[bytes]]] = OrderedDict()
+
+    def rendered_from(self, key: str, inputs: bytes | None) -> list[bytes] | None:
+        """The pieces last rendered under `key` from inputs of this digest (actors/page_inputs.py), if any."""
+        found = self._inputs.get(key) if inputs is not None else None
+        return found[1] if found is not None and found[0] == inputs else None
+
+    def rendered(self, key: str, inputs: bytes | None, pieces: list[bytes]) -> None:
+        """`pieces` were rendered under `key` from inputs of this digest."""
+        if inputs is None:
+            self._inputs.pop(key, None)
+            return
+        self._inputs[key] = (inputs, pieces)
+        self._inputs.move_to_end(key)
+        while len(self._inputs) > self.entries:
+            self._inputs.popitem(last=False)
 
     def remember(self, shape: Shape, key: str) -> None:
         """Requests of this shape get the page kept under `key` (the listing answered one of them with it)."""
