@@ -35,6 +35,7 @@ from outbox.http import NotSent, Poster, PostFailed, post_signed
 from outbox.results import VERDICT_STATE, Claimed, Result, drop_followers_at
 from outbox.retry import RetryPolicy, Verdict, parse_retry_after
 from outbox.states import DELIVERY, FANOUT, DeliveryState, FanOutState
+from outbox.unseen import unseen_write
 from outbox.wakeup import listen_for_work
 from store.db import Store, table_of
 from store.models import Delivery, DeliveryAttempt, FanOut, StoredObject
@@ -161,9 +162,9 @@ class DeliveryWorker:
         When it fails the results are kept for the next round: a POST that was answered is not forgotten."""
         results, self._results = (self._results, []) if record else ([], self._results)
         try:
-            async with self.store.write() as session:
+            async with unseen_write(self.store) as (session, seen):
                 if results:
-                    await self._record(session, results)
+                    seen.shown = await self._record(session, results)
                 return await self._claim(session, limit) if limit > 0 else []
         except BaseException:
             self._results[:0] = results
@@ -202,7 +203,7 @@ class DeliveryWorker:
 
     async def _expand_fanouts(self) -> bool:
         now = self.clock()
-        async with self.store.write() as session:
+        async with unseen_write(self.store) as (session, _):
             fanouts = list(
                 await session.scalars(
                     select(FanOut)
@@ -243,12 +244,12 @@ class DeliveryWorker:
             after, here = reached[-1], set(reached)
             page += [t for t in targets if (t.shared_inbox or t.inbox) in here]
             targets = [t for t in targets if (t.shared_inbox or t.inbox) not in here]
-            async with self.store.write() as session:
+            async with unseen_write(self.store) as (session, _):
                 fanout = await session.get(FanOut, fanout_id)
                 assert fanout is not None
                 await write_deliveries(session, fanout, page, self.clock(), last=False)
         now = self.clock()
-        async with self.store.write() as session:
+        async with unseen_write(self.store) as (session, _):
             fanout = await session.get(FanOut, fanout_id)
             assert fanout is not None
             if error is None:
@@ -395,7 +396,8 @@ class DeliveryWorker:
         await self._record_and_claim(0)
         return True
 
-    async def _record(self, session: AsyncSession, results: list[Result]) -> None:
+    async def _record(self, session: AsyncSession, results: list[Result]) -> bool:
+        """Record the results; True when one of them changed what a page may show (followers gone)."""
         now = self.clock()
         gone: list[Claimed] = []
         # One executemany per shape of UPDATE and one for the attempts: a statement per delivery cost more in
@@ -457,3 +459,4 @@ class DeliveryWorker:
             await connection.execute(insert(table_of(DeliveryAttempt)), attempts_rows)
         for delivery in gone:
             await drop_followers_at(session, self.actors[delivery.actor].followers, delivery.inbox, now)
+        return bool(gone)
