@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import hashlib
 import hmac
 import secrets
@@ -14,9 +15,11 @@ from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.types import Scope
 
-from actors import roles
+from actors import page_inputs, roles
 from actors.context import Services
+from actors.page_cache import Shape
 
 MAX_FORM_FIELD = 100_000
 
@@ -41,6 +44,7 @@ def cookie_name(services: Services) -> str:
 # A visitor's cookie is `a.<sid>.<mac>` (signed with the peer's random secret: it carries no rights, only the
 # id its CSRF tokens are made from); a signed-in one is `s.<token>`, a server-side session that logout ends.
 SESSION_SCOPE = "rose_ash.session"
+COOKIE_AGE = 30 * 24 * 3600  # seconds a session cookie is kept by the browser
 ISSUE_SCOPE = "rose_ash.session.issue"  # the cookie value to set on the response
 TOKEN_SCOPE = "rose_ash.session.token"  # the signed-in session's token, when the request came with one
 
@@ -158,7 +162,7 @@ def _save(request: Request, response: Response, services: Services) -> Response:
             httponly=True,
             samesite="lax",
             secure=services.actor.base_url.startswith("https://"),
-            max_age=30 * 24 * 3600,
+            max_age=COOKIE_AGE,
         )
     return response
 
@@ -237,22 +241,70 @@ async def listing_page(
     visitor = session(request, services)
     if request.method != "GET" or roles.signed_in(visitor) or visitor.get("email"):
         return None
+    key = f"{template} {request.url.path}?{request.url.query}"
 
     async def rendered() -> list[bytes] | None:
         values = await context()
         if values is None:
             return None
+        inputs = page_inputs.digest(values)  # the same values as the last time (only the clock moved): that page
+        if (same := services.pages.rendered_from(key, inputs)) is not None:
+            return same
         # in a thread: rendering hundreds of cards takes long enough that the other readers would wait for it
         chrome = page_chrome(request, services, {}, CSRF_PLACEHOLDER)
         html = await asyncio.to_thread(services.site.templates.get_template(template).render, **chrome, **values)
-        return html.encode().split(CSRF_PLACEHOLDER.encode())
+        pieces = html.encode().split(CSRF_PLACEHOLDER.encode())
+        services.pages.rendered(key, inputs, pieces)
+        return pieces
 
-    key = f"{template} {request.url.path}?{request.url.query}"
     pieces = await services.pages.pieces(key, services.store.generation, services.clock(), rendered)
     if pieces is None:
         return None
+    if (shape := visitor_shape(request.scope)) is not None:
+        services.pages.remember(shape, key)
     page = csrf_token(request, services).encode().join(pieces)  # bytes: the response sends them as they are
     return _save(request, secure_page(HTMLResponse(page)), services)
+
+
+def visitor_shape(scope: Scope) -> Shape | None:
+    """The shape of a GET that came with no cookie and no credentials (nobody signed in, no session to read):
+    path, query and Accept; None for any other request."""
+    if scope["method"] != "GET":
+        return None
+    accept = b""
+    for name, value in scope["headers"]:
+        if name in (b"cookie", b"authorization"):
+            return None
+        if name == b"accept":
+            accept = value
+    return scope["path"], scope["query_string"], accept
+
+
+def visitor_page(services: Services, pieces: list[bytes]) -> tuple[bytes, list[tuple[bytes, bytes]]]:
+    """A kept listing for a visitor who came without a cookie, as `listing_page` answers one: a fresh visitor
+    session, its CSRF token joined in, the cookie that carries it and every page's headers."""
+    sid = secrets.token_urlsafe(16)
+    page = _sign(services.sessions.secret, f"csrf:{sid}".encode()).encode().join(pieces)
+    cookie = _cookie_template(cookie_name(services), services.actor.base_url.startswith("https://"))
+    return page, [
+        (b"content-length", str(len(page)).encode()),
+        (b"content-type", b"text/html; charset=utf-8"),
+        (b"content-security-policy", PAGE_POLICY.encode()),
+        (b"x-content-type-options", b"nosniff"),
+        (b"set-cookie", cookie.replace(_COOKIE_VALUE, _visitor_cookie(services, sid).encode())),
+    ]
+
+
+_COOKIE_VALUE = b"cookie-" + secrets.token_hex(16).encode()
+
+
+@functools.lru_cache(maxsize=8)
+def _cookie_template(name: str, secure: bool) -> bytes:
+    """The Set-Cookie header `_save` writes (Starlette's own formatting), with a placeholder for the value: a
+    visitor cookie's characters need no quoting, so the value goes in as it is."""
+    response = Response()
+    response.set_cookie(name, _COOKIE_VALUE.decode(), httponly=True, samesite="lax", secure=secure, max_age=COOKIE_AGE)
+    return dict(response.raw_headers)[b"set-cookie"]
 
 
 def redirect(request: Request, services: Services, url: str) -> Response:

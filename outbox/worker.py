@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from activities.build import public_view
 from activities.httpsig import RequestSigner
@@ -34,6 +35,7 @@ from outbox.http import NotSent, Poster, PostFailed, post_signed
 from outbox.results import VERDICT_STATE, Claimed, Result, drop_followers_at
 from outbox.retry import RetryPolicy, Verdict, parse_retry_after
 from outbox.states import DELIVERY, FANOUT, DeliveryState, FanOutState
+from outbox.unseen import unseen_write
 from outbox.wakeup import listen_for_work
 from store.db import Store, table_of
 from store.models import Delivery, DeliveryAttempt, FanOut, StoredObject
@@ -126,31 +128,47 @@ class DeliveryWorker:
     async def step(self) -> bool:
         """One round: record finished sends, expand fan-outs, start new sends. True if anything moved.
 
-        Each of those is a transaction, so none runs for a single finished send: results are recorded and
-        slots refilled `batch` at a time, or at once when nothing is in flight, or once `poll_interval` has
-        passed; fan-outs are looked for when `wake()` says one was emitted, or every `poll_interval`, in a task of
-        their own: expanding one takes a few transactions and must not hold up the sends."""
+        None of those runs for a single finished send: results are recorded and slots refilled `batch` at a
+        time, or at once when nothing is in flight, or once `poll_interval` has passed; recording and claiming
+        due in the same round share one transaction (a transaction's begin and commit cost about as much CPU as
+        its statements). Fan-outs are looked for when `wake()` says one was emitted, or every `poll_interval`,
+        in a task of their own: expanding one takes a few transactions and must not hold up the sends."""
         now = time.monotonic()
         idle = not self._tasks
         due = self.poll_interval
-        worked = False
-        if self._results and (idle or len(self._results) >= self.batch or now - self._flushed_at >= due):
-            self._flushed_at = now
-            worked = await self._flush_results()
         if self._expanding is None and (self._check_fanouts or now - self._fanouts_at >= due):
             self._check_fanouts, self._fanouts_at = False, now
             self._expanding = asyncio.create_task(self._expand_in_background())
+        record = bool(self._results) and (idle or len(self._results) >= self.batch or now - self._flushed_at >= due)
         free = self.max_in_flight - len(self._tasks)
-        if free > 0 and (idle or free >= self.batch or now - self._claimed_at >= due):
+        claim = free > 0 and (idle or free >= self.batch or now - self._claimed_at >= due)
+        if record:
+            self._flushed_at = now
+        if claim:
             self._claimed_at = now
-            for delivery in await self._claim(free):
-                worked = True
-                self._sending[delivery.id] = self.clock()
-                self._in_flight[delivery.host] = self._in_flight.get(delivery.host, 0) + 1
-                task = asyncio.create_task(self._send(delivery))
-                self._tasks.add(task)
-                task.add_done_callback(self._done)
-        return worked
+        if not (record or claim):
+            return False
+        claimed = await self._record_and_claim(free if claim else 0, record)
+        for delivery in claimed:
+            self._sending[delivery.id] = self.clock()
+            self._in_flight[delivery.host] = self._in_flight.get(delivery.host, 0) + 1
+            task = asyncio.create_task(self._send(delivery))
+            self._tasks.add(task)
+            task.add_done_callback(self._done)
+        return record or bool(claimed)
+
+    async def _record_and_claim(self, limit: int, record: bool = True) -> list[Claimed]:
+        """Record the finished sends (with `record`) and lease up to `limit` due deliveries, in one transaction.
+        When it fails the results are kept for the next round: a POST that was answered is not forgotten."""
+        results, self._results = (self._results, []) if record else ([], self._results)
+        try:
+            async with unseen_write(self.store) as (session, seen):
+                if results:
+                    seen.shown = await self._record(session, results)
+                return await self._claim(session, limit) if limit > 0 else []
+        except BaseException:
+            self._results[:0] = results
+            raise
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
@@ -185,7 +203,7 @@ class DeliveryWorker:
 
     async def _expand_fanouts(self) -> bool:
         now = self.clock()
-        async with self.store.write() as session:
+        async with unseen_write(self.store) as (session, _):
             fanouts = list(
                 await session.scalars(
                     select(FanOut)
@@ -226,12 +244,12 @@ class DeliveryWorker:
             after, here = reached[-1], set(reached)
             page += [t for t in targets if (t.shared_inbox or t.inbox) in here]
             targets = [t for t in targets if (t.shared_inbox or t.inbox) not in here]
-            async with self.store.write() as session:
+            async with unseen_write(self.store) as (session, _):
                 fanout = await session.get(FanOut, fanout_id)
                 assert fanout is not None
                 await write_deliveries(session, fanout, page, self.clock(), last=False)
         now = self.clock()
-        async with self.store.write() as session:
+        async with unseen_write(self.store) as (session, _):
             fanout = await session.get(FanOut, fanout_id)
             assert fanout is not None
             if error is None:
@@ -247,7 +265,7 @@ class DeliveryWorker:
                 fanout.locked_until = 0.0
                 log.warning("fan-out %s: %s", fanout.activity_id, error)
 
-    async def _claim(self, limit: int) -> list[Claimed]:
+    async def _claim(self, session: AsyncSession, limit: int) -> list[Claimed]:
         """Lease up to `limit` due deliveries, oldest first, at most `per_host` in flight per host.
 
         Two plain statements, not one clever one: right after a fan-out writes thousands of rows the planner's
@@ -273,38 +291,37 @@ class DeliveryWorker:
         )
         if busy:
             scan = scan.where(table.c.host.not_in(busy))
-        async with self.store.write() as session:
-            # Core statements on the session's connection: the ORM's bookkeeping cost more than the query.
-            connection = await session.connection()
-            chosen: list[int] = []
-            counts = dict(self._in_flight)
-            for delivery_id, host in await connection.execute(scan):
-                if delivery_id in self._sending:  # its lease lapsed while this worker is still sending it
-                    continue
-                if counts.get(host, 0) < self._cap(host):
-                    counts[host] = counts.get(host, 0) + 1
-                    chosen.append(delivery_id)
-                    if len(chosen) == limit:
-                        break
-            if not chosen:
-                return []
-            claim = (
-                update(table)
-                .where(table.c.id.in_(chosen))
-                .values(locked_until=now + self.lease, locked_by=self.name)
-                .returning(
-                    table.c.id,
-                    table.c.activity_id,
-                    table.c.actor,
-                    table.c.inbox,
-                    table.c.host,
-                    table.c.attempts,
-                    table.c.created_at,
-                )
+        # Core statements on the session's connection: the ORM's bookkeeping cost more than the query.
+        connection = await session.connection()
+        chosen: list[int] = []
+        counts = dict(self._in_flight)
+        for delivery_id, host in await connection.execute(scan):
+            if delivery_id in self._sending:  # its lease lapsed while this worker is still sending it
+                continue
+            if counts.get(host, 0) < self._cap(host):
+                counts[host] = counts.get(host, 0) + 1
+                chosen.append(delivery_id)
+                if len(chosen) == limit:
+                    break
+        if not chosen:
+            return []
+        claim = (
+            update(table)
+            .where(table.c.id.in_(chosen))
+            .values(locked_until=now + self.lease, locked_by=self.name)
+            .returning(
+                table.c.id,
+                table.c.activity_id,
+                table.c.actor,
+                table.c.inbox,
+                table.c.host,
+                table.c.attempts,
+                table.c.created_at,
             )
-            rows = await connection.execute(claim)
-            # RETURNING gives no order: oldest first again (the oldest purchases have waited longest).
-            return sorted((Claimed(*row) for row in rows), key=lambda delivery: delivery.id)
+        )
+        rows = await connection.execute(claim)
+        # RETURNING gives no order: oldest first again (the oldest purchases have waited longest).
+        return sorted((Claimed(*row) for row in rows), key=lambda delivery: delivery.id)
 
     def _cap(self, host: str) -> int:
         """How many sends to `host` may be in flight: more for a cooperating peer, whose purchases wait on them."""
@@ -376,74 +393,70 @@ class DeliveryWorker:
     async def _flush_results(self) -> bool:
         if not self._results:
             return False
-        results, self._results = self._results, []
-        try:
-            await self._record(results)
-        except BaseException:
-            self._results[:0] = results  # kept for the next round: a POST that was answered is not forgotten
-            raise
+        await self._record_and_claim(0)
         return True
 
-    async def _record(self, results: list[Result]) -> None:
+    async def _record(self, session: AsyncSession, results: list[Result]) -> bool:
+        """Record the results; True when one of them changed what a page may show (followers gone)."""
         now = self.clock()
         gone: list[Claimed] = []
         # One executemany per shape of UPDATE and one for the attempts: a statement per delivery cost more in
         # Python than the POST itself.
         updates: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         attempts_rows: list[dict[str, Any]] = []
-        async with self.store.write() as session:
-            for result in results:
-                delivery = result.delivery
-                if result.deferred_until is not None:  # no attempt was made: no attempt counted or recorded
-                    deferred = {"locked_until": 0.0, "locked_by": None, "next_attempt_at": result.deferred_until}
-                    updates.setdefault(tuple(sorted(deferred)), []).append({**deferred, "delivery_id": delivery.id})
-                    continue
-                verdict = self.policy.verdict(result.status)
-                attempts = delivery.attempts + 1
-                values: dict[str, Any] = {
-                    "attempts": attempts,
-                    "last_status": result.status,
-                    "last_error": result.error,
-                    "locked_until": 0.0,
-                    "locked_by": None,
-                    "updated_at": now,
+        for result in results:
+            delivery = result.delivery
+            if result.deferred_until is not None:  # no attempt was made: no attempt counted or recorded
+                deferred = {"locked_until": 0.0, "locked_by": None, "next_attempt_at": result.deferred_until}
+                updates.setdefault(tuple(sorted(deferred)), []).append({**deferred, "delivery_id": delivery.id})
+                continue
+            verdict = self.policy.verdict(result.status)
+            attempts = delivery.attempts + 1
+            values: dict[str, Any] = {
+                "attempts": attempts,
+                "last_status": result.status,
+                "last_error": result.error,
+                "locked_until": 0.0,
+                "locked_by": None,
+                "updated_at": now,
+            }
+            if verdict is Verdict.RETRY:
+                retry_at = self.policy.next_attempt(
+                    attempts=attempts, created_at=delivery.created_at, now=now, retry_after=result.retry_after
+                )
+                if result.host_trouble and (result.status in (429, 503) or result.status is None):
+                    self._host_paused_until[delivery.host] = min(
+                        retry_at or now, now + (result.retry_after or self.policy.base_delay)
+                    )
+                values["state"] = DELIVERY.move(
+                    DeliveryState.PENDING, DeliveryState.PENDING if retry_at is not None else DeliveryState.FAILED
+                )
+                values["next_attempt_at"] = retry_at or now
+            else:
+                values["state"] = DELIVERY.move(DeliveryState.PENDING, VERDICT_STATE[verdict])
+                self._host_paused_until.pop(delivery.host, None)
+                if verdict is Verdict.GONE:
+                    gone.append(delivery)
+            values["delivery_id"] = delivery.id
+            updates.setdefault(tuple(sorted(values)), []).append(values)
+            attempts_rows.append(
+                {
+                    "delivery_id": delivery.id,
+                    "at": result.started,
+                    "status": result.status,
+                    "error": result.error,
+                    "duration_ms": result.duration,
                 }
-                if verdict is Verdict.RETRY:
-                    retry_at = self.policy.next_attempt(
-                        attempts=attempts, created_at=delivery.created_at, now=now, retry_after=result.retry_after
-                    )
-                    if result.host_trouble and (result.status in (429, 503) or result.status is None):
-                        self._host_paused_until[delivery.host] = min(
-                            retry_at or now, now + (result.retry_after or self.policy.base_delay)
-                        )
-                    values["state"] = DELIVERY.move(
-                        DeliveryState.PENDING, DeliveryState.PENDING if retry_at is not None else DeliveryState.FAILED
-                    )
-                    values["next_attempt_at"] = retry_at or now
-                else:
-                    values["state"] = DELIVERY.move(DeliveryState.PENDING, VERDICT_STATE[verdict])
-                    self._host_paused_until.pop(delivery.host, None)
-                    if verdict is Verdict.GONE:
-                        gone.append(delivery)
-                values["delivery_id"] = delivery.id
-                updates.setdefault(tuple(sorted(values)), []).append(values)
-                attempts_rows.append(
-                    {
-                        "delivery_id": delivery.id,
-                        "at": result.started,
-                        "status": result.status,
-                        "error": result.error,
-                        "duration_ms": result.duration,
-                    }
-                )
-            table = table_of(Delivery)
-            connection = await session.connection()
-            for rows in updates.values():
-                # Only while the lease is still ours: a late result must not overwrite what another worker did
-                await connection.execute(
-                    update(table).where(table.c.id == bindparam("delivery_id"), table.c.locked_by == self.name), rows
-                )
-            if attempts_rows:
-                await connection.execute(insert(table_of(DeliveryAttempt)), attempts_rows)
-            for delivery in gone:
-                await drop_followers_at(session, self.actors[delivery.actor].followers, delivery.inbox, now)
+            )
+        table = table_of(Delivery)
+        connection = await session.connection()
+        for rows in updates.values():
+            # Only while the lease is still ours: a late result must not overwrite what another worker did
+            await connection.execute(
+                update(table).where(table.c.id == bindparam("delivery_id"), table.c.locked_by == self.name), rows
+            )
+        if attempts_rows:
+            await connection.execute(insert(table_of(DeliveryAttempt)), attempts_rows)
+        for delivery in gone:
+            await drop_followers_at(session, self.actors[delivery.actor].followers, delivery.inbox, now)
+        return bool(gone)

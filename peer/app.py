@@ -36,6 +36,7 @@ from peer.respond import error, wants_json
 from peer.services import TEMPLATES, Runtime, build_services
 from peer.serving import collection_route, object_route
 from peer.settings import Settings
+from peer.visitor_pages import VisitorPages
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,12 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> St
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(InboxRoute), Middleware(SessionLoader), Middleware(signin.MemberSessions)],
+        middleware=[
+            Middleware(VisitorPages),
+            Middleware(InboxRoute),
+            Middleware(SessionLoader),
+            Middleware(signin.MemberSessions),
+        ],
         exception_handlers={InboxError: inbox_error, HTTPException: http_error},
     )
     app.state.services = services

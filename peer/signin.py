@@ -211,7 +211,7 @@ ROUTES = (
 )
 
 
-def _is_first_page(request: Request) -> bool:
+def is_first_page(request: Request) -> bool:
     """A browser opening a page: a top-level navigation by its Fetch Metadata (every current browser sends it),
     so that no script, feed reader, ActivityPub fetch, frame or form post is sent through the account service
     (a browser without Fetch Metadata signs in with the Sign in button)."""
@@ -242,7 +242,7 @@ class MemberSessions:
                     "member" not in data
                     and data.get("admin") is not True
                     and _checked_cookie(services) not in request.cookies
-                    and _is_first_page(request)
+                    and is_first_page(request)
                 ):
                     back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
                     await start(request, services, back, silent=True)(scope, receive, send)

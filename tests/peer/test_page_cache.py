@@ -98,3 +98,57 @@ async def test_the_blog_index_follows_new_and_deleted_posts(database_url: str) -
             await delete_post(session, blog.services, row)
         page = (await blog.client.get("/", headers=HTML)).text
         assert "Hello there" not in page and "Second thoughts" in page
+
+
+async def test_a_visitor_without_a_cookie_gets_the_kept_page_before_the_application(
+    events: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """peer/visitor_pages.py: the same page, headers and cookie as the application gives, and a token that is
+    the visitor's own (their next page, read through the application with the cookie, carries the same one)."""
+    from peer import visitor_pages
+
+    answered: list[int] = []
+    real = visitor_pages.visitor_page
+    monkeypatch.setattr(
+        visitor_pages, "visitor_page", lambda services, pieces: answered.append(1) or real(services, pieces)
+    )
+    await _schedule(events, "First night")
+    async with _visitor(events) as first:
+        through_app = await first.get("/calendars", headers=HTML)
+    assert not answered, "the first request renders the page through the application"
+    async with _visitor(events) as second:
+        kept = await second.get("/calendars", headers=HTML)
+        assert answered, "a cookie-less GET of the same shape is answered before the application"
+        assert kept.status_code == 200 and "First night" in kept.text
+        names = ("content-type", "content-security-policy", "x-content-type-options")
+        assert [kept.headers[n] for n in names] == [through_app.headers[n] for n in names]
+        assert kept.headers["content-length"] == str(len(kept.content))
+        value = re.compile(r"^([^=]+)=[^;]*")  # the cookie's value is the visitor's own; name and flags the same
+        assert value.sub(r"\1", kept.headers["set-cookie"]) == value.sub(r"\1", through_app.headers["set-cookie"])
+        again = await second.get("/calendars", headers=HTML)  # with the cookie: through the application
+        assert len(answered) == 1, "a request with a cookie goes the whole way"
+        assert _tokens(kept.text) == _tokens(again.text) and len(_tokens(kept.text)) == 1
+        assert CSRF_PLACEHOLDER not in kept.text
+        json_view = await second.get("/calendars", headers={"accept": "application/activity+json"})
+        assert json_view.headers["content-type"].startswith("application/activity+json")
+    async with _visitor(events) as third:
+        as_json = await third.get("/calendars", headers={"accept": "application/activity+json"})
+        assert as_json.headers["content-type"].startswith("application/activity+json"), "another Accept: routed"
+    await _schedule(events, "Second night")
+    async with _visitor(events) as fourth:
+        assert "Second night" in (await fourth.get("/calendars", headers=HTML)).text, "a commit: rendered again"
+    assert len(answered) == 1
+
+
+async def test_a_kept_page_does_not_skip_the_silent_sign_in_check(database_url: str) -> None:
+    navigation = {**HTML, "sec-fetch-mode": "navigate", "sec-fetch-dest": "document"}
+    account = {"peers": {"account": "http://account.test"}, "oidc_secret": "s" * 40}
+    async with running_app(database_url, "events", **account) as app:
+        async with app.store.write() as session:
+            await create_calendar(session, app.services, "Main")
+        await _schedule(app, "First night")
+        async with _visitor(app) as reader:
+            assert (await reader.get("/calendars", headers=HTML)).status_code == 200  # kept now
+        async with _visitor(app) as browser:
+            opened = await browser.get("/calendars", headers=navigation)
+        assert opened.status_code == 303 and opened.headers["location"].startswith("http://account.test")
