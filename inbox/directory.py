@@ -24,6 +24,8 @@ from store.upsert import insert_ignore
 
 MEMORY_KEYS = 10_000
 FAILURE_MEMORY = 30.0  # seconds a key URL that failed is not fetched again
+MEMORY_ACTORS = 10_000
+ACTOR_MEMORY = 60.0  # seconds a remote actor's inbox is answered from memory before the store is read again
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,8 @@ class Directory:
         self._fetched_at: dict[str, float] = {}
         self._fetching: dict[str, asyncio.Future[PublicKey]] = {}
         self._failed: OrderedDict[str, tuple[float, FetchError]] = OrderedDict()
+        # actor id -> (until, info): the delivery worker resolves a recipient for each answer it sends
+        self._actors: OrderedDict[str, tuple[float, ActorInfo]] = OrderedDict()
 
     async def key(self, key_id: str, *, refresh: bool = False) -> PublicKey:
         if refresh and key_id in self._keys:
@@ -157,11 +161,16 @@ class Directory:
         return owner, listed
 
     async def actor(self, actor_id: str, *, refresh: bool = False) -> ActorInfo:
+        """From memory for `ACTOR_MEMORY` seconds (kept up to date by this process's own fetches; another
+        process's re-fetch is seen when the memory lapses), else from the store, else fetched."""
         if not refresh:
+            cached = self._actors.get(actor_id)
+            if cached is not None and time.monotonic() < cached[0]:
+                return cached[1]
             async with self.store.read() as session:
                 row = await session.get(RemoteActor, actor_id)
             if row is not None:
-                return ActorInfo(row.id, row.inbox, row.shared_inbox, row.data)
+                return self._remember_info(ActorInfo(row.id, row.inbox, row.shared_inbox, row.data))
         doc = await self.fetcher.get_json(actor_id)
         if doc.get("id") != actor_id:
             raise FetchError(actor_id, "the document's id is not the URL it was fetched from")
@@ -183,7 +192,14 @@ class Directory:
         async with self.store.write() as session:  # an upsert: concurrent first sightings must not collide
             if not await insert_ignore(session, RemoteActor, {"id": actor_id, **values}, ("id",)):
                 await session.execute(update(RemoteActor).where(RemoteActor.id == actor_id).values(**values))
-        return ActorInfo(actor_id, inbox, shared, kept)
+        return self._remember_info(ActorInfo(actor_id, inbox, shared, kept))
+
+    def _remember_info(self, info: ActorInfo) -> ActorInfo:
+        self._actors[info.id] = (time.monotonic() + ACTOR_MEMORY, info)
+        self._actors.move_to_end(info.id)
+        while len(self._actors) > MEMORY_ACTORS:
+            self._actors.popitem(last=False)
+        return info
 
 
 def _key_in(doc: dict[str, Any], key_id: str) -> str | None:

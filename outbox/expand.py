@@ -110,7 +110,7 @@ async def write_deliveries(
         result = await (await session.connection()).execute(statement.returning(Delivery.__table__.c.id), rows)
         created = len(result.all())
         if created:  # workers in other processes share the sending
-            await notify_workers(session)
+            await notify_workers(session, fanouts=False)
     if last:
         fanout.state = FANOUT.move(fanout.state, FanOutState.DONE)
     return created

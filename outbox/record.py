@@ -1,5 +1,10 @@
 """Record an emitted activity in the caller's transaction: the document, the outbox entry and a fan-out
-row for the delivery worker. Nothing is sent here, so a rollback un-sends it."""
+row for the delivery worker. Nothing is sent here, so a rollback un-sends it.
+
+An activity addressed only to actors whose inboxes the store knows already (an Accept to a buyer, an Offer to
+the shop) gets its delivery rows here too, and its fan-out row is written done: the worker need not spend a
+read and a write expanding it. Anything addressed to followers, or to an actor not yet known, is expanded by
+the worker as before (outbox/expand.py)."""
 
 from __future__ import annotations
 
@@ -11,12 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from activities.build import public_view
 from activities.identity import LocalActor
 from activities.vocab import recipients
-from outbox.addressing import is_publicly_addressed
+from outbox.addressing import Target, is_publicly_addressed
+from outbox.expand import write_deliveries
 from outbox.states import FanOutState
 from outbox.wakeup import notify_workers
 from store import collections, objects
 from store.follow_states import FollowState
-from store.models import FanOut, Follow, RelaySubscription
+from store.models import FanOut, Follow, RelaySubscription, RemoteActor
 
 RELAYED_TYPES = frozenset({"Create", "Update", "Delete"})
 
@@ -32,20 +38,37 @@ async def emit(session: AsyncSession, actor: LocalActor, activity: dict[str, Any
     if public:
         await collections.add(session, actor.outbox, activity["id"], now)
     if targets:
-        session.add(
-            FanOut(
-                activity_id=activity["id"],
-                actor=actor.name,
-                recipients=targets,
-                state=FanOutState.PENDING,
-                attempts=0,
-                next_attempt_at=now,
-                locked_until=0.0,
-                created_at=now,
-            )
+        known = await known_targets(session, actor, targets)
+        fanout = FanOut(
+            activity_id=activity["id"],
+            actor=actor.name,
+            recipients=targets,
+            state=FanOutState.PENDING if known is None else FanOutState.DONE,
+            attempts=0,
+            next_attempt_at=now,
+            locked_until=0.0,
+            created_at=now,
         )
-        await notify_workers(session)
+        session.add(fanout)
+        if known is None:
+            await notify_workers(session)
+        else:  # notifies the workers itself
+            await write_deliveries(session, fanout, known, now, last=False)
     return public_view(activity)
+
+
+async def known_targets(session: AsyncSession, actor: LocalActor, targets: list[str]) -> list[Target] | None:
+    """The targets, when every one is an individual remote actor whose inbox the store knows (the worker's
+    resolving would read the same rows); None when the worker must expand the fan-out."""
+    remote = [t for t in targets if not t.startswith(actor.base_url + "/")]
+    if not remote or actor.followers in targets:
+        return None
+    table = RemoteActor.__table__.c
+    rows = await session.execute(select(table.id, table.inbox, table.shared_inbox).where(table.id.in_(remote)))
+    found = {actor_id: Target(actor_id, inbox, shared) for actor_id, inbox, shared in rows}
+    if len(found) != len(set(remote)):
+        return None
+    return [found[t] for t in dict.fromkeys(remote)]
 
 
 async def accepted_relays(session: AsyncSession) -> list[str]:

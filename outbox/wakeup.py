@@ -28,14 +28,19 @@ RECONNECT_AFTER = 5.0  # seconds between attempts to get the listening connectio
 SQLITE_EVERY = 1.0  # seconds between looks at the SQLite files
 
 
-async def notify_workers(session: AsyncSession) -> None:
-    """Tell the other processes' workers, at the commit of the caller's transaction, that there is work."""
+DELIVERIES = "deliveries"  # the payload of a wake-up for delivery rows only: no fan-out to look for
+
+
+async def notify_workers(session: AsyncSession, *, fanouts: bool = True) -> None:
+    """Tell the other processes' workers, at the commit of the caller's transaction, that there is work; without
+    `fanouts`, only delivery rows, so a busy worker need not look for fan-outs to expand."""
     if dialect(session) == "postgresql":
-        await session.execute(text(f"NOTIFY {CHANNEL}"))
+        await session.execute(text(f"NOTIFY {CHANNEL}" if fanouts else f"NOTIFY {CHANNEL}, '{DELIVERIES}'"))
 
 
-async def listen_for_work(store: Store, wake: Callable[[], None]) -> None:
-    """Call `wake` whenever another process may have committed work; runs until cancelled."""
+async def listen_for_work(store: Store, wake: Callable[[bool], None]) -> None:
+    """Call `wake(fanouts)` whenever another process may have committed work (`fanouts`: a fan-out may be among
+    it); runs until cancelled."""
     if store.dialect == "postgresql":
         await _listen_postgres(store, wake)
     elif store.dialect == "sqlite":
@@ -44,7 +49,7 @@ async def listen_for_work(store: Store, wake: Callable[[], None]) -> None:
             await _watch_sqlite(Path(path), wake)
 
 
-async def _listen_postgres(store: Store, wake: Callable[[], None]) -> None:
+async def _listen_postgres(store: Store, wake: Callable[[bool], None]) -> None:
     dsn = store.writer.url.set(drivername="postgresql").render_as_string(hide_password=False)
     while True:
         try:
@@ -64,11 +69,11 @@ async def _listen_postgres(store: Store, wake: Callable[[], None]) -> None:
                 await asyncio.shield(connection.close(timeout=2.0))
 
 
-async def _listen_until_lost(connection: Any, wake: Callable[[], None]) -> None:
+async def _listen_until_lost(connection: Any, wake: Callable[[bool], None]) -> None:
     lost = asyncio.Event()
     connection.add_termination_listener(lambda _connection: lost.set())
-    await connection.add_listener(CHANNEL, lambda *_notification: wake())
-    wake()  # whatever was committed while nobody listened
+    await connection.add_listener(CHANNEL, lambda _c, _pid, _channel, payload: wake(payload != DELIVERIES))
+    wake(True)  # whatever was committed while nobody listened
     await lost.wait()
 
 
@@ -83,11 +88,11 @@ def _signature(path: Path) -> tuple[tuple[int, int], ...]:
     return tuple(marks)
 
 
-async def _watch_sqlite(path: Path, wake: Callable[[], None]) -> None:
+async def _watch_sqlite(path: Path, wake: Callable[[bool], None]) -> None:
     seen = _signature(path)
     while True:
         await asyncio.sleep(SQLITE_EVERY)
         now = _signature(path)
         if now != seen:
             seen = now
-            wake()
+            wake(True)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from activities.build import public_view
 from activities.httpsig import RequestSigner
@@ -78,8 +78,10 @@ class DeliveryWorker:
     _claimed_at: float = field(default=0.0, init=False)
     _flushed_at: float = field(default=0.0, init=False)
 
-    def wake(self) -> None:
-        self._check_fanouts = True
+    def wake(self, fanouts: bool = True) -> None:
+        """New work; `fanouts`: a fan-out may be among it (else only delivery rows, claimed at the next round)."""
+        if fanouts:
+            self._check_fanouts = True
         self._wake.set()
 
     async def aclose(self) -> None:
@@ -321,7 +323,25 @@ class DeliveryWorker:
         )
         rows = await connection.execute(claim)
         # RETURNING gives no order: oldest first again (the oldest purchases have waited longest).
-        return sorted((Claimed(*row) for row in rows), key=lambda delivery: delivery.id)
+        claimed = sorted((Claimed(*row) for row in rows), key=lambda delivery: delivery.id)
+        await self._load_bodies(connection, {delivery.activity_id for delivery in claimed})
+        return claimed
+
+    async def _load_bodies(self, connection: AsyncConnection, activity_ids: set[str]) -> None:
+        """The bodies of the claimed activities not in memory yet, in the claim's transaction: no read of its own
+        for each new activity."""
+        wanted = [a for a in activity_ids if a not in self._bodies]
+        if not wanted:
+            return
+        objects = table_of(StoredObject)
+        found = dict(
+            (await connection.execute(select(objects.c.id, objects.c.data).where(objects.c.id.in_(wanted)))).all()
+        )
+        for activity_id in wanted:
+            if activity_id in found:  # one not found is looked for again at the send (`_load_body`)
+                body: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+                body.set_result(_encode(found[activity_id]))
+                self._keep_body(activity_id, body)
 
     def _cap(self, host: str) -> int:
         """How many sends to `host` may be in flight: more for a cooperating peer, whose purchases wait on them."""
@@ -331,9 +351,7 @@ class DeliveryWorker:
         """The activity as sent, loaded once however many sends start at the same moment."""
         body = self._bodies.get(activity_id)
         if body is None:
-            body = self._bodies[activity_id] = asyncio.ensure_future(self._load_body(activity_id))
-            while len(self._bodies) > 256:
-                self._bodies.popitem(last=False)
+            body = self._keep_body(activity_id, asyncio.ensure_future(self._load_body(activity_id)))
         if body.done() and not body.exception():
             return body.result()
         try:
@@ -342,11 +360,16 @@ class DeliveryWorker:
             self._bodies.pop(activity_id, None)  # the next send tries again
             raise
 
+    def _keep_body(self, activity_id: str, body: asyncio.Future[bytes]) -> asyncio.Future[bytes]:
+        self._bodies[activity_id] = body
+        while len(self._bodies) > 256:
+            self._bodies.popitem(last=False)
+        return body
+
     async def _load_body(self, activity_id: str) -> bytes:
         async with self.store.read() as session:
             row = await session.get(StoredObject, activity_id)
-        doc: dict[str, Any] = public_view(row.data) if row else {}
-        return json.dumps(doc, separators=(",", ":")).encode()
+        return _encode(row.data if row else None)
 
     async def _send(self, delivery: Claimed) -> None:
         started = self.clock()
@@ -460,3 +483,8 @@ class DeliveryWorker:
         for delivery in gone:
             await drop_followers_at(session, self.actors[delivery.actor].followers, delivery.inbox, now)
         return bool(gone)
+
+
+def _encode(data: dict[str, Any] | None) -> bytes:
+    doc: dict[str, Any] = public_view(data) if data else {}
+    return json.dumps(doc, separators=(",", ":")).encode()
