@@ -11,15 +11,12 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
-import asyncpg  # type: ignore[import-untyped]  # (no type hints of its own)
 from sqlalchemy import bindparam, select
-from sqlalchemy.util import greenlet_spawn
 
 from store.db import Store
+from store.driver import driver_connection
 from store.models import InboxActivity
 from store.upsert import insert_ignore_statement
 
@@ -40,7 +37,7 @@ async def known(store: Store, ids: list[str]) -> set[str]:
     """Those of `ids` that are recorded."""
     unique = list(set(ids))
     if store.dialect == "postgresql":
-        async with _driver(store) as connection:
+        async with driver_connection(store) as connection:
             return {row[0] for row in await connection.fetch(_KNOWN, unique)}
     async with store.read() as session:
         result = await (await session.connection()).execute(_known_statement(), {"ids": unique})
@@ -54,7 +51,7 @@ async def record(store: Store, rows: list[Row]) -> set[str]:
         arrays = [[row[c] for row in rows] for c in columns]
         arrays[3] = [json.dumps(data) for data in arrays[3]]  # as SQLAlchemy's JSON type serialises
         try:
-            async with _driver(store) as connection:
+            async with driver_connection(store) as connection:
                 inserted = {row[0] for row in await connection.fetch(_RECORD, *arrays)}
         finally:  # a write moves the generation on, as `Store.write()` does (actors/page_cache.py)
             store.generation += 1
@@ -62,23 +59,6 @@ async def record(store: Store, rows: list[Row]) -> set[str]:
     async with store.write() as session:
         result = await (await session.connection()).execute(_record_statement(), rows)
         return set(result.scalars())
-
-
-@asynccontextmanager
-async def _driver(store: Store) -> AsyncIterator[asyncpg.Connection]:
-    """A pooled connection's asyncpg connection. One that fails other than with an error PostgreSQL reported
-    (it broke, or the request was cancelled mid-statement) is discarded rather than handed to the next user."""
-    pooled = await store.writer.raw_connection()
-    try:
-        yield pooled.driver_connection
-    except asyncpg.PostgresError:
-        await greenlet_spawn(pooled.close)
-        raise
-    except BaseException:
-        await greenlet_spawn(pooled.invalidate)
-        raise
-    else:
-        await greenlet_spawn(pooled.close)
 
 
 @functools.cache

@@ -11,12 +11,11 @@ import logging
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy import select
 
 from activities.build import public_view
 from activities.httpsig import RequestSigner
@@ -34,13 +33,16 @@ from outbox.expand import (
 from outbox.http import NotSent, Poster, PostFailed, post_signed
 from outbox.results import VERDICT_STATE, Claimed, Result, drop_followers_at
 from outbox.retry import RetryPolicy, Verdict, parse_retry_after
+from outbox.rounds import RESULT_KEYS, Lease, Round, run_round
 from outbox.states import DELIVERY, FANOUT, DeliveryState, FanOutState
 from outbox.unseen import unseen_write
 from outbox.wakeup import listen_for_work
-from store.db import Store, table_of
-from store.models import Delivery, DeliveryAttempt, FanOut, StoredObject
+from store.db import Store
+from store.models import FanOut, StoredObject
 
 log = logging.getLogger(__name__)
+
+Row = dict[str, Any]
 
 
 @dataclass
@@ -164,13 +166,22 @@ class DeliveryWorker:
         When it fails the results are kept for the next round: a POST that was answered is not forgotten."""
         results, self._results = (self._results, []) if record else ([], self._results)
         try:
-            async with unseen_write(self.store) as (session, seen):
-                if results:
-                    seen.shown = await self._record(session, results)
-                return await self._claim(session, limit) if limit > 0 else []
+            now = self.clock()
+            rows, attempts, gone = self._outcome(results, now)
+            work = Round(self.name, now, rows, attempts, self._lease(limit, now) if limit > 0 else None)
+            claimed, found = await run_round(self.store, work, lambda activity_id: activity_id in self._bodies)
         except BaseException:
             self._results[:0] = results
             raise
+        for activity_id, data in found.items():  # one not found is looked for again at the send (`_load_body`)
+            body: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+            body.set_result(_encode(data))
+            self._keep_body(activity_id, body)
+        if gone:  # what followers pages show changes: an ordinary write
+            async with self.store.write() as session:
+                for delivery in gone:
+                    await drop_followers_at(session, self.actors[delivery.actor].followers, delivery.inbox, now)
+        return claimed
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
@@ -205,7 +216,7 @@ class DeliveryWorker:
 
     async def _expand_fanouts(self) -> bool:
         now = self.clock()
-        async with unseen_write(self.store) as (session, _):
+        async with unseen_write(self.store) as session:
             fanouts = list(
                 await session.scalars(
                     select(FanOut)
@@ -246,12 +257,12 @@ class DeliveryWorker:
             after, here = reached[-1], set(reached)
             page += [t for t in targets if (t.shared_inbox or t.inbox) in here]
             targets = [t for t in targets if (t.shared_inbox or t.inbox) not in here]
-            async with unseen_write(self.store) as (session, _):
+            async with unseen_write(self.store) as session:
                 fanout = await session.get(FanOut, fanout_id)
                 assert fanout is not None
                 await write_deliveries(session, fanout, page, self.clock(), last=False)
         now = self.clock()
-        async with unseen_write(self.store) as (session, _):
+        async with unseen_write(self.store) as session:
             fanout = await session.get(FanOut, fanout_id)
             assert fanout is not None
             if error is None:
@@ -267,81 +278,33 @@ class DeliveryWorker:
                 fanout.locked_until = 0.0
                 log.warning("fan-out %s: %s", fanout.activity_id, error)
 
-    async def _claim(self, session: AsyncSession, limit: int) -> list[Claimed]:
-        """Lease up to `limit` due deliveries, oldest first, at most `per_host` in flight per host.
+    def _lease(self, limit: int, now: float) -> Lease:
+        """Up to `limit` due deliveries, oldest first, at most `per_host` in flight per host.
 
-        Two plain statements, not one clever one: right after a fan-out writes thousands of rows the planner's
-        statistics are stale, and a single statement with a per-host ranking was planned as a nested loop that
-        took 30-60 ms per claim. Here the choice is made in Python from an index scan of the oldest due rows, and
-        the lease is an UPDATE by primary key."""
-        now = self.clock()
+        The choice is made in Python from an index scan of the oldest due rows, and the lease is an UPDATE by
+        primary key: right after a fan-out writes thousands of rows the planner's statistics are stale, and a
+        single statement with a per-host ranking was planned as a nested loop that took 30-60 ms per claim."""
         busy = [h for h, n in self._in_flight.items() if n >= self._cap(h)]
         for host, until in list(self._host_paused_until.items()):
             if until > now:
                 busy.append(host)
             else:
                 del self._host_paused_until[host]
-        table = table_of(Delivery)
-        waiting = (table.c.state == DeliveryState.PENDING, table.c.next_attempt_at <= now, table.c.locked_until < now)
-        # Locked for this short transaction, so that other workers' scans pass over them to the next rows.
-        scan = (
-            select(table.c.id, table.c.host)
-            .where(*waiting)
-            .order_by(table.c.next_attempt_at)
-            .limit(limit * 4)
-            .with_for_update(skip_locked=True)
-        )
-        if busy:
-            scan = scan.where(table.c.host.not_in(busy))
-        # Core statements on the session's connection: the ORM's bookkeeping cost more than the query.
-        connection = await session.connection()
-        chosen: list[int] = []
-        counts = dict(self._in_flight)
-        for delivery_id, host in await connection.execute(scan):
-            if delivery_id in self._sending:  # its lease lapsed while this worker is still sending it
-                continue
-            if counts.get(host, 0) < self._cap(host):
-                counts[host] = counts.get(host, 0) + 1
-                chosen.append(delivery_id)
-                if len(chosen) == limit:
-                    break
-        if not chosen:
-            return []
-        claim = (
-            update(table)
-            .where(table.c.id.in_(chosen))
-            .values(locked_until=now + self.lease, locked_by=self.name)
-            .returning(
-                table.c.id,
-                table.c.activity_id,
-                table.c.actor,
-                table.c.inbox,
-                table.c.host,
-                table.c.attempts,
-                table.c.created_at,
-            )
-        )
-        rows = await connection.execute(claim)
-        # RETURNING gives no order: oldest first again (the oldest purchases have waited longest).
-        claimed = sorted((Claimed(*row) for row in rows), key=lambda delivery: delivery.id)
-        await self._load_bodies(connection, {delivery.activity_id for delivery in claimed})
-        return claimed
 
-    async def _load_bodies(self, connection: AsyncConnection, activity_ids: set[str]) -> None:
-        """The bodies of the claimed activities not in memory yet, in the claim's transaction: no read of its own
-        for each new activity."""
-        wanted = [a for a in activity_ids if a not in self._bodies]
-        if not wanted:
-            return
-        objects = table_of(StoredObject)
-        found = dict(
-            (await connection.execute(select(objects.c.id, objects.c.data).where(objects.c.id.in_(wanted)))).all()
-        )
-        for activity_id in wanted:
-            if activity_id in found:  # one not found is looked for again at the send (`_load_body`)
-                body: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
-                body.set_result(_encode(found[activity_id]))
-                self._keep_body(activity_id, body)
+        def choose(due: Iterable[tuple[int, str]]) -> list[int]:
+            chosen: list[int] = []
+            counts = dict(self._in_flight)
+            for delivery_id, host in due:
+                if delivery_id in self._sending:  # its lease lapsed while this worker is still sending it
+                    continue
+                if counts.get(host, 0) < self._cap(host):
+                    counts[host] = counts.get(host, 0) + 1
+                    chosen.append(delivery_id)
+                    if len(chosen) == limit:
+                        break
+            return chosen
+
+        return Lease(limit, now, now + self.lease, busy, choose)
 
     def _cap(self, host: str) -> int:
         """How many sends to `host` may be in flight: more for a cooperating peer, whose purchases wait on them."""
@@ -419,30 +382,23 @@ class DeliveryWorker:
         await self._record_and_claim(0)
         return True
 
-    async def _record(self, session: AsyncSession, results: list[Result]) -> bool:
-        """Record the results; True when one of them changed what a page may show (followers gone)."""
-        now = self.clock()
+    def _outcome(self, results: list[Result], now: float) -> tuple[list[Row], list[Row], list[Claimed]]:
+        """The rows a round writes for its finished sends (outbox/rounds.py), their attempts, and those whose
+        recipients are gone (410)."""
         gone: list[Claimed] = []
-        # One executemany per shape of UPDATE and one for the attempts: a statement per delivery cost more in
-        # Python than the POST itself.
-        updates: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-        attempts_rows: list[dict[str, Any]] = []
+        rows: list[Row] = []
+        attempts_rows: list[Row] = []
         for result in results:
             delivery = result.delivery
             if result.deferred_until is not None:  # no attempt was made: no attempt counted or recorded
-                deferred = {"locked_until": 0.0, "locked_by": None, "next_attempt_at": result.deferred_until}
-                updates.setdefault(tuple(sorted(deferred)), []).append({**deferred, "delivery_id": delivery.id})
+                rows.append(
+                    dict.fromkeys(RESULT_KEYS)
+                    | {"delivery_id": delivery.id, "counted": False, "next_attempt_at": result.deferred_until}
+                )
                 continue
             verdict = self.policy.verdict(result.status)
             attempts = delivery.attempts + 1
-            values: dict[str, Any] = {
-                "attempts": attempts,
-                "last_status": result.status,
-                "last_error": result.error,
-                "locked_until": 0.0,
-                "locked_by": None,
-                "updated_at": now,
-            }
+            next_attempt_at: float | None = None
             if verdict is Verdict.RETRY:
                 retry_at = self.policy.next_attempt(
                     attempts=attempts, created_at=delivery.created_at, now=now, retry_after=result.retry_after
@@ -451,17 +407,26 @@ class DeliveryWorker:
                     self._host_paused_until[delivery.host] = min(
                         retry_at or now, now + (result.retry_after or self.policy.base_delay)
                     )
-                values["state"] = DELIVERY.move(
+                state = DELIVERY.move(
                     DeliveryState.PENDING, DeliveryState.PENDING if retry_at is not None else DeliveryState.FAILED
                 )
-                values["next_attempt_at"] = retry_at or now
+                next_attempt_at = retry_at or now
             else:
-                values["state"] = DELIVERY.move(DeliveryState.PENDING, VERDICT_STATE[verdict])
+                state = DELIVERY.move(DeliveryState.PENDING, VERDICT_STATE[verdict])
                 self._host_paused_until.pop(delivery.host, None)
                 if verdict is Verdict.GONE:
                     gone.append(delivery)
-            values["delivery_id"] = delivery.id
-            updates.setdefault(tuple(sorted(values)), []).append(values)
+            rows.append(
+                {
+                    "delivery_id": delivery.id,
+                    "counted": True,
+                    "state": state.value,
+                    "attempts": attempts,
+                    "last_status": result.status,
+                    "last_error": result.error,
+                    "next_attempt_at": next_attempt_at,
+                }
+            )
             attempts_rows.append(
                 {
                     "delivery_id": delivery.id,
@@ -471,18 +436,7 @@ class DeliveryWorker:
                     "duration_ms": result.duration,
                 }
             )
-        table = table_of(Delivery)
-        connection = await session.connection()
-        for rows in updates.values():
-            # Only while the lease is still ours: a late result must not overwrite what another worker did
-            await connection.execute(
-                update(table).where(table.c.id == bindparam("delivery_id"), table.c.locked_by == self.name), rows
-            )
-        if attempts_rows:
-            await connection.execute(insert(table_of(DeliveryAttempt)), attempts_rows)
-        for delivery in gone:
-            await drop_followers_at(session, self.actors[delivery.actor].followers, delivery.inbox, now)
-        return bool(gone)
+        return rows, attempts_rows, gone
 
 
 def _encode(data: dict[str, Any] | None) -> bytes:
