@@ -82,28 +82,54 @@ async def resolve_targets(
     return targets, followers
 
 
+class HostTurns:
+    """Due times that take a fan-out's hosts in turn. The worker claims the oldest due rows and at most a few
+    per host at a time; rows written inbox by inbox, due at the same moment, come out of the due index host by
+    host, so a claim would find one host's rows at its cap and nothing for the others. The n-th row for a host
+    is due n microseconds after the fan-out's start instead: the index then yields every host's first row,
+    then every host's second."""
+
+    def __init__(self, start: float) -> None:
+        self.start = start
+        self._rows: dict[str, int] = {}
+
+    def due(self, host: str) -> float:
+        n = self._rows.get(host, 0)
+        self._rows[host] = n + 1
+        return self.start + n * 1e-6
+
+
 async def write_deliveries(
-    session: AsyncSession, fanout: FanOut, targets: list[Target], now: float, *, last: bool = True
+    session: AsyncSession,
+    fanout: FanOut,
+    targets: list[Target],
+    now: float,
+    *,
+    last: bool = True,
+    turns: HostTurns | None = None,
 ) -> int:
-    """One delivery row per distinct inbox of `targets` (one already written is left as it is); with `last`,
-    the fan-out is done."""
-    rows = [
-        {
-            "activity_id": fanout.activity_id,
-            "actor": fanout.actor,
-            "inbox": inbox,
-            "host": urlsplit(inbox).netloc.lower(),
-            "recipients": actors,
-            "state": DeliveryState.PENDING.value,
-            "attempts": 0,
-            "next_attempt_at": now,
-            "locked_until": 0.0,
-            "locked_by": None,
-            "created_at": now,
-            "updated_at": now,
-        }
-        for inbox, actors in inboxes(targets, prefer_shared=True).items()
-    ]
+    """One delivery row per distinct inbox of `targets` (one already written is left as it is), due now or as
+    `turns` has it; with `last`, the fan-out is done."""
+    turns = turns or HostTurns(now)
+    rows = []
+    for inbox, actors in inboxes(targets, prefer_shared=True).items():
+        host = urlsplit(inbox).netloc.lower()
+        rows.append(
+            {
+                "activity_id": fanout.activity_id,
+                "actor": fanout.actor,
+                "inbox": inbox,
+                "host": host,
+                "recipients": actors,
+                "state": DeliveryState.PENDING.value,
+                "attempts": 0,
+                "next_attempt_at": turns.due(host),
+                "locked_until": 0.0,
+                "locked_by": None,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
     created = 0
     if rows:  # one multi-row INSERT … ON CONFLICT DO NOTHING per thousand rows, not one statement per inbox
         statement = insert_ignore_statement(dialect(session), Delivery, ("activity_id", "inbox"))

@@ -24,6 +24,7 @@ from net.knock import SchemeMemory
 from outbox.due import next_due
 from outbox.expand import (
     FOLLOWER_PAGE,
+    HostTurns,
     ResolveActor,
     UnresolvedRecipient,
     follower_page,
@@ -249,6 +250,7 @@ class DeliveryWorker:
             except UnresolvedRecipient as exc:
                 targets, followers, error = [], False, str(exc)
         after: str | None = None
+        turns = HostTurns(self.clock())  # across pages: the n-th row for each host, wherever its page
         while error is None and followers:
             async with self.store.read() as session:
                 page, reached = await follower_page(session, actor.followers, after, self.follower_page)
@@ -260,13 +262,13 @@ class DeliveryWorker:
             async with unseen_write(self.store) as session:
                 fanout = await session.get(FanOut, fanout_id)
                 assert fanout is not None
-                await write_deliveries(session, fanout, page, self.clock(), last=False)
+                await write_deliveries(session, fanout, page, self.clock(), last=False, turns=turns)
         now = self.clock()
         async with unseen_write(self.store) as session:
             fanout = await session.get(FanOut, fanout_id)
             assert fanout is not None
             if error is None:
-                await write_deliveries(session, fanout, targets, now)
+                await write_deliveries(session, fanout, targets, now, turns=turns)
             else:
                 fanout.attempts += 1
                 fanout.last_error = error
@@ -291,17 +293,21 @@ class DeliveryWorker:
             else:
                 del self._host_paused_until[host]
 
+        counts = dict(self._in_flight)
+        taken = 0
+
         def choose(due: Iterable[tuple[int, str]]) -> list[int]:
+            nonlocal taken
             chosen: list[int] = []
-            counts = dict(self._in_flight)
             for delivery_id, host in due:
+                if taken == limit:
+                    break
                 if delivery_id in self._sending:  # its lease lapsed while this worker is still sending it
                     continue
                 if counts.get(host, 0) < self._cap(host):
                     counts[host] = counts.get(host, 0) + 1
                     chosen.append(delivery_id)
-                    if len(chosen) == limit:
-                        break
+                    taken += 1
             return chosen
 
         return Lease(limit, now, now + self.lease, busy, choose)

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import select, update
 
+from outbox.expand import HostTurns
 from outbox.rounds import RESULT_KEYS, Lease, Round, run_round
 from store import Store
 from store.models import Delivery, DeliveryAttempt, StoredObject
@@ -119,3 +120,46 @@ async def test_results_are_recorded_only_under_the_workers_own_lease(store: Stor
         (ids[1], 202, None),
         (ids[2], None, "refused"),
     ]
+
+
+async def test_a_claim_reaches_past_a_window_full_of_one_host_at_its_cap(store: Store) -> None:
+    async with store.write() as session:
+        session.add_all(
+            Delivery(
+                activity_id="http://me.test/a/1",
+                actor="me",
+                inbox=f"http://{host}/inbox/{n}",
+                host=host,
+                recipients=[],
+                state="pending",
+                attempts=0,
+                next_attempt_at=NOW - 100 + n,
+                locked_until=0.0,
+                created_at=NOW - 100,
+                updated_at=NOW - 100,
+            )
+            for n, host in enumerate(["a.test"] * 40 + ["b.test"] * 3 + ["c.test"] * 3)
+        )
+    counts: dict[str, int] = {}
+
+    def two_per_host(due: Iterable[tuple[int, str]]) -> list[int]:
+        taken = []
+        for delivery_id, host in due:
+            if counts.get(host, 0) < 2:
+                counts[host] = counts.get(host, 0) + 1
+                taken.append(delivery_id)
+        return taken
+
+    lease = Lease(limit=6, now=NOW, until=NOW + 60, busy=[], choose=two_per_host)
+    claimed, _ = await run_round(store, Round("w1", NOW, [], [], lease), lambda _activity: True)
+    assert sorted(d.host for d in claimed) == ["a.test"] * 2 + ["b.test"] * 2 + ["c.test"] * 2
+
+
+def test_a_fan_outs_rows_take_its_hosts_in_turn_across_pages() -> None:
+    turns = HostTurns(NOW)
+    first_page = [("a.test", turns.due("a.test")) for _ in range(3)] + [("b.test", turns.due("b.test"))]
+    second_page = [("b.test", turns.due("b.test")) for _ in range(2)] + [("c.test", turns.due("c.test"))]
+    in_due_order = [host for host, _due in sorted(first_page + second_page, key=lambda row: row[1])]
+    assert sorted(in_due_order[:3]) == ["a.test", "b.test", "c.test"], "every host's first row first"
+    assert sorted(in_due_order[3:5]) == sorted(in_due_order[5:]) == ["a.test", "b.test"]
+    assert max(due for _host, due in first_page + second_page) - NOW < 1e-5, "microseconds, not seconds"
