@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import logging
 import struct
 import termios
 from collections import Counter
@@ -21,6 +22,8 @@ from typing import Any
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+log = logging.getLogger("uvicorn.error")  # where uvicorn says what it does with connections, shown at info
 
 
 @dataclass
@@ -41,6 +44,7 @@ def guarded_protocol(limits: ClientLimits) -> type[HttpToolsProtocol]:
         _header_started = 0.0
         _between_requests = False
         _address: str | None = None
+        _read = 0  # bytes of the request read since the deadline was armed
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
@@ -57,6 +61,7 @@ def guarded_protocol(limits: ClientLimits) -> type[HttpToolsProtocol]:
             if self._between_requests:  # the first byte of the next request on a kept-alive connection
                 self._between_requests = False
                 self._arm()
+            self._read += len(data)
             super().data_received(data)
 
         def on_headers_complete(self) -> None:
@@ -79,6 +84,7 @@ def guarded_protocol(limits: ClientLimits) -> type[HttpToolsProtocol]:
         def _arm(self) -> None:
             self._disarm()
             self._header_started = self.loop.time()
+            self._read = 0
             self._header_timer = self.loop.call_later(limits.header_seconds, self._too_slow)
 
         def _disarm(self) -> None:
@@ -96,6 +102,7 @@ def guarded_protocol(limits: ClientLimits) -> type[HttpToolsProtocol]:
                 # had time to read it (on_headers_complete disarms this if the headers were in it).
                 self._header_timer = self.loop.call_later(limits.busy_grace, self._too_slow)
             else:
+                log.info("408 to %s: %d bytes of request headers in %.1f s", self._address, self._read, waited)
                 self.transport.write(b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
                 self.transport.close()
 

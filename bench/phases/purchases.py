@@ -11,7 +11,7 @@ import httpx
 
 from bench.harness import log, rss_mib
 from bench.measure import CpuMeter, Profiler
-from bench.phases.common import JSON_ACCEPT, Run, c2s, csrf_of, events_and_shop
+from bench.phases.common import JSON_ACCEPT, Run, c2s, csrf_of, events_and_shop, person_client
 from bench.seeding import bench_event
 from bench.stats import percentile
 
@@ -19,7 +19,7 @@ from bench.stats import percentile
 async def buyer(
     base: str, slug: str, index: int, count: int, latencies: list[float], outcomes: dict[str, int], asked: list[int]
 ) -> None:
-    async with httpx.AsyncClient(base_url=base, timeout=30.0) as client:
+    async with person_client(base, 30.0) as client:
         page = await client.get("/calendars")
         csrf = csrf_of(page.text)
         for n in range(count):

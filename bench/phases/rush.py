@@ -25,7 +25,7 @@ import httpx
 from activities.order import product_key
 from bench.harness import TOKEN, Cluster, free_ports, log
 from bench.measure import CpuMeter, Profiler, raw_rsa
-from bench.phases.common import JSON_ACCEPT, Run, c2s, csrf_of, events_and_shop
+from bench.phases.common import JSON_ACCEPT, Run, c2s, csrf_of, events_and_shop, person_client
 from bench.stats import percentile
 from tests.support.events import event_activity
 
@@ -67,8 +67,7 @@ def address_of(index: int) -> str:
 
 
 def buyer_client(base: str, index: int) -> httpx.AsyncClient:
-    transport = httpx.AsyncHTTPTransport(local_address=address_of(index))
-    return httpx.AsyncClient(base_url=base, timeout=60.0, transport=transport, trust_env=False)
+    return person_client(base, 60.0, address_of(index))
 
 
 ERRORS: dict[str, int] = {}  # answers other than 200 to the buyers' status requests, which ask again

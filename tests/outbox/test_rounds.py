@@ -16,6 +16,26 @@ from store.models import Delivery, DeliveryAttempt, StoredObject
 NOW = 1_000.0
 
 
+def pending_rows(hosts: list[str], since: float) -> list[Delivery]:
+    """One pending delivery per host named, the first due at `since`, each next one a second later."""
+    return [
+        Delivery(
+            activity_id="http://me.test/a/1",
+            actor="me",
+            inbox=f"http://{host}/inbox/{n}",
+            host=host,
+            recipients=[],
+            state="pending",
+            attempts=0,
+            next_attempt_at=since + n,
+            locked_until=0.0,
+            created_at=since,
+            updated_at=since,
+        )
+        for n, host in enumerate(hosts)
+    ]
+
+
 async def seed(store: Store) -> list[int]:
     async with store.write() as session:
         session.add(
@@ -28,22 +48,7 @@ async def seed(store: Store) -> list[int]:
                 updated_at=NOW,
             )
         )
-        rows = [
-            Delivery(
-                activity_id="http://me.test/a/1",
-                actor="me",
-                inbox=f"http://{host}/inbox/{n}",
-                host=host,
-                recipients=[],
-                state="pending",
-                attempts=0,
-                next_attempt_at=NOW - 10 + n,
-                locked_until=0.0,
-                created_at=NOW - 10,
-                updated_at=NOW - 10,
-            )
-            for n, host in enumerate(["a.test", "a.test", "b.test", "c.test"])
-        ]
+        rows = pending_rows(["a.test", "a.test", "b.test", "c.test"], since=NOW - 10)
         session.add_all(rows)
     return [row.id for row in rows]
 
@@ -124,22 +129,7 @@ async def test_results_are_recorded_only_under_the_workers_own_lease(store: Stor
 
 async def test_a_claim_reaches_past_a_window_full_of_one_host_at_its_cap(store: Store) -> None:
     async with store.write() as session:
-        session.add_all(
-            Delivery(
-                activity_id="http://me.test/a/1",
-                actor="me",
-                inbox=f"http://{host}/inbox/{n}",
-                host=host,
-                recipients=[],
-                state="pending",
-                attempts=0,
-                next_attempt_at=NOW - 100 + n,
-                locked_until=0.0,
-                created_at=NOW - 100,
-                updated_at=NOW - 100,
-            )
-            for n, host in enumerate(["a.test"] * 40 + ["b.test"] * 3 + ["c.test"] * 3)
-        )
+        session.add_all(pending_rows(["a.test"] * 40 + ["b.test"] * 3 + ["c.test"] * 3, since=NOW - 100))
     counts: dict[str, int] = {}
 
     def two_per_host(due: Iterable[tuple[int, str]]) -> list[int]:
