@@ -191,10 +191,10 @@ SCANS = 4  # at most this many scans per claim
 
 
 async def _choose(lease: Lease, scan: Callable[[list[str]], Awaitable[list[Any]]]) -> list[int]:
-    """The ids `lease.choose` takes from scans of the oldest due rows. Rows of one host come together (a fan-out's
-    rows are written inbox by inbox), so a window full of one host below its cap would yield a delivery or two
-    per claim and leave the other hosts idle: when a scan fills its window without filling the claim, the next
-    one passes over the hosts it saw."""
+    """The ids `lease.choose` takes from scans of the oldest due rows. A fan-out's rows take its hosts in turn
+    (outbox/expand.py HostTurns), but retries and rows written by other means can still bunch up by host, and a
+    window full of one host at its cap would yield a delivery or two per claim and leave the others idle: when
+    a scan fills its window without filling the claim, the next one passes over the hosts it saw."""
     excluded = list(lease.busy)
     chosen: list[int] = []
     for _ in range(SCANS):

@@ -179,9 +179,12 @@ class DeliveryWorker:
             body.set_result(_encode(data))
             self._keep_body(activity_id, body)
         if gone:  # what followers pages show changes: an ordinary write
-            async with self.store.write() as session:
-                for delivery in gone:
-                    await drop_followers_at(session, self.actors[delivery.actor].followers, delivery.inbox, now)
+            try:
+                async with self.store.write() as session:
+                    for delivery in gone:
+                        await drop_followers_at(session, self.actors[delivery.actor].followers, delivery.inbox, now)
+            except Exception:  # the round is committed: its claimed sends still go; the next 410 drops them
+                log.exception("dropping followers whose inbox is gone failed")
         return claimed
 
     def _done(self, task: asyncio.Task[None]) -> None:
