@@ -131,9 +131,10 @@ class CpuMeter:
         ours = sum(self._pid_ticks(pid) - self.ticks.get(pid, 0) for pid in pids) / self.hz / elapsed
         ncpu = os.cpu_count() or 1
         machine = (busy - self.busy) / max(1, total - self.total) * ncpu
-        focus = sum(self._pid_ticks(pid) - self.ticks.get(pid, 0) for pid in self.focus) / self.hz
+        each = [(self._pid_ticks(pid) - self.ticks.get(pid, 0)) / self.hz for pid in self.focus]
         return {
-            "focus_cpu_s": round(focus, 3),
+            "focus_cpu_s": round(sum(each), 3),
+            "focus_each_cpu_s": [round(seconds, 3) for seconds in each],  # in the order of `focus`
             "machine_cores": round(machine, 2),
             "bench_cores": round(ours, 2),
             "other_cores": round(max(0.0, machine - ours), 2),

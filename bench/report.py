@@ -45,13 +45,15 @@ def rush_run_rows(rush: dict[str, Any]) -> list[str]:
     held_p99 = rush["buy_to_held_p99_ms"] <= TARGETS["rush_held_p99_ms"]
     paid_p99 = rush["paid_to_confirmed_p99_ms"] <= TARGETS["rush_confirmed_p99_ms"]
     provider = rush["provider"]
+    each = rush.get("events_shop_cpu_ms_per_buyer")
+    split = f" (events {each[0]:.1f}, shop {each[1]:.1f})" if each else ""
     rows = [
         f"| Ticket rush ({provider}): {rush['buyers']:,} buyers in {rush['arrival_window_s']:g} s for "
         f"{rush['seats']} seats (page, Buy, held) | {rush['seats_held_per_s']:,.0f} seats held/s; Buy → held p50 "
         f"{rush['buy_to_held_p50_ms']:,.0f} ms, p99 {rush['buy_to_held_p99_ms']:,.0f} ms; told sold out p99 "
         f"{rush['buy_to_sold_out_p99_ms']:,.0f} ms; outcomes {rush['outcomes']}; status errors (asked again) "
         f"{rush.get('status_errors') or 'none'}; both peers' CPU "
-        f"{rush.get('peers_cpu_ms_per_buyer', 0):.1f} ms per buyer; other load "
+        f"{rush.get('peers_cpu_ms_per_buyer', 0):.1f} ms per buyer{split}; other load "
         f"{cpu['other_cores']:.1f} cores | {rush['yardstick_signs_per_s']:,.0f} RSA signs/s | "
         f"| ≥ {TARGETS['rush_held_per_s']:.0f}/s: {verdict(held_fast)}; p99 ≤ 1 s: {verdict(held_p99)} |",
     ]

@@ -281,11 +281,13 @@ async def rush_with(run: Run, provider: str) -> dict[str, Any]:
     ERRORS.clear()
     meter = CpuMeter(cluster, cluster.raw_db_url(events_db), [events.pid, shop.pid])
     await meter.start()
+    buyers_cpu = time.process_time()
     rush.started = time.perf_counter()
     with Profiler(cluster, f"rush-{provider}", [events.pid, shop.pid]):
         arrivals = (buyer(events_base, slug, i, i * window / buyers, rush, stripe) for i in range(buyers))
         await asyncio.gather(*arrivals)
     rush_s = time.perf_counter() - rush.started
+    buyers_cpu = time.process_time() - buyers_cpu
     rush_cpu = await meter.stop()
     after_rush = await totals(events_base, shop_base, event_id, slug)
     paying_s = 0.0
@@ -327,6 +329,9 @@ async def rush_with(run: Run, provider: str) -> dict[str, Any]:
         "cpu": rush_cpu,
         # CPU time of both peers per buyer over the rush: what other load on the machine does not change
         "peers_cpu_ms_per_buyer": round(rush_cpu["focus_cpu_s"] * 1000 / buyers, 1),
+        # the buyers' own CPU (this process: their HTTP clients), which shares the machine with the peers
+        "buyers_cpu_ms_per_buyer": round(buyers_cpu * 1000 / buyers, 1),
+        "events_shop_cpu_ms_per_buyer": [round(s * 1000 / buyers, 1) for s in rush_cpu["focus_each_cpu_s"]],
     }
     if provider == "stripe":
         result["localstripe_webhook_delay_ms"] = LOCALSTRIPE_WEBHOOK_DELAY_S * 1000
