@@ -32,6 +32,7 @@ from peer.c2s import outbox_post_route
 from peer.housekeeping import keep_house
 from peer.inbox_route import InboxRoute, inbox_endpoint
 from peer.pages import actor_route, health
+from peer.peer_actors import know_peer_actors
 from peer.respond import error, wants_json
 from peer.services import TEMPLATES, Runtime, build_services
 from peer.serving import collection_route, object_route
@@ -114,7 +115,14 @@ async def _running(runtime: Runtime, setup: KindSetup, app: Starlette) -> AsyncI
         # `rose-ash worker` (and changes nothing behind a test's back)
         inprocess = runtime.settings.inprocess_worker
         tasks = (
-            [worker.run(), mail_worker.run(), *(task(runtime.services) for task in setup.tasks)] if inprocess else []
+            [
+                worker.run(),
+                mail_worker.run(),
+                know_peer_actors(runtime.services),
+                *(task(runtime.services) for task in setup.tasks),
+            ]
+            if inprocess
+            else []
         )
         services = runtime.services
         tasks.append(

@@ -1,0 +1,43 @@
+"""Know the cooperating peers' actors from the start: an activity addressed to an actor whose inbox the store
+knows gets its delivery rows when it is recorded (outbox/record.py), so the first buyers of a new calendar do
+not wait for the delivery worker to fetch the shop's actor while their Offers queue behind it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from sqlalchemy import select
+
+from actors.context import Services
+from inbox.errors import FetchError
+from store.models import RemoteActor
+
+log = logging.getLogger(__name__)
+
+RETRY_SECONDS = 5.0  # a peer started after this one is fetched within this of answering
+GIVE_UP_SECONDS = 600.0  # a peer still unreachable by then is fetched when first needed, as any actor is
+
+
+async def know_peer_actors(
+    services: Services, *, retry: float = RETRY_SECONDS, give_up: float = GIVE_UP_SECONDS
+) -> None:
+    """Fetch (and so store) each configured peer's actor the store does not hold yet, trying again every
+    `retry` seconds while a peer does not answer, for at most `give_up` seconds."""
+    wanted = {f"{base.rstrip('/')}/actor" for base in services.peers.values()} - {services.actor.id}
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + give_up
+    while wanted:
+        async with services.store.read() as session:
+            known = set(await session.scalars(select(RemoteActor.id).where(RemoteActor.id.in_(wanted))))
+        wanted -= known
+        for actor_id in sorted(wanted):
+            try:
+                await services.directory.actor(actor_id)
+            except FetchError as exc:
+                log.debug("peer actor %s not fetched yet: %s", actor_id, exc.reason)
+            else:
+                wanted.discard(actor_id)
+        if not wanted or loop.time() + retry > deadline:
+            return
+        await asyncio.sleep(retry)
