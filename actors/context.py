@@ -107,6 +107,10 @@ class Services:
     oidc_secret: str = field(default="", repr=False)  # this peer's client secret at the account service
     oidc_clients: Mapping[str, str] = field(default_factory=dict, repr=False)  # the account service's clients
     pages: PageCache = field(default_factory=PageCache)  # listings rendered for visitors who are not signed in
+    # False where this process runs a delivery worker, which the doorbell wakes: deliveries written at emit are
+    # then not announced to the other processes' workers too (each NOTIFY is a statement, and a wake-up of every
+    # listening worker for a row this one sends); a fan-out still is, when it is expanded
+    notify_other_workers: bool = True
 
     def peer_actor(self, kind: str) -> str | None:
         base = self.peers.get(kind)
@@ -117,7 +121,7 @@ class Services:
         watch = emit_watcher.get()
         if watch is not None:
             await watch(session, activity)
-        sent = await emit(session, self.actor, activity, self.clock())
+        sent = await emit(session, self.actor, activity, self.clock(), notify=self.notify_other_workers)
         ring = self.doorbell.ring
         event.listen(session.sync_session, "after_commit", lambda _s: ring(), once=True)
         return sent

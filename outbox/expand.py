@@ -107,9 +107,10 @@ async def write_deliveries(
     *,
     last: bool = True,
     turns: HostTurns | None = None,
+    notify: bool = True,
 ) -> int:
     """One delivery row per distinct inbox of `targets` (one already written is left as it is), due now or as
-    `turns` has it; with `last`, the fan-out is done."""
+    `turns` has it; with `last`, the fan-out is done; with `notify`, the other processes' workers are told."""
     turns = turns or HostTurns(now)
     rows = []
     for inbox, actors in inboxes(targets, prefer_shared=True).items():
@@ -135,7 +136,7 @@ async def write_deliveries(
         statement = insert_ignore_statement(dialect(session), Delivery, ("activity_id", "inbox"))
         result = await (await session.connection()).execute(statement.returning(Delivery.__table__.c.id), rows)
         created = len(result.all())
-        if created:  # workers in other processes share the sending
+        if created and notify:  # workers in other processes share the sending
             await notify_workers(session, fanouts=False)
     if last:
         fanout.state = FANOUT.move(fanout.state, FanOutState.DONE)

@@ -27,14 +27,20 @@ from store.models import FanOut, Follow, RelaySubscription, RemoteActor
 RELAYED_TYPES = frozenset({"Create", "Update", "Delete"})
 
 
-async def emit(session: AsyncSession, actor: LocalActor, activity: dict[str, Any], now: float) -> dict[str, Any]:
+async def emit(
+    session: AsyncSession, actor: LocalActor, activity: dict[str, Any], now: float, *, notify: bool = True
+) -> dict[str, Any]:
+    """Record `activity`; without `notify`, delivery rows written here are left to this process's own worker
+    (a fan-out to expand is announced to every worker all the same)."""
     if activity.get("actor") != actor.id:
         raise ValueError("an actor emits only its own activities")
     public = is_publicly_addressed(activity)
     targets = recipients(activity, actor.id)
     if public and activity.get("type") in RELAYED_TYPES:
         targets += [relay for relay in await accepted_relays(session) if relay not in targets]
-    await objects.put(session, activity, actor=actor.name, now=now, public=public, readers=None if public else targets)
+    await objects.put_new(
+        session, activity, actor=actor.name, now=now, public=public, readers=None if public else targets
+    )
     if public:
         await collections.add(session, actor.outbox, activity["id"], now)
     if targets:
@@ -52,8 +58,8 @@ async def emit(session: AsyncSession, actor: LocalActor, activity: dict[str, Any
         session.add(fanout)
         if known is None:
             await notify_workers(session)
-        else:  # notifies the workers itself
-            await write_deliveries(session, fanout, known, now, last=False)
+        else:  # notifies the workers itself, if asked to
+            await write_deliveries(session, fanout, known, now, last=False, notify=notify)
     return public_view(activity)
 
 

@@ -158,5 +158,6 @@ def build_services(settings: Settings, clock: Callable[[], float] = time.time) -
         admin_token_login=settings.admin_token_login,
         oidc_secret=settings.oidc_secret,
         oidc_clients=dict(settings.oidc_clients),
+        notify_other_workers=not settings.inprocess_worker,
     )
     return Runtime(settings, kind, services, client)

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.models import StoredObject
+from store.upsert import insert_ignore
 
 
 def primary_type(data: dict[str, Any]) -> str:
@@ -65,6 +66,33 @@ async def put(
             row.capability = capability
     await session.flush()
     return row
+
+
+async def put_new(
+    session: AsyncSession,
+    data: dict[str, Any],
+    *,
+    actor: str,
+    now: float,
+    public: bool = True,
+    readers: list[str] | None = None,
+) -> None:
+    """`put` for a document whose id was just made (an activity being emitted, a purchase): one INSERT instead
+    of a read and an insert. Should the id be stored already after all, it is replaced as `put` replaces it."""
+    values = {
+        "id": data["id"],
+        "actor": actor,
+        "type": primary_type(data),
+        "data": data,
+        "public": public,
+        "readers": readers,
+        "capability": None,
+        "created_at": now,
+        "updated_at": now,
+        "deleted_at": None,
+    }
+    if not await insert_ignore(session, StoredObject, values, ("id",)):
+        await put(session, data, actor=actor, now=now, public=public, readers=readers)
 
 
 async def of_type(session: AsyncSession, actor: str, kind: str) -> list[StoredObject]:

@@ -39,7 +39,7 @@ from actors.events.purchase_states import PurchaseState
 from actors.events.purchase_watch import RECHECK as RECHECK  # the tests wait on it
 from actors.events.purchase_watch import status_fields
 from actors.events.schedule import cancel, held_of, reschedule, schedule, sold_of
-from actors.events.seats import offered_seats
+from actors.events.seats import offered_seats, taken_seats
 from actors.events.series import (
     cancel_following,
     reschedule_following,
@@ -477,10 +477,11 @@ async def event_page(
 
     async def read() -> dict[str, Any]:
         async with services.store.read() as session:  # one read for the page: in a ticket rush every buyer opens it
+            sold, held, kept = await taken_seats(session, event["id"])
             return {
-                "sold": await collections.count(session, sold_of(event["id"])),
-                "held": await collections.count(session, held_of(event["id"])),
-                "kept": await offered_seats(session, event["id"]),
+                "sold": sold,
+                "held": held,
+                "kept": kept,
                 "attending": await collections.count(session, fep8a8e.attendees_of(event["id"])),
                 "series_dates": await series_dates(session, services, event),
                 "posters": await poster_views(session, services, [event]),

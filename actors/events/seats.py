@@ -8,14 +8,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ScalarSelect, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actors.context import Services
 from actors.events.page_counts import changed_after_commit
-from store import collections, counters
+from store import counters
 from store.db import dialect
-from store.models import Counter, StoredObject, WaitlistEntry
+from store.models import CollectionSize, Counter, StoredObject, WaitlistEntry
 from store.upsert import insert_or_add_statement
 
 OFFERED = "offered"  # the waiting-list state whose seats are kept (actors/events/waitlist.py's WaitState)
@@ -35,12 +35,26 @@ def pending_counter(event: str) -> str:
     return f"{event}#pending"
 
 
+def _offered(event: str) -> Select[Any]:
+    return select(func.sum(WaitlistEntry.quantity)).where(WaitlistEntry.event == event, WaitlistEntry.state == OFFERED)
+
+
+def _size(collection: str) -> ScalarSelect[int]:
+    return select(CollectionSize.size).where(CollectionSize.collection == collection).scalar_subquery()
+
+
 async def offered_seats(session: AsyncSession, event: str) -> int:
     """Seats kept for waiting-list offers still outstanding."""
-    total = await session.scalar(
-        select(func.sum(WaitlistEntry.quantity)).where(WaitlistEntry.event == event, WaitlistEntry.state == OFFERED)
-    )
-    return int(total or 0)
+    return int(await session.scalar(_offered(event)) or 0)
+
+
+async def taken_seats(session: AsyncSession, event: str) -> tuple[int, int, int]:
+    """The event's sold, held and offered seats, read in one statement (so from one snapshot): a buyer's
+    transactions count them often enough for each round trip to the database to show."""
+    row = (
+        await session.execute(select(_size(sold_of(event)), _size(held_of(event)), _offered(event).scalar_subquery()))
+    ).one()
+    return int(row[0] or 0), int(row[1] or 0), int(row[2] or 0)
 
 
 def pending_waitlist_counter(event: str) -> str:
@@ -74,8 +88,11 @@ async def _add(session: AsyncSession, name: str, amount: int) -> int:
 
 
 async def kept_for_waitlist(session: AsyncSession, event: str) -> int:
-    """Seats the waiting list has: offered, or asked for by an offer's purchase the shop has not answered."""
-    return await offered_seats(session, event) + max(0, await counters.value(session, pending_waitlist_counter(event)))
+    """Seats the waiting list has: offered, or asked for by an offer's purchase the shop has not answered (one
+    statement: every Buy asks)."""
+    pending = select(Counter.value).where(Counter.name == pending_waitlist_counter(event)).scalar_subquery()
+    offered, waiting = (await session.execute(select(_offered(event).scalar_subquery(), pending))).one()
+    return int(offered or 0) + max(0, int(waiting or 0))
 
 
 async def lock_pending(session: AsyncSession, event: str) -> int:
@@ -111,14 +128,9 @@ class Seats:
 
 
 async def seats_of(session: AsyncSession, event: dict[str, Any], pending: int | None = None) -> Seats:
-    eid = str(event["id"])
-    return Seats(
-        capacity=int(event.get("maximumAttendeeCapacity", 0) or 0),
-        sold=await collections.count(session, sold_of(eid)),
-        held=await collections.count(session, held_of(eid)),
-        offered=await offered_seats(session, eid),
-        pending=0 if pending is None else pending,
-    )
+    sold, held, offered = await taken_seats(session, str(event["id"]))
+    capacity = int(event.get("maximumAttendeeCapacity", 0) or 0)
+    return Seats(capacity, sold, held, offered, 0 if pending is None else pending)
 
 
 async def recount(session: AsyncSession, services: Services, event: str) -> int:
@@ -130,11 +142,9 @@ async def recount(session: AsyncSession, services: Services, event: str) -> int:
     row = await session.scalar(
         select(StoredObject).where(StoredObject.id == event).with_for_update().execution_options(populate_existing=True)
     )
-    sold = await collections.count(session, sold_of(event))
+    sold, held, offered = await taken_seats(session, event)
     changed_after_commit(session, event)  # the event's page shows the new counts
     if row is not None and row.deleted_at is None:
-        held = await collections.count(session, held_of(event))
-        offered = await offered_seats(session, event)
         data = dict(row.data)
         data["remainingAttendeeCapacity"] = max(0, int(data.get("maximumAttendeeCapacity", 0)) - sold - held - offered)
         row.data, row.updated_at = data, services.clock()

@@ -73,7 +73,7 @@ async def buy(
         "state": PurchaseState.PENDING.value,
         **({"waitlist": True} if from_waitlist else {}),
     }
-    await objects.put(session, purchase, actor=services.actor.name, now=now, public=False, readers=[])
+    await objects.put_new(session, purchase, actor=services.actor.name, now=now, public=False, readers=[])
     offer = activity(
         "Offer", offer_id, services.actor.id, order_offer_object(event.id, quantity, customer), to=[shop], target=shop
     )
