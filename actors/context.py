@@ -21,7 +21,7 @@ from inbox.dispatch import InboxContext
 from inbox.remote import RemoteFetcher
 from mail.mailer import Mailer
 from media.library import MediaLibrary
-from outbox.record import emit
+from outbox.record import TargetMemory, emit
 from store.db import Store
 
 
@@ -111,6 +111,7 @@ class Services:
     # then not announced to the other processes' workers too (each NOTIFY is a statement, and a wake-up of every
     # listening worker for a row this one sends); a fan-out still is, when it is expanded
     notify_other_workers: bool = True
+    targets: TargetMemory = field(default_factory=TargetMemory)  # inboxes of the actors addressed lately
 
     def peer_actor(self, kind: str) -> str | None:
         base = self.peers.get(kind)
@@ -121,7 +122,9 @@ class Services:
         watch = emit_watcher.get()
         if watch is not None:
             await watch(session, activity)
-        sent = await emit(session, self.actor, activity, self.clock(), notify=self.notify_other_workers)
+        sent = await emit(
+            session, self.actor, activity, self.clock(), notify=self.notify_other_workers, memory=self.targets
+        )
         ring = self.doorbell.ring
         event.listen(session.sync_session, "after_commit", lambda _s: ring(), once=True)
         return sent

@@ -8,6 +8,7 @@ the worker as before (outbox/expand.py)."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from sqlalchemy import select
@@ -28,10 +29,17 @@ RELAYED_TYPES = frozenset({"Create", "Update", "Delete"})
 
 
 async def emit(
-    session: AsyncSession, actor: LocalActor, activity: dict[str, Any], now: float, *, notify: bool = True
+    session: AsyncSession,
+    actor: LocalActor,
+    activity: dict[str, Any],
+    now: float,
+    *,
+    notify: bool = True,
+    memory: TargetMemory | None = None,
 ) -> dict[str, Any]:
     """Record `activity`; without `notify`, delivery rows written here are left to this process's own worker
-    (a fan-out to expand is announced to every worker all the same)."""
+    (a fan-out to expand is announced to every worker all the same). `memory` spares reading the inboxes of
+    actors addressed a moment ago."""
     if activity.get("actor") != actor.id:
         raise ValueError("an actor emits only its own activities")
     public = is_publicly_addressed(activity)
@@ -44,7 +52,7 @@ async def emit(
     if public:
         await collections.add(session, actor.outbox, activity["id"], now)
     if targets:
-        known = await known_targets(session, actor, targets)
+        known = await known_targets(session, actor, targets, memory)
         fanout = FanOut(
             activity_id=activity["id"],
             actor=actor.name,
@@ -63,18 +71,51 @@ async def emit(
     return public_view(activity)
 
 
-async def known_targets(session: AsyncSession, actor: LocalActor, targets: list[str]) -> list[Target] | None:
+class TargetMemory:
+    """The inboxes the store gave for actors at a recent emit, kept `seconds`: the next activity to the same
+    actor (each of a rush's Offers to the shop, each Accept back) is addressed without reading them again. An
+    inbox another process re-fetched is seen once the memory lapses, as with the directory's memory of actors."""
+
+    def __init__(self, seconds: float = 60.0, limit: int = 4096) -> None:
+        self.seconds, self.limit = seconds, limit
+        self._known: dict[str, tuple[float, Target]] = {}
+
+    def recall(self, actors: list[str]) -> list[Target] | None:
+        now = time.monotonic()
+        found = []
+        for actor_id in actors:
+            kept = self._known.get(actor_id)
+            if kept is None or kept[0] < now:
+                return None
+            found.append(kept[1])
+        return found
+
+    def keep(self, targets: list[Target]) -> None:
+        if len(self._known) + len(targets) > self.limit:
+            self._known.clear()
+        until = time.monotonic() + self.seconds
+        self._known.update((target.actor, (until, target)) for target in targets)
+
+
+async def known_targets(
+    session: AsyncSession, actor: LocalActor, targets: list[str], memory: TargetMemory | None = None
+) -> list[Target] | None:
     """The targets, when every one is an individual remote actor whose inbox the store knows (the worker's
     resolving would read the same rows); None when the worker must expand the fan-out."""
-    remote = [t for t in targets if not t.startswith(actor.base_url + "/")]
+    remote = list(dict.fromkeys(t for t in targets if not t.startswith(actor.base_url + "/")))
     if not remote or actor.followers in targets:
         return None
+    if memory is not None and (recalled := memory.recall(remote)) is not None:
+        return recalled
     table = RemoteActor.__table__.c
     rows = await session.execute(select(table.id, table.inbox, table.shared_inbox).where(table.id.in_(remote)))
     found = {actor_id: Target(actor_id, inbox, shared) for actor_id, inbox, shared in rows}
-    if len(found) != len(set(remote)):
+    if len(found) != len(remote):
         return None
-    return [found[t] for t in dict.fromkeys(remote)]
+    known = [found[t] for t in remote]
+    if memory is not None:
+        memory.keep(known)
+    return known
 
 
 async def accepted_relays(session: AsyncSession) -> list[str]:

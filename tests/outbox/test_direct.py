@@ -7,11 +7,12 @@ import time
 from collections.abc import Callable
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from activities.build import activity
-from outbox.record import emit
-from store import Store
+from outbox.addressing import Target
+from outbox.record import TargetMemory, emit
+from store import Store, objects
 from store.models import FanOut
 from store.models import RemoteActor as RemoteActorRow
 from tests.outbox import test_delivery
@@ -83,3 +84,44 @@ async def test_unknown_recipient_or_followers_are_expanded_by_the_worker(
     }
     assert [r.state for r in await delivery_rows(rig.store, to_followers["id"])] == ["delivered"]
     assert await fanout_states(rig.store) == ["done", "done"]
+
+
+async def test_a_remembered_inbox_spares_the_read_and_a_forgotten_actor_is_read_again(
+    rig: Rig, fake_server: Callable[[], FakeServer]
+) -> None:
+    buyer = rig.remote(fake_server(), "buyer", shared_inbox=False)
+    await know(rig.store, buyer)
+    memory = TargetMemory(seconds=60.0)
+
+    async def emit_to(who: str) -> str:
+        doc = activity("Create", ME.new_activity_id(), ME.id, {"type": "Note", "content": "hi"}, to=[who])
+        async with rig.store.write() as session:
+            await emit(session, ME, doc, time.time(), memory=memory)
+        return str(doc["id"])
+
+    first = await emit_to(buyer.id)  # read from the store, then remembered
+    async with rig.store.write() as session:  # the store forgets the actor: only the memory still has it
+        await session.execute(delete(RemoteActorRow).where(RemoteActorRow.id == buyer.id))
+    second = await emit_to(buyer.id)
+    assert [[r.inbox for r in await delivery_rows(rig.store, sent)] for sent in (first, second)] == [
+        [buyer.inbox],
+        [buyer.inbox],
+    ]
+    assert await fanout_states(rig.store) == ["done", "done"]
+
+    memory.seconds = -1.0  # what it keeps from now on has lapsed already
+    memory.keep([Target(buyer.id, buyer.inbox, None)])  # lapsed: the store is asked again, and no longer knows it
+    third = await emit_to(buyer.id)
+    assert await delivery_rows(rig.store, third) == [] and (await fanout_states(rig.store))[-1] == "pending"
+
+
+async def test_an_activity_emitted_again_under_its_id_replaces_the_stored_one(rig: Rig) -> None:
+    doc = activity("Create", ME.new_activity_id(), ME.id, {"type": "Note", "content": "first"}, to=[ME.followers])
+    async with rig.store.write() as session:
+        await emit(session, ME, doc, time.time())
+    again = {**doc, "object": {"type": "Note", "content": "second"}}
+    async with rig.store.write() as session:
+        await emit(session, ME, again, time.time())
+    async with rig.store.read() as session:
+        stored = await objects.get(session, doc["id"])
+    assert stored is not None and stored.data["object"]["content"] == "second"
