@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, literal, select, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.db import affected, dialect
+from store.db import affected, dialect, table_of
 from store.models import CollectionItem, CollectionSize
 from store.upsert import insert_ignore, insert_or_add_statement
 
@@ -31,15 +32,42 @@ async def add(
     session: AsyncSession, collection: str, item: str, now: float, data: dict[str, Any] | None = None
 ) -> bool:
     """Add `item`; False when it was already there (the collection is a set)."""
-    added = await insert_ignore(
-        session,
-        CollectionItem,
-        {"collection": collection, "item": item, "data": data, "created_at": now},
-        ("collection", "item"),
-    )
+    values = {"collection": collection, "item": item, "data": data, "created_at": now}
+    if dialect(session) == "postgresql":  # the item and its count in one statement: one round trip, not two
+        return (await session.execute(_add_counted(), values)).first() is not None
+    added = await insert_ignore(session, CollectionItem, values, ("collection", "item"))
     if added:
         await _grow(session, collection, 1)
     return added
+
+
+_ADD_COUNTED: list[Any] = []
+
+
+def _add_counted() -> Any:
+    """PostgreSQL: insert the item unless it is there, and grow the collection's size by what was inserted; a
+    row is returned only when the item was added."""
+    if not _ADD_COUNTED:
+        items, sizes = table_of(CollectionItem), table_of(CollectionSize)
+        added = (
+            postgresql.insert(items)
+            .values(
+                collection=bindparam("collection"),
+                item=bindparam("item"),
+                data=bindparam("data", type_=items.c.data.type),
+                created_at=bindparam("created_at", type_=items.c.created_at.type),
+            )
+            .on_conflict_do_nothing(index_elements=["collection", "item"])
+            .returning(items.c.collection)
+            .cte("added")
+        )
+        grow = postgresql.insert(sizes).from_select(["collection", "size"], select(added.c.collection, literal(1)))
+        _ADD_COUNTED.append(
+            grow.on_conflict_do_update(
+                index_elements=["collection"], set_={"size": sizes.c.size + grow.excluded.size}
+            ).returning(sizes.c.size)
+        )
+    return _ADD_COUNTED[0]
 
 
 async def remove(session: AsyncSession, collection: str, item: str) -> bool:
