@@ -2,9 +2,9 @@
 row for the delivery worker. Nothing is sent here, so a rollback un-sends it.
 
 An activity addressed only to actors whose inboxes the store knows already (an Accept to a buyer, an Offer to
-the shop) gets its delivery rows here too, and its fan-out row is written done: the worker need not spend a
-read and a write expanding it. Anything addressed to followers, or to an actor not yet known, is expanded by
-the worker as before (outbox/expand.py)."""
+the shop) gets its delivery rows here instead, and no fan-out row (its delivery rows name the recipients): the
+worker need not spend a read and a write expanding it. Anything addressed to followers, or to an actor not yet
+known, is expanded by the worker as before (outbox/expand.py)."""
 
 from __future__ import annotations
 
@@ -63,10 +63,10 @@ async def emit(
             locked_until=0.0,
             created_at=now,
         )
-        session.add(fanout)
         if known is None:
+            session.add(fanout)
             await notify_workers(session)
-        else:  # notifies the workers itself, if asked to
+        else:  # the delivery rows say it all: no fan-out row; notifies the workers itself, if asked to
             await write_deliveries(session, fanout, known, now, last=False, notify=notify)
     return public_view(activity)
 

@@ -19,7 +19,7 @@ from inbox.dispatch import InboxContext
 from inbox.signatures import Scheme, Verified
 from peer.services import Runtime
 from store import collections, objects
-from store.models import FanOut, InboxActivity, StoredObject
+from store.models import Delivery, FanOut, InboxActivity, StoredObject
 from tests.hostile.helpers import StoreView
 
 START = 1_800_000_000.0
@@ -80,10 +80,15 @@ class Peer:
             return [dict(r.data) for r in rows if r.data.get("actor") == self.services.actor.id]
 
     async def fanout_to(self, activity_id: str) -> list[str] | None:
-        """The recipients of the fan-out row of `activity_id`, None when there is none."""
+        """Whom `activity_id` goes to: the recipients of its fan-out row, or of the delivery rows written when it
+        was emitted (to actors whose inboxes were known, no fan-out row is written); None when there are none."""
         async with self.services.store.read() as session:
             row = await session.scalar(select(FanOut).where(FanOut.activity_id == activity_id))
-            return list(row.recipients) if row is not None else None
+            if row is not None:
+                return list(row.recipients)
+            rows = await session.scalars(select(Delivery).where(Delivery.activity_id == activity_id))
+            recipients = [actor for delivery in rows for actor in delivery.recipients]
+            return recipients or None
 
     async def inbox_state(self, activity_id: str) -> str | None:
         async with self.services.store.read() as session:

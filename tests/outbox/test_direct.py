@@ -48,7 +48,7 @@ async def test_known_recipient_gets_its_row_at_emit_and_is_delivered(
 
     rows = await delivery_rows(rig.store, sent["id"])  # before the worker ran
     assert [(r.inbox, r.recipients, r.state) for r in rows] == [(buyer.inbox, [buyer.id], "pending")]
-    assert await fanout_states(rig.store) == ["done"]
+    assert await fanout_states(rig.store) == []  # nothing for the worker to expand
     await rig.worker.drain()
     assert [r.path for r in buyer.server.posts()] == ["/users/buyer/inbox"]
     assert [r.state for r in await delivery_rows(rig.store, sent["id"])] == ["delivered"]
@@ -107,12 +107,12 @@ async def test_a_remembered_inbox_spares_the_read_and_a_forgotten_actor_is_read_
         [buyer.inbox],
         [buyer.inbox],
     ]
-    assert await fanout_states(rig.store) == ["done", "done"]
+    assert await fanout_states(rig.store) == []
 
     memory.seconds = -1.0  # what it keeps from now on has lapsed already
     memory.keep([Target(buyer.id, buyer.inbox, None)])  # lapsed: the store is asked again, and no longer knows it
     third = await emit_to(buyer.id)
-    assert await delivery_rows(rig.store, third) == [] and (await fanout_states(rig.store))[-1] == "pending"
+    assert await delivery_rows(rig.store, third) == [] and await fanout_states(rig.store) == ["pending"]
 
 
 async def test_an_activity_emitted_again_under_its_id_replaces_the_stored_one(rig: Rig) -> None:
