@@ -18,7 +18,7 @@ from actors.events import seats
 from actors.events.purchase_states import PURCHASE_LIFECYCLE, PurchaseState
 from actors.events.purchase_watch import PurchaseWaiters as PurchaseWaiters  # found here too
 from store import collections, counters, objects
-from store.models import Counter, StoredObject
+from store.models import CollectionItem, Counter, StoredObject
 from store.upsert import insert_ignore
 
 PURCHASE = "TicketPurchase"
@@ -119,19 +119,18 @@ async def retake_buyer_tickets(session: AsyncSession, purchase: dict[str, Any]) 
 async def purchase_for_offer(
     session: AsyncSession, services: Services, offer_id: str, *, lock: bool = False
 ) -> StoredObject | None:
-    """The purchase an offer was made for; `lock` holds its row to the end of the transaction, so answers
-    racing each other (PostgreSQL runs them side by side) settle it one at a time."""
-    item = await collections.get(session, offers_index(services), offer_id)
-    if item is None or not item.data:
-        return None
+    """The purchase an offer was made for, found through the offers index in the same statement; `lock` holds
+    its row to the end of the transaction, so answers racing each other (PostgreSQL runs them side by side)
+    settle it one at a time."""
+    purchase = (
+        select(CollectionItem.data["purchase"].as_string())
+        .where(CollectionItem.collection == offers_index(services), CollectionItem.item == offer_id)
+        .scalar_subquery()
+    )
+    statement = select(StoredObject).where(StoredObject.id == purchase)
     if lock:
-        return await session.scalar(
-            select(StoredObject)
-            .where(StoredObject.id == item.data["purchase"])
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-    return await objects.get(session, item.data["purchase"])
+        statement = statement.with_for_update().execution_options(populate_existing=True)
+    return await session.scalar(statement)
 
 
 def update_purchase(row: StoredObject, now: float, state: PurchaseState, **changes: Any) -> None:
