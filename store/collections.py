@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, delete, literal, select, update
+from sqlalchemy import String, bindparam, delete, literal, select, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -113,10 +113,14 @@ async def set_data(session: AsyncSession, collection: str, item: str, data: dict
     )
 
 
+_COLLECTION, _ITEM = bindparam("of_collection", type_=String()), bindparam("of_item", type_=String())
+# built once, values bound at execution: building and keying a statement costs more than its round trip
+_GET = select(CollectionItem).where(CollectionItem.collection == _COLLECTION, CollectionItem.item == _ITEM)
+_COUNT = select(CollectionSize.size).where(CollectionSize.collection == _COLLECTION)
+
+
 async def get(session: AsyncSession, collection: str, item: str) -> CollectionItem | None:
-    return await session.scalar(
-        select(CollectionItem).where(CollectionItem.collection == collection, CollectionItem.item == item)
-    )
+    return await session.scalar(_GET, {"of_collection": collection, "of_item": item})
 
 
 async def contains(session: AsyncSession, collection: str, item: str) -> bool:
@@ -125,7 +129,7 @@ async def contains(session: AsyncSession, collection: str, item: str) -> bool:
 
 async def count(session: AsyncSession, collection: str) -> int:
     """The number of items: one primary-key read of the size kept by add/remove/remove_many."""
-    return await session.scalar(select(CollectionSize.size).where(CollectionSize.collection == collection)) or 0
+    return await session.scalar(_COUNT, {"of_collection": collection}) or 0
 
 
 async def counts(session: AsyncSession, names: list[str]) -> dict[str, int]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ScalarSelect, Select, func, select
+from sqlalchemy import ScalarSelect, String, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actors.context import Services
@@ -35,26 +35,44 @@ def pending_counter(event: str) -> str:
     return f"{event}#pending"
 
 
-def _offered(event: str) -> Select[Any]:
-    return select(func.sum(WaitlistEntry.quantity)).where(WaitlistEntry.event == event, WaitlistEntry.state == OFFERED)
+# Built once, values bound at execution (building and keying a statement each time costs more than its
+# round trip): every buyer's transactions count these.
+_EVENT = bindparam("event", type_=String())
+_OFFERED = (
+    select(func.sum(WaitlistEntry.quantity))
+    .where(WaitlistEntry.event == _EVENT, WaitlistEntry.state == OFFERED)
+    .scalar_subquery()
+)
 
 
-def _size(collection: str) -> ScalarSelect[int]:
-    return select(CollectionSize.size).where(CollectionSize.collection == collection).scalar_subquery()
+def _size(name: str) -> ScalarSelect[int]:
+    return (
+        select(CollectionSize.size)
+        .where(CollectionSize.collection == bindparam(name, type_=String()))
+        .scalar_subquery()
+    )
+
+
+_TAKEN = select(_size("sold"), _size("held"), _OFFERED)
+_KEPT = select(
+    _OFFERED, select(Counter.value).where(Counter.name == bindparam("waiting", type_=String())).scalar_subquery()
+)
+_LOCK_EVENT = (
+    select(StoredObject).where(StoredObject.id == _EVENT).with_for_update().execution_options(populate_existing=True)
+)
 
 
 async def offered_seats(session: AsyncSession, event: str) -> int:
     """Seats kept for waiting-list offers still outstanding."""
-    return int(await session.scalar(_offered(event)) or 0)
+    return int(await session.scalar(select(_OFFERED), {"event": event}) or 0)
 
 
 async def taken_seats(session: AsyncSession, event: str) -> tuple[int, int, int]:
     """The event's sold, held and offered seats, read in one statement (so from one snapshot): a buyer's
     transactions count them often enough for each round trip to the database to show."""
-    row = (
-        await session.execute(select(_size(sold_of(event)), _size(held_of(event)), _offered(event).scalar_subquery()))
-    ).one()
-    return int(row[0] or 0), int(row[1] or 0), int(row[2] or 0)
+    values = {"sold": sold_of(event), "held": held_of(event), "event": event}
+    sold, held, offered = (await session.execute(_TAKEN, values)).one()
+    return int(sold or 0), int(held or 0), int(offered or 0)
 
 
 def pending_waitlist_counter(event: str) -> str:
@@ -90,8 +108,8 @@ async def _add(session: AsyncSession, name: str, amount: int) -> int:
 async def kept_for_waitlist(session: AsyncSession, event: str) -> int:
     """Seats the waiting list has: offered, or asked for by an offer's purchase the shop has not answered (one
     statement: every Buy asks)."""
-    pending = select(Counter.value).where(Counter.name == pending_waitlist_counter(event)).scalar_subquery()
-    offered, waiting = (await session.execute(select(_offered(event).scalar_subquery(), pending))).one()
+    values = {"event": event, "waiting": pending_waitlist_counter(event)}
+    offered, waiting = (await session.execute(_KEPT, values)).one()
     return int(offered or 0) + max(0, int(waiting or 0))
 
 
@@ -139,9 +157,7 @@ async def recount(session: AsyncSession, services: Services, event: str) -> int:
     # the sold collection without the other's ticket and write a stale remainingAttendeeCapacity. Under the lock,
     # the count (a statement of its own, READ COMMITTED) sees every sale committed before, and the last sale to
     # commit writes the true remainder. The tickets are added before the lock, so fewer statements wait on it.
-    row = await session.scalar(
-        select(StoredObject).where(StoredObject.id == event).with_for_update().execution_options(populate_existing=True)
-    )
+    row = await session.scalar(_LOCK_EVENT, {"event": event})
     sold, held, offered = await taken_seats(session, event)
     changed_after_commit(session, event)  # the event's page shows the new counts
     if row is not None and row.deleted_at is None:

@@ -7,7 +7,7 @@ import hashlib
 import secrets
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import String, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activities.build import activity
@@ -122,15 +122,20 @@ async def purchase_for_offer(
     """The purchase an offer was made for, found through the offers index in the same statement; `lock` holds
     its row to the end of the transaction, so answers racing each other (PostgreSQL runs them side by side)
     settle it one at a time."""
-    purchase = (
-        select(CollectionItem.data["purchase"].as_string())
-        .where(CollectionItem.collection == offers_index(services), CollectionItem.item == offer_id)
-        .scalar_subquery()
+    values = {"offers": offers_index(services), "offer": offer_id}
+    return await session.scalar(_LOCKED_PURCHASE if lock else _PURCHASE, values)
+
+
+_PURCHASE_OF_OFFER = (
+    select(CollectionItem.data["purchase"].as_string())
+    .where(
+        CollectionItem.collection == bindparam("offers", type_=String()),
+        CollectionItem.item == bindparam("offer", type_=String()),
     )
-    statement = select(StoredObject).where(StoredObject.id == purchase)
-    if lock:
-        statement = statement.with_for_update().execution_options(populate_existing=True)
-    return await session.scalar(statement)
+    .scalar_subquery()
+)
+_PURCHASE = select(StoredObject).where(StoredObject.id == _PURCHASE_OF_OFFER)  # built once: every answer asks
+_LOCKED_PURCHASE = _PURCHASE.with_for_update().execution_options(populate_existing=True)
 
 
 def update_purchase(row: StoredObject, now: float, state: PurchaseState, **changes: Any) -> None:

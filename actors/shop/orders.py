@@ -7,7 +7,7 @@ import secrets
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import Integer, String, bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activities.build import activity, iso
@@ -16,6 +16,7 @@ from activities.ticket import ticket_documents
 from actors.context import Services
 from actors.shop.confirmation import order_delivered
 from store import collections, counters, objects
+from store.db import table_of
 from store.models import Counter, StoredObject
 from store.upsert import insert_ignore
 
@@ -97,12 +98,7 @@ async def place_order(
         await _prepare(session, services, request.event, capacity, product, now)
     taken = await _take_seats(session, request, capacity)
     if taken is None:
-        sold = await session.scalar(
-            update(Counter)
-            .where(Counter.name == capacity_counter(request.event))
-            .values(limit=capacity)
-            .returning(Counter.value)
-        )
+        sold = await session.scalar(_SET_CAPACITY, {"counter": capacity_counter(request.event), "capacity": capacity})
         if sold is None and ready:  # the counter is missing after all: create the rows, then take again
             return await place_order(
                 session, services, offer_id=offer_id, seller=seller, request=request, event=event, ready=False
@@ -200,11 +196,21 @@ async def _prepare(
 async def _take_seats(session: AsyncSession, request: OrderRequest, capacity: int) -> int | None:
     """The event's seats taken after this order's, or None when they do not fit. The capacity is the event's as
     the shop has it for this Offer: the limit is set and checked in the same UPDATE."""
-    counter = capacity_counter(request.event)
-    taken: int | None = await session.scalar(
-        update(Counter)
-        .where(Counter.name == counter, Counter.value + request.quantity <= capacity)
-        .values(value=Counter.value + request.quantity, limit=capacity)
-        .returning(Counter.value)
-    )
+    values = {"counter": capacity_counter(request.event), "quantity": request.quantity, "capacity": capacity}
+    taken: int | None = await session.scalar(_TAKE_SEATS, values)
     return taken
+
+
+# Built once, values bound at execution: building and keying them for every Offer cost more than their round trip.
+_COUNTERS = table_of(Counter)
+_COUNTER, _CAPACITY = bindparam("counter", type_=String()), bindparam("capacity", type_=Integer())
+_QUANTITY = bindparam("quantity", type_=Integer())
+_TAKE_SEATS = (
+    update(_COUNTERS)
+    .where(_COUNTERS.c.name == _COUNTER, _COUNTERS.c.value + _QUANTITY <= _CAPACITY)
+    .values(value=_COUNTERS.c.value + _QUANTITY, limit=_CAPACITY)
+    .returning(_COUNTERS.c.value)
+)
+_SET_CAPACITY = (
+    update(_COUNTERS).where(_COUNTERS.c.name == _COUNTER).values(limit=_CAPACITY).returning(_COUNTERS.c.value)
+)
