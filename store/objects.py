@@ -68,31 +68,14 @@ async def put(
     return row
 
 
-async def put_new(
-    session: AsyncSession,
-    data: dict[str, Any],
-    *,
-    actor: str,
-    now: float,
-    public: bool = True,
-    readers: list[str] | None = None,
-) -> None:
+async def put_new(session: AsyncSession, data: dict[str, Any], *, actor: str, now: float, **access: Any) -> None:
     """`put` for a document whose id was just made (an activity being emitted, a purchase): one INSERT instead
-    of a read and an insert. Should the id be stored already after all, it is replaced as `put` replaces it."""
-    values = {
-        "id": data["id"],
-        "actor": actor,
-        "type": primary_type(data),
-        "data": data,
-        "public": public,
-        "readers": readers,
-        "capability": None,
-        "created_at": now,
-        "updated_at": now,
-        "deleted_at": None,
-    }
-    if not await insert_ignore(session, StoredObject, values, ("id",)):
-        await put(session, data, actor=actor, now=now, public=public, readers=readers)
+    of a read and an insert. Should the id be stored already after all, it is replaced as `put` replaces it.
+    `access`: `public` and `readers`, as `put` takes them."""
+    values = {"public": True, "readers": None, **access, "capability": None, "deleted_at": None}
+    values |= {"id": data["id"], "actor": actor, "type": primary_type(data), "data": data}
+    if not await insert_ignore(session, StoredObject, values | {"created_at": now, "updated_at": now}, ("id",)):
+        await put(session, data, actor=actor, now=now, **access)
 
 
 async def of_type(session: AsyncSession, actor: str, kind: str) -> list[StoredObject]:
