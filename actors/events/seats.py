@@ -53,6 +53,7 @@ def _size(name: str) -> ScalarSelect[int]:
     )
 
 
+_OFFERED_SEATS = select(_OFFERED)
 _TAKEN = select(_size("sold"), _size("held"), _OFFERED)
 _KEPT = select(
     _OFFERED, select(Counter.value).where(Counter.name == bindparam("waiting", type_=String())).scalar_subquery()
@@ -64,7 +65,7 @@ _LOCK_EVENT = (
 
 async def offered_seats(session: AsyncSession, event: str) -> int:
     """Seats kept for waiting-list offers still outstanding."""
-    return int(await session.scalar(select(_OFFERED), {"event": event}) or 0)
+    return int(await session.scalar(_OFFERED_SEATS, {"event": event}) or 0)
 
 
 async def taken_seats(session: AsyncSession, event: str) -> tuple[int, int, int]:
