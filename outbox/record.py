@@ -57,7 +57,7 @@ async def emit(
             activity_id=activity["id"],
             actor=actor.name,
             recipients=targets,
-            state=FanOutState.PENDING if known is None else FanOutState.DONE,
+            state=FanOutState.PENDING,  # written only when the worker must expand it
             attempts=0,
             next_attempt_at=now,
             locked_until=0.0,
