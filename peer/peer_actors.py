@@ -15,18 +15,24 @@ from store.models import RemoteActor
 
 log = logging.getLogger(__name__)
 
-RETRY_SECONDS = 5.0  # a peer started after this one is fetched within this of answering
+FIRST_RETRY_SECONDS = 0.5  # peers started side by side (docker-compose, the tests) know each other at once
+RETRY_SECONDS = 5.0  # the retries slow down to this: a peer started later is fetched within it of answering
 GIVE_UP_SECONDS = 600.0  # a peer still unreachable by then is fetched when first needed, as any actor is
 
 
 async def know_peer_actors(
-    services: Services, *, retry: float = RETRY_SECONDS, give_up: float = GIVE_UP_SECONDS
+    services: Services,
+    *,
+    first_retry: float = FIRST_RETRY_SECONDS,
+    retry: float = RETRY_SECONDS,
+    give_up: float = GIVE_UP_SECONDS,
 ) -> None:
-    """Fetch (and so store) each configured peer's actor the store does not hold yet, trying again every
-    `retry` seconds while a peer does not answer, for at most `give_up` seconds."""
+    """Fetch (and so store) each configured peer's actor the store does not hold yet, trying again while a peer
+    does not answer (after `first_retry` seconds, doubling up to every `retry` seconds) for at most `give_up`."""
     wanted = {f"{base.rstrip('/')}/actor" for base in services.peers.values()} - {services.actor.id}
     loop = asyncio.get_running_loop()
     deadline = loop.time() + give_up
+    pause = min(first_retry, retry)
     while wanted:
         async with services.store.read() as session:
             known = set(await session.scalars(select(RemoteActor.id).where(RemoteActor.id.in_(wanted))))
@@ -38,6 +44,7 @@ async def know_peer_actors(
                 log.debug("peer actor %s not fetched yet: %s", actor_id, exc.reason)
             else:
                 wanted.discard(actor_id)
-        if not wanted or loop.time() + retry > deadline:
+        if not wanted or loop.time() + pause > deadline:
             return
-        await asyncio.sleep(retry)
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, retry)

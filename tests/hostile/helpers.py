@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from activities.vocab import AS_CONTEXT
 from store.db import Store, open_store
 from store.models import Base, Delivery, FanOut
+from store.models import RemoteActor as StoredRemoteActor
 from tests.support.actors import KeyPair, RemoteActor
 from tests.support.events import event_activity
 from tests.support.httpserver import FakeServer
@@ -53,6 +54,38 @@ def start_all(*peers: PeerProcess, timeout: float = 60.0) -> None:
         thread.join()
     if errors:
         raise errors[0]
+    for peer in peers:
+        wait_peers_known(peer, timeout)
+
+
+def wait_peers_known(peer: PeerProcess, timeout: float = 30.0) -> None:
+    """Wait until the peer's store holds the actors of its configured peers that answer: a peer fetches them in
+    the background once it has started (peer/peer_actors.py), and a test that compares stores must not see one
+    land in the middle."""
+    with httpx.Client(trust_env=False, timeout=5.0) as http:
+        answering = set()
+        for base in peer.peers.values():
+            actor_id = f"{base.rstrip('/')}/actor"
+            try:
+                if http.get(actor_id, headers={"accept": AS2}).status_code == 200:
+                    answering.add(actor_id)
+            except httpx.HTTPError:
+                pass  # not running: the peer learns it when it starts, as the test that starts it expects
+    if not answering:
+        return
+    view = StoreView(peer.database_url)
+
+    def known() -> bool:
+        async def work(session: Any) -> bool:
+            rows = await session.scalars(select(StoredRemoteActor.id).where(StoredRemoteActor.id.in_(answering)))
+            return set(rows) == answering
+
+        return view.run(work)
+
+    try:
+        wait_until(known, timeout, what=f"the {peer.kind} peer to store its peers' actors")
+    finally:
+        view.close()
 
 
 def wait_until(predicate: Callable[[], T], timeout: float = 30.0, what: str = "a condition", every: float = 0.2) -> T:
