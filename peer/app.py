@@ -7,9 +7,10 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
+from sqlalchemy.exc import TimeoutError as DatabaseBusy
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -91,7 +92,12 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> St
             Middleware(SessionLoader),
             Middleware(signin.MemberSessions),
         ],
-        exception_handlers={InboxError: inbox_error, HTTPException: http_error},
+        exception_handlers={
+            InboxError: inbox_error,
+            HTTPException: http_error,
+            DatabaseBusy: busy_error,
+            Exception: server_error,
+        },
     )
     app.state.services = services
     app.state.metrics_token = settings.metrics_token
@@ -170,13 +176,36 @@ async def inbox_error(request: Request, exc: Exception) -> Response:
 
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    return _error_page(request, exc.status_code, str(exc.detail), exc.headers or {})
+
+
+BUSY_RETRY_SECONDS = 5
+BUSY = "This site is very busy right now. Please try again in a few seconds."
+BROKEN = "Something went wrong on this site, and it has been logged. Please try again in a moment."
+
+
+async def busy_error(request: Request, exc: Exception) -> Response:
+    """No database connection came free in time (ROSE_ASH_DB_WAIT_SECONDS): nothing was written, so the
+    person, or the server that sent an activity, is told to try again."""
+    log.warning("%s %s: no database connection came free in time", request.method, request.url.path)
+    return _error_page(request, 503, BUSY, {"retry-after": str(BUSY_RETRY_SECONDS)})
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    """Starlette's last resort (it logs the traceback after this): a sentence instead of its bare text."""
+    if isinstance(exc, DatabaseBusy):  # raised in a middleware, outside the routes' handlers
+        return await busy_error(request, exc)
+    return _error_page(request, 500, BROKEN, {})
+
+
+def _error_page(request: Request, status: int, detail: str, headers: Mapping[str, str]) -> Response:
     if wants_json(request) or (request.method == "POST" and "json" in request.headers.get("content-type", "")):
-        return error(exc.status_code, str(exc.detail))
+        return error(status, detail, **headers)
     services = services_of(request)
     page = services.site.templates.get_template("layout/error.html").render(
         request=request,
-        status=exc.status_code,
-        detail=exc.detail,
+        status=status,
+        detail=detail,
         actor=services.actor,
         nav=services.site.nav,
         kind=services.site.kind_name,
@@ -184,4 +213,4 @@ async def http_error(request: Request, exc: Exception) -> Response:
         admin=False,
         csrf="",
     )
-    return secure_page(Response(page, status_code=exc.status_code, media_type="text/html"))
+    return secure_page(Response(page, status_code=status, media_type="text/html", headers=dict(headers)))

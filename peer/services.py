@@ -123,7 +123,7 @@ def sumup_keys(settings: Settings) -> SumUpKeys | None:
 
 def build_services(settings: Settings, clock: Callable[[], float] = time.time) -> Runtime:
     kind = load_kind(settings.kind)
-    store = open_store(settings.database_url, clock)
+    store = open_store(settings.database_url, clock, settings.db_pool_size, settings.db_wait_seconds)
     guard = AddressGuard(settings.allow_private, settings.allowed_hosts)
     client = guarded_client(
         guard, user_agent=user_agent(settings), limiter=HostLimiter(peers=settings.peer_authorities)

@@ -129,6 +129,8 @@ class Settings:
     header_seconds: float = 10.0  # a client must send its request headers this fast
     body_seconds: float = 30.0  # … and its body
     max_connections_per_client: int = 1000
+    db_pool_size: int = 10  # SQLite's readers; PostgreSQL keeps twice this many connections per process
+    db_wait_seconds: float = 30.0  # a request waits this long for a PostgreSQL connection, then is told to retry
     inbox_retention: float = 7 * 24 * 3600.0  # seconds an accepted activity's body is kept (its id: for ever)
     manually_approves_followers: bool = False
     currency: str = "GBP"
@@ -265,6 +267,8 @@ class Settings:
             "header_seconds": _seconds(env, "ROSE_ASH_HEADER_SECONDS", 10.0),
             "body_seconds": _seconds(env, "ROSE_ASH_BODY_SECONDS", 30.0),
             "max_connections_per_client": _count(env, "ROSE_ASH_MAX_CONNECTIONS_PER_CLIENT", 1000),
+            "db_pool_size": _count(env, "ROSE_ASH_DB_POOL_SIZE", 10),
+            "db_wait_seconds": _seconds(env, "ROSE_ASH_DB_WAIT_SECONDS", 30.0),
             "inbox_retention": _seconds(env, "ROSE_ASH_INBOX_RETENTION", 7 * 24 * 3600.0),
             "manually_approves_followers": _flag(env.get("ROSE_ASH_MANUAL_FOLLOWERS")),
             "currency": env.get("ROSE_ASH_CURRENCY", "GBP"),

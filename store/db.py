@@ -93,7 +93,10 @@ class Store:
             await self.reader.dispose()
 
 
-def open_store(url: str, clock: Clock = time.time, pool_size: int = 10) -> Store:
+def open_store(url: str, clock: Clock = time.time, pool_size: int = 10, wait_seconds: float = 30.0) -> Store:
+    """`pool_size`: SQLite's readers, or half of PostgreSQL's connections. `wait_seconds`: how long a PostgreSQL
+    transaction waits for a free connection before `sqlalchemy.exc.TimeoutError` (a request is then answered
+    503, peer/app.py); SQLite's transactions queue for up to five minutes, as its one writer makes them."""
     url = normalize_url(url)
     if is_sqlite(url):
         # One writer connection: SQLite takes one writer at a time anyway, and queueing in the pool
@@ -103,7 +106,7 @@ def open_store(url: str, clock: Clock = time.time, pool_size: int = 10) -> Store
         return Store(url, writer, reader, clock)
     # The same 2 x pool_size connections at most as pool_size + max_overflow gave, but all kept: an overflow
     # connection was closed on return and reopened by the next burst (a new server process each time).
-    engine = create_async_engine(url, pool_size=2 * pool_size, max_overflow=0)
+    engine = create_async_engine(url, pool_size=2 * pool_size, max_overflow=0, pool_timeout=wait_seconds)
     _ping_when_idle(engine)
     # Reads run without BEGIN/COMMIT: under PostgreSQL's READ COMMITTED each statement sees the latest commits
     # whether or not it is inside a transaction, so autocommit only saves two round trips per read.
