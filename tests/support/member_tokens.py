@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from actors.account import members
 from store.models import AuditEntry
+from tests.hostile.helpers import wait_peers_known
 from tests.support.app import row_counts
 from tests.support.databases import Databases, Peek
 from tests.support.processes import PeerProcess, free_port
@@ -95,6 +96,8 @@ def start_site(processes: Callable[..., PeerProcess], databases: Databases, peek
         ).launch()
     for proc in procs.values():
         proc.wait_ready()
+    for proc in procs.values():
+        wait_peers_known(proc)
     return Site(procs, {kind: peek(url) for kind, url in stores.items()})
 
 
