@@ -22,7 +22,7 @@ from activities.order import OrderStatus
 from actors.context import Services
 from actors.shop.confirmation import due_text
 from actors.shop.payments import BadNotification, Notification, PaymentError, PaymentProvider, provider_for
-from actors.shop.payments.stripe_provider import StripeProvider, minor_units
+from actors.shop.payments.stripe_provider import StripeProvider, minor_units, stripe_provider
 from actors.shop.payments.sumup_provider import ProviderDown, SumUpProvider, Unsettled
 from actors.shop.settle import Moved, locked_order, move_order
 from actors.web import PAGE_POLICY, redirect, render, services_of
@@ -121,7 +121,7 @@ async def stripe_webhook(request: Request) -> Response:
     services = services_of(request)
     if services.stripe is None:
         raise HTTPException(404, "This shop takes no card payments.")
-    provider = StripeProvider(services.stripe)
+    provider = stripe_provider(services.stripe)
     try:
         notification = provider.verify(await request.body(), request.headers)
         outcome = await settle_payment(services, provider, notification)

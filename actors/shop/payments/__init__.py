@@ -12,7 +12,7 @@ from typing import Any
 from actors.context import Services
 from actors.shop.payments.interface import BadNotification, Notification, PartRefund, PaymentError, PaymentProvider
 from actors.shop.payments.simple import Free, Manual
-from actors.shop.payments.stripe_provider import StripeProvider
+from actors.shop.payments.stripe_provider import stripe_provider
 from actors.shop.payments.sumup_provider import SumUpProvider
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "PaymentProvider",
     "provider_for",
     "provider_named",
+    "stripe_provider",
 ]
 
 FREE, MANUAL = Free(), Manual()
@@ -34,7 +35,7 @@ def provider_named(services: Services, name: str) -> PaymentProvider:
     if name == "manual":
         return MANUAL
     if name == "stripe" and services.stripe is not None:
-        return StripeProvider(services.stripe)
+        return stripe_provider(services.stripe)
     if name == "sumup" and services.sumup is not None:
         return SumUpProvider(services.sumup)
     raise PaymentError(f"the payment provider {name!r} is not set up on this shop")
