@@ -16,13 +16,13 @@ import pytest
 
 from peer.app import BUSY
 from store.models import Base
+from tests.hostile.helpers import AS2
 from tests.support.actors import RemoteActor, key_pair
 from tests.support.admin import eventually
 from tests.support.databases import Databases
 from tests.support.httpserver import FakeServer
 from tests.support.processes import PeerProcess
 
-AS2 = "application/activity+json"
 POOL = {"ROSE_ASH_DB_POOL_SIZE": "1", "ROSE_ASH_DB_WAIT_SECONDS": "1", "ROSE_ASH_INPROCESS_WORKER": "0"}
 
 
