@@ -118,10 +118,12 @@ IDLE_BEFORE_PING = 10.0
 
 
 def _ping_when_idle(engine: AsyncEngine) -> None:
-    """Check a pooled connection before use only when it has been idle for a while (PostgreSQL may have been
-    restarted meanwhile); a broken one is replaced at once. SQLAlchemy's `pool_pre_ping` checks on every
-    checkout, which cost three round trips per transaction, a fifth of a busy peer's CPU. A connection that
-    breaks while in use still fails its transaction, which the caller sees as an error (a sender retries)."""
+    """Replace a pooled connection before use when the server has closed it (a restart of PostgreSQL closes
+    every connection, and asyncpg notices the closed socket without a round trip), and ping it first when it
+    has sat idle for a while (a connection can also die silently, behind a firewall or a failed-over address).
+    SQLAlchemy's `pool_pre_ping` pings on every checkout, three round trips per transaction, a fifth of a busy
+    peer's CPU. A connection that breaks while in use still fails its transaction, which the caller sees as an
+    error (a sender retries)."""
 
     @event.listens_for(engine.sync_engine, "checkin")
     def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
@@ -129,6 +131,8 @@ def _ping_when_idle(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "checkout")
     def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if _closed_by_server(dbapi_connection):
+            raise exc.DisconnectionError("the server closed the pooled connection")
         idle_since = record.info.get("idle_since")
         if idle_since is None or time.monotonic() - idle_since < IDLE_BEFORE_PING:
             return
@@ -138,6 +142,12 @@ def _ping_when_idle(engine: AsyncEngine) -> None:
             alive = False
         if not alive:
             raise exc.DisconnectionError("the pooled connection is gone")
+
+
+def _closed_by_server(dbapi_connection: Any) -> bool:
+    """Whether asyncpg has seen the connection's socket closed (SQLAlchemy's adapter wraps the asyncpg one)."""
+    driver_connection = getattr(dbapi_connection, "_connection", None)
+    return driver_connection is not None and bool(driver_connection.is_closed())
 
 
 def dialect(session: AsyncSession) -> str:
