@@ -10,7 +10,8 @@ import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
-from sqlalchemy.exc import TimeoutError as DatabaseBusy
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -39,6 +40,7 @@ from peer.services import TEMPLATES, Runtime, build_services
 from peer.serving import collection_route, object_route
 from peer.settings import Settings
 from peer.visitor_pages import VisitorPages
+from store.outage import RETRY_AFTER_SECONDS, out_of_reach
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +97,9 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> St
         exception_handlers={
             InboxError: inbox_error,
             HTTPException: http_error,
-            DatabaseBusy: busy_error,
+            PoolTimeout: database_error,
+            DBAPIError: database_error,
+            ConnectionError: database_error,
             Exception: server_error,
         },
     )
@@ -179,23 +183,30 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return _error_page(request, exc.status_code, str(exc.detail), exc.headers or {})
 
 
-BUSY_RETRY_SECONDS = 5
-BUSY = "This site is very busy right now. Please try again in a few seconds."
 BROKEN = "Something went wrong on this site, and it has been logged. Please try again in a moment."
 
 
-async def busy_error(request: Request, exc: Exception) -> Response:
-    """No database connection came free in time (ROSE_ASH_DB_WAIT_SECONDS): nothing was written, so the
-    person, or the server that sent an activity, is told to try again."""
-    log.warning("%s %s: no database connection came free in time", request.method, request.url.path)
-    return _error_page(request, 503, BUSY, {"retry-after": str(BUSY_RETRY_SECONDS)})
+async def database_error(request: Request, exc: Exception) -> Response:
+    """The database out of reach for now (every connection taken past ROSE_ASH_DB_WAIT_SECONDS, SQLite's file
+    held by another writer, PostgreSQL restarting or refusing connections): nothing was written, so the person,
+    or the server that sent an activity, is told to try again. Any other database error is a fault: a 500."""
+    detail = out_of_reach(exc)
+    if detail is None:
+        raise exc
+    log.warning("%s %s: %s", request.method, request.url.path, exc.__class__.__name__)
+    return _error_page(request, 503, detail, {"retry-after": str(RETRY_AFTER_SECONDS)})
 
 
 async def server_error(request: Request, exc: Exception) -> Response:
     """Starlette's last resort (it logs the traceback after this): a sentence instead of its bare text."""
-    if isinstance(exc, DatabaseBusy):  # raised in a middleware, outside the routes' handlers
-        return await busy_error(request, exc)
-    return _error_page(request, 500, BROKEN, {})
+    if out_of_reach(exc) is not None:  # raised in a middleware, outside the routes' handlers
+        response = await database_error(request, exc)
+    else:
+        response = _error_page(request, 500, BROKEN, {})
+    # uvicorn closes the connection after a crash: said in advance, a client opens a new one for its next request
+    # instead of meeting a reset on this one
+    response.headers["connection"] = "close"
+    return response
 
 
 def _error_page(request: Request, status: int, detail: str, headers: Mapping[str, str]) -> Response:

@@ -14,8 +14,8 @@ import asyncpg
 import httpx
 import pytest
 
-from peer.app import BUSY
 from store.models import Base
+from store.outage import BUSY
 from tests.hostile.helpers import AS2
 from tests.support.actors import RemoteActor, key_pair
 from tests.support.admin import eventually

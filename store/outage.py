@@ -1,0 +1,45 @@
+"""Which errors mean the database is out of reach for now (restarting, refusing connections, or, for SQLite, held
+by another writer past the wait), as opposed to a fault in a statement: a request that meets one is answered
+503 with Retry-After (peer/app.py), since nothing was written and the same request will succeed later."""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+# PostgreSQL's SQLSTATE classes for a connection that failed or was ended by the server: 08 connection exception,
+# 57P operator intervention (shutting down, starting up), 53300 too many connections.
+_UNREACHABLE_STATES = ("08", "57P", "53300")
+
+RETRY_AFTER_SECONDS = 5
+BUSY = "This site is very busy right now. Please try again in a few seconds."
+DATABASE_DOWN = "This site cannot reach its database just now. Please try again in a few seconds."
+
+
+def out_of_reach(exc: BaseException) -> str | None:
+    """The sentence for a person or a sending server when `exc` means the database is out of reach for now;
+    None for any other error (a fault, answered 500)."""
+    if database_busy(exc):
+        return BUSY
+    if database_unreachable(exc):
+        return DATABASE_DOWN
+    return None
+
+
+def database_unreachable(exc: BaseException) -> bool:
+    """The database could not be reached, or dropped the connection: worth trying again in a few seconds."""
+    if isinstance(exc, ConnectionError):  # refused or reset while connecting: asyncpg's own, unwrapped
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    state = getattr(exc.orig, "sqlstate", None) or ""
+    return state.startswith(_UNREACHABLE_STATES)
+
+
+def database_busy(exc: BaseException) -> bool:
+    """Every connection taken past the wait (PostgreSQL's pool), or SQLite's file held by another writer."""
+    if isinstance(exc, PoolTimeout):
+        return True
+    return isinstance(exc, OperationalError) and "database is locked" in str(exc.orig)

@@ -1,0 +1,64 @@
+"""Which database errors a peer answers 503 (try again) rather than 500 (a fault): real errors, raised by real
+SQLite and PostgreSQL connections."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from store.db import normalize_url
+from store.outage import BUSY, DATABASE_DOWN, out_of_reach
+from tests.support.databases import Databases
+
+
+def test_a_sqlite_file_held_by_another_writer_is_busy(tmp_path: Path) -> None:
+    path = tmp_path / "held.db"
+    holder = sqlite3.connect(path)
+    holder.execute("CREATE TABLE t (x)")
+    holder.commit()
+    holder.execute("BEGIN EXCLUSIVE")
+    engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": 0})
+    try:
+        with pytest.raises(DBAPIError) as raised, engine.begin() as connection:
+            connection.execute(text("INSERT INTO t VALUES (1)"))
+        assert out_of_reach(raised.value) == BUSY
+    finally:
+        engine.dispose()
+        holder.close()
+
+
+def test_a_fault_in_a_statement_is_not_out_of_reach(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'fault.db'}")
+    try:
+        with pytest.raises(DBAPIError) as raised, engine.begin() as connection:
+            connection.execute(text("SELECT * FROM no_such_table"))
+        assert out_of_reach(raised.value) is None
+    finally:
+        engine.dispose()
+
+
+async def test_a_refused_postgresql_connection_is_out_of_reach() -> None:
+    engine = create_async_engine("postgresql+asyncpg://postgres@127.0.0.1:9/none")  # port 9: nothing listens
+    try:
+        with pytest.raises(Exception) as raised:
+            async with engine.connect():
+                pass
+        assert out_of_reach(raised.value) == DATABASE_DOWN
+    finally:
+        await engine.dispose()
+
+
+async def test_a_server_that_ends_the_connection_is_out_of_reach(postgres_databases: Databases) -> None:
+    engine = create_async_engine(normalize_url(postgres_databases.new()))
+    try:
+        async with engine.connect() as connection:
+            with pytest.raises(DBAPIError) as raised:
+                await connection.execute(text("SELECT pg_terminate_backend(pg_backend_pid())"))
+        assert out_of_reach(raised.value) == DATABASE_DOWN
+    finally:
+        await engine.dispose()
