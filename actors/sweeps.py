@@ -8,6 +8,8 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
+from store.outage import log_round_failed
+
 
 async def keep_sweeping(
     sweep: Callable[[], Awaitable[int]],
@@ -22,6 +24,6 @@ async def keep_sweeping(
         try:
             if count := await sweep():
                 log.info(done, count)
-        except Exception:
-            log.exception("%s failed; trying again in %g s", name, every)
+        except Exception as exc:
+            log_round_failed(log, name, exc, every)
         await asyncio.sleep(every)

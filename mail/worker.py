@@ -25,6 +25,7 @@ from mail.transport import MailDeferred, MailRefused, Transport
 from outbox.retry import RetryPolicy
 from store.db import Store, affected, table_of
 from store.models import MailMessage
+from store.outage import log_round_failed
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +65,8 @@ class MailWorker:
         while True:
             try:
                 worked = await self.step()
-            except Exception:  # the store away for a moment: log, wait a round, carry on
-                log.exception("mail round failed")
+            except Exception as exc:  # the store away for a moment: log, wait a round, carry on
+                log_round_failed(log, "mail round", exc, self.poll_interval)
                 worked = False
             if not worked:
                 try:

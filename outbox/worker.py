@@ -40,6 +40,7 @@ from outbox.unseen import unseen_write
 from outbox.wakeup import listen_for_work
 from store.db import Store
 from store.models import FanOut, StoredObject
+from store.outage import log_round_failed
 
 log = logging.getLogger(__name__)
 
@@ -97,8 +98,8 @@ class DeliveryWorker:
                 try:
                     worked = await self.step()
                     rest = 0.0 if worked else await self._rest()
-                except Exception:  # the store away for a moment (a restart): log, wait a round, carry on
-                    log.exception("delivery round failed")
+                except Exception as exc:  # the store away for a moment (a restart): log, wait a round, carry on
+                    log_round_failed(log, "delivery round", exc, self.poll_interval)
                     rest = self.poll_interval
                 if rest > 0:
                     try:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from mail.retention import prune_mail
 from store.db import Store
+from store.outage import log_round_failed
 from store.retention import prune_inbox
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,6 @@ async def keep_house(
                 emptied = await prune_mail(store, clock(), mail_retention)
                 if emptied:
                     log.info("emptied %d sent emails past their retention", emptied)
-        except Exception:
-            log.exception("retention failed; trying again in %g s", every)
+        except Exception as exc:
+            log_round_failed(log, "retention", exc, every)
         await asyncio.sleep(every)

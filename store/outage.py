@@ -4,6 +4,8 @@ by another writer past the wait), as opposed to a fault in a statement: a reques
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -43,3 +45,18 @@ def database_busy(exc: BaseException) -> bool:
     if isinstance(exc, PoolTimeout):
         return True
     return isinstance(exc, OperationalError) and "database is locked" in str(exc.orig)
+
+
+def log_round_failed(log: logging.Logger, what: str, exc: Exception, again_in: float) -> None:
+    """A background round (deliveries, mail, sweeps) that failed: one line while the database is out of reach
+    (a restart of PostgreSQL is routine and the round is simply run again), the traceback for anything else."""
+    if out_of_reach(exc) is not None:
+        log.warning("%s: the database is out of reach (%s); trying again in %g s", what, _reason(exc), again_in)
+    else:
+        log.error("%s failed; trying again in %g s", what, again_in, exc_info=exc)
+
+
+def _reason(exc: BaseException) -> str:
+    original = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    text = str(original).strip().splitlines()
+    return f"{type(original).__name__}: {text[0]}" if text else type(original).__name__

@@ -15,6 +15,7 @@ from actors.blog.drafts import is_draft, publish
 from actors.context import Services
 from store import objects
 from store.models import ScheduledPublication
+from store.outage import log_round_failed
 
 log = logging.getLogger(__name__)
 BATCH = 20
@@ -66,8 +67,8 @@ async def keep_publishing(services: Services, every: float) -> None:
             for object_id in await publish_due(services, services.clock()):
                 log.info("published %s at its scheduled time", object_id)
             due = await next_due(services)
-        except Exception:
-            log.exception("scheduled publication failed; trying again in %g s", every)
+        except Exception as exc:
+            log_round_failed(log, "scheduled publication", exc, every)
             due = None
         wait = every if due is None else min(every, max(0.05, due - services.clock()))
         with contextlib.suppress(TimeoutError):

@@ -3,6 +3,7 @@ SQLite and PostgreSQL connections."""
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from store.db import normalize_url
-from store.outage import BUSY, DATABASE_DOWN, out_of_reach
+from store.outage import BUSY, DATABASE_DOWN, log_round_failed, out_of_reach
 from tests.support.databases import Databases
 
 
@@ -62,3 +63,24 @@ async def test_a_server_that_ends_the_connection_is_out_of_reach(postgres_databa
         assert out_of_reach(raised.value) == DATABASE_DOWN
     finally:
         await engine.dispose()
+
+
+async def test_a_round_that_met_the_database_away_logs_one_line(caplog: pytest.LogCaptureFixture) -> None:
+    """While PostgreSQL restarts, every worker round fails: one line each, not a traceback each."""
+    engine = create_async_engine("postgresql+asyncpg://postgres@127.0.0.1:9/none")
+    try:
+        with pytest.raises(Exception) as refused:
+            async with engine.connect():
+                pass
+    finally:
+        await engine.dispose()
+    log = logging.getLogger("tests.outage")
+    with caplog.at_level(logging.INFO, logger="tests.outage"):
+        log_round_failed(log, "delivery round", refused.value, 0.25)
+        log_round_failed(log, "delivery round", ValueError("a fault of ours"), 0.25)
+    away, fault = caplog.records
+    assert away.levelno == logging.WARNING and away.exc_info is None
+    assert away.getMessage().startswith("delivery round: the database is out of reach (")
+    assert away.getMessage().endswith("; trying again in 0.25 s")
+    assert fault.levelno == logging.ERROR and fault.exc_info is not None
+    assert fault.getMessage() == "delivery round failed; trying again in 0.25 s"
