@@ -99,7 +99,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> St
             HTTPException: http_error,
             PoolTimeout: database_error,
             DBAPIError: database_error,
-            ConnectionError: database_error,
+            OSError: database_error,
             Exception: server_error,
         },
     )

@@ -9,9 +9,10 @@ import logging
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-# PostgreSQL's SQLSTATE classes for a connection that failed or was ended by the server: 08 connection exception,
-# 57P operator intervention (shutting down, starting up), 53300 too many connections.
-_UNREACHABLE_STATES = ("08", "57P", "53300")
+# PostgreSQL's SQLSTATEs for a connection that failed or that the server ended: connection exceptions (not
+# 08P01, a protocol violation, nor 08007, a commit whose outcome is unknown), shutting down or starting up, and
+# too many connections.
+_UNREACHABLE_STATES = frozenset({"08000", "08001", "08003", "08004", "08006", "57P01", "57P02", "57P03", "53300"})
 
 RETRY_AFTER_SECONDS = 5
 BUSY = "This site is very busy right now. Please try again in a few seconds."
@@ -30,14 +31,26 @@ def out_of_reach(exc: BaseException) -> str | None:
 
 def database_unreachable(exc: BaseException) -> bool:
     """The database could not be reached, or dropped the connection: worth trying again in a few seconds."""
-    if isinstance(exc, ConnectionError):  # refused or reset while connecting: asyncpg's own, unwrapped
-        return True
+    if isinstance(exc, OSError):  # refused, unresolvable, timed out: raised unwrapped while the driver connects
+        return _raised_by_driver(exc)
     if not isinstance(exc, DBAPIError):
         return False
     if exc.connection_invalidated:
         return True
-    state = getattr(exc.orig, "sqlstate", None) or ""
-    return state.startswith(_UNREACHABLE_STATES)
+    return getattr(exc.orig, "sqlstate", None) in _UNREACHABLE_STATES
+
+
+def _raised_by_driver(exc: BaseException) -> bool:
+    """Whether `exc` came out of the database driver or SQLAlchemy's pool, not out of other I/O (a file, a fetch)."""
+    frame = exc.__traceback__
+    while frame is not None:
+        if frame.tb_frame.f_globals.get("__name__", "").startswith(_DRIVERS):
+            return True
+        frame = frame.tb_next
+    return False
+
+
+_DRIVERS = ("asyncpg", "aiosqlite", "sqlalchemy.pool", "sqlalchemy.connectors", "sqlalchemy.dialects")
 
 
 def database_busy(exc: BaseException) -> bool:

@@ -43,15 +43,28 @@ def test_a_fault_in_a_statement_is_not_out_of_reach(tmp_path: Path) -> None:
         engine.dispose()
 
 
-async def test_a_refused_postgresql_connection_is_out_of_reach() -> None:
-    engine = create_async_engine("postgresql+asyncpg://postgres@127.0.0.1:9/none")  # port 9: nothing listens
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql+asyncpg://postgres@127.0.0.1:9/none",  # port 9: nothing listens (refused)
+        "postgresql+asyncpg://postgres@/none?host=/nonexistent-socket-dir",  # a Unix socket that is not there
+    ],
+)
+async def test_a_postgresql_connection_that_cannot_be_made_is_out_of_reach(url: str) -> None:
+    engine = create_async_engine(url)
     try:
-        with pytest.raises(Exception) as raised:
+        with pytest.raises(OSError) as raised:
             async with engine.connect():
                 pass
         assert out_of_reach(raised.value) == DATABASE_DOWN
     finally:
         await engine.dispose()
+
+
+def test_an_os_error_elsewhere_is_not_the_database(tmp_path: Path) -> None:
+    with pytest.raises(OSError) as raised:
+        (tmp_path / "missing" / "file").read_bytes()
+    assert out_of_reach(raised.value) is None
 
 
 async def test_a_server_that_ends_the_connection_is_out_of_reach(postgres_databases: Databases) -> None:

@@ -45,21 +45,26 @@ class TcpGate:
             self._server = await asyncio.start_server(self._forward, "127.0.0.1", self.port, reuse_address=True)
 
     async def _cut(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()  # no new connections; the open ones are closed below (wait_closed waits for them)
         for writer in list(self._writers):
             writer.close()
         self._writers.clear()
+        if server is not None:
+            await server.wait_closed()
 
     async def _forward(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
+        self._writers.add(client_writer)  # before connecting onwards, so a cut meanwhile closes it too
         try:
             server_reader, server_writer = await asyncio.open_connection(*self.target)
         except OSError:
             client_writer.close()
             return
-        self._writers |= {client_writer, server_writer}
+        if client_writer not in self._writers:  # cut while connecting
+            server_writer.close()
+            return
+        self._writers.add(server_writer)
         await asyncio.gather(
             _pipe(client_reader, server_writer), _pipe(server_reader, client_writer), return_exceptions=True
         )
