@@ -104,7 +104,10 @@ class Directory:
                 self._failed.popitem(last=False)
             future.set_exception(exc)
             raise
-        except BaseException as exc:
+        except Exception as exc:  # the store away, say: the waiters hear the same (a 503, not a refused key)
+            future.set_exception(exc)
+            raise
+        except BaseException as exc:  # cancelled with its request: the waiters are told the fetch failed
             future.set_exception(FetchError(key_id, f"the fetch failed: {type(exc).__name__}"))
             raise
         else:

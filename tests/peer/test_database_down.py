@@ -5,7 +5,10 @@ refused, as a restart of PostgreSQL does, and then the gate opens again on the s
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Callable, Iterator
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -14,10 +17,13 @@ from sqlalchemy.engine import make_url
 from store.outage import DATABASE_DOWN
 from tests.hostile.helpers import AS2
 from tests.support.actors import RemoteActor, key_pair
+from tests.support.app import BASE, running_app
 from tests.support.databases import Databases
-from tests.support.httpserver import FakeServer
+from tests.support.httpserver import FakeServer, Recorded, Reply
 from tests.support.processes import PeerProcess
 from tests.support.tcp_gate import TcpGate
+
+INBOX = f"{BASE}/actor/inbox"
 
 
 @pytest.fixture
@@ -65,3 +71,39 @@ def test_a_peer_without_its_database_says_so_and_recovers(gated: tuple[PeerProce
     assert after.status_code == 200, after.text
     assert redelivered.status_code == 202, redelivered.text
     assert followers["totalItems"] == 1
+
+
+async def test_requests_waiting_on_one_key_fetch_all_hear_the_database_is_away(
+    postgres_databases: Databases, remote_actor: Callable[..., RemoteActor]
+) -> None:
+    """Sixteen signed requests on a cold key cache share one fetch of the key; the database goes away while
+    that fetch is answered, so storing the key fails. Each sender must hear 503 (deliver again later), not 401
+    (which a server takes as a refusal of the signature and does not retry)."""
+    url = make_url(postgres_databases.new())
+    gate = TcpGate(url.host or "127.0.0.1", url.port or 5432)
+    through_gate = url.set(host="127.0.0.1", port=gate.port).render_as_string(hide_password=False)
+    alice = remote_actor("alice")
+    key_path = urlsplit(alice.id).path
+
+    def cut_on_key_fetch(request: Recorded) -> Reply | None:
+        if request.method == "GET" and request.path == key_path:
+            time.sleep(0.5)  # meanwhile the other fifteen miss the store too, and wait on this fetch
+            gate.cut()
+        return None
+
+    try:
+        async with running_app(through_gate) as peer:
+            alice.server.gate = cut_on_key_fetch
+            likes = [alice.activity("Like", f"{BASE}/posts/{n}") for n in range(16)]
+            try:
+                answers = await asyncio.gather(*(alice.apost(peer.client, INBOX, like) for like in likes))
+            finally:
+                alice.server.gate = lambda _request: None
+                gate.restore()
+            again = await alice.apost(peer.client, INBOX, likes[0])
+    finally:
+        gate.close()
+
+    assert [answer.status_code for answer in answers] == [503] * 16, [answer.text for answer in answers]
+    assert {answer.json()["error"] for answer in answers} == {DATABASE_DOWN}
+    assert again.status_code == 202, again.text  # the sender's retry, once the database is back
