@@ -12,7 +12,6 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from sqlalchemy.engine import make_url
 
 from store.outage import DATABASE_DOWN
 from tests.hostile.helpers import AS2
@@ -28,10 +27,8 @@ INBOX = f"{BASE}/actor/inbox"
 
 @pytest.fixture
 def gated(databases: Databases, processes: Callable[..., PeerProcess]) -> Iterator[tuple[PeerProcess, TcpGate]]:
-    url = make_url(databases.new("events"))
-    gate = TcpGate(url.host or "127.0.0.1", url.port or 5432)
+    gate, through_gate = TcpGate.before_database(databases.new("events"))
     try:
-        through_gate = url.set(host="127.0.0.1", port=gate.port).render_as_string(hide_password=False)
         yield processes("events", database_url=through_gate, env={"ROSE_ASH_INPROCESS_WORKER": "0"}), gate
     finally:
         gate.close()
@@ -79,9 +76,7 @@ async def test_requests_waiting_on_one_key_fetch_all_hear_the_database_is_away(
     """Sixteen signed requests on a cold key cache share one fetch of the key; the database goes away while
     that fetch is answered, so storing the key fails. Each sender must hear 503 (deliver again later), not 401
     (which a server takes as a refusal of the signature and does not retry)."""
-    url = make_url(postgres_databases.new())
-    gate = TcpGate(url.host or "127.0.0.1", url.port or 5432)
-    through_gate = url.set(host="127.0.0.1", port=gate.port).render_as_string(hide_password=False)
+    gate, through_gate = TcpGate.before_database(postgres_databases.new())
     alice = remote_actor("alice")
     key_path = urlsplit(alice.id).path
 

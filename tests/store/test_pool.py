@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 
-import asyncpg
 import pytest
 from sqlalchemy import text
 
@@ -51,7 +50,6 @@ async def test_connections_the_server_closed_are_replaced_even_when_used_a_momen
         before = await busy_backend_pids(opened, 4)
         assert len(before) == 4
         await terminate_backends(url)
-        await backends_gone(url, before)
         await asyncio.sleep(0.1)  # the event loop reads the closed sockets, as it would during any restart
         after = await busy_backend_pids(opened, 4)
         assert len(after) == 4 and not after & before
@@ -80,20 +78,3 @@ async def busy_backend_pids(store: store.db.Store, connections: int) -> set[int]
     await asyncio.gather(all_held, return_exceptions=True)
     release.set()
     return set(await asyncio.gather(*tasks))  # a transaction that failed raises here
-
-
-async def backends_gone(url: str, pids: set[int]) -> None:
-    """Wait until the server has ended `pids` (pg_terminate_backend only signals them)."""
-    plain = url.replace("postgresql+asyncpg://", "postgresql://")
-    connection = await asyncpg.connect(plain)
-    try:
-        for _ in range(100):
-            alive = await connection.fetchval(
-                "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY($1::int[])", list(pids)
-            )
-            if alive == 0:
-                return
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"backends {sorted(pids)} still running 5 s after their termination")
-    finally:
-        await connection.close()

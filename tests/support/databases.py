@@ -22,17 +22,23 @@ def postgres_server_url() -> str:
 
 
 async def terminate_backends(url: str) -> None:
-    """What a PostgreSQL restart does to every open connection of database `url` (any driver prefix)."""
+    """What a PostgreSQL restart does to every open connection of database `url` (any driver prefix): each
+    backend ended, and this returns once they are gone (pg_terminate_backend only signals them)."""
     import asyncpg
 
-    url = url.replace("postgresql+asyncpg://", "postgresql://")
-    server, database = url.rsplit("/", 1)
+    server, database = _plain(url).rsplit("/", 1)
     admin = await asyncpg.connect(f"{server}/postgres")
     try:
-        await admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
-            database,
+        found = await admin.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", database
         )
+        pids = [row["pid"] for row in found]
+        await admin.execute("SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid", pids)
+        for _ in range(100):  # those ended, not new ones: a peer may reconnect at once
+            if not await admin.fetchval("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY($1::int[])", pids):
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"the backends of {database} still run 5 s after their termination")
     finally:
         await admin.close()
 

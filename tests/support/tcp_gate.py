@@ -10,8 +10,17 @@ import threading
 from collections.abc import Coroutine
 from typing import Any
 
+from sqlalchemy.engine import make_url
+
 
 class TcpGate:
+    @classmethod
+    def before_database(cls, database_url: str) -> tuple[TcpGate, str]:
+        """A gate in front of the database's server, and the URL that reaches the database through it."""
+        url = make_url(database_url)
+        gate = cls(url.host or "127.0.0.1", url.port or 5432)
+        return gate, url.set(host="127.0.0.1", port=gate.port).render_as_string(hide_password=False)
+
     def __init__(self, target_host: str, target_port: int) -> None:
         self.target = (target_host, target_port)
         with socket.socket() as probe:
