@@ -11,7 +11,8 @@ The API (core: imports no actor kind; a kind reaches it as `services.mail`, a `M
             text="…plain text…",                         # always: the text/plain part
             html="<p>…</p>",                             # optional text/html alternative
             attachments=[Attachment("event.ics", ics_bytes, "text/calendar"),
-                         Attachment("ticket-1.png", png, "image/png", inline_id="t1")],  # <img src="cid:t1">
+                         Attachment("ticket-1.png", png, "image/png", inline_id="t1"),   # <img src="cid:t1">
+                         QrCode("ticket-2.png", code, inline_id="t2")],  # a PNG the worker draws
             headers={"List-Unsubscribe": "<https://…>"},  # optional extra headers (no line breaks)
             key=f"order-paid:{order_id}",               # optional: the same key twice queues once
         )
@@ -20,6 +21,8 @@ The API (core: imports no actor kind; a kind reaches it as `services.mail`, a `M
   The message commits or rolls back with the caller's change: a crash never loses one nor invents one.
 - Bad input (an address that is not one, a header with a line break, over 10 MiB) raises `MailError`, with a
   sentence to show, before anything is written.
+- A `QrCode(filename, text, inline_id=…)` attachment is the QR symbol of `text` as a PNG, drawn by the worker
+  when it builds the message (a few milliseconds each, which the causing transaction need not hold).
 - `send` checks everything and stores a draft (a JSON insert, well under a millisecond); the worker builds the
   MIME message (stdlib `email`: about 5 ms each here) after the commit, so a post emailed to thousands of
   subscribers does not hold its transaction for seconds.
@@ -38,11 +41,12 @@ The API (core: imports no actor kind; a kind reaches it as `services.mail`, a `M
 - Tests: `tests/support/smtp.py` runs a real SMTP server (aiosmtpd) on loopback and parses what it receives.
 """
 
-from mail.compose import Attachment, Draft, MailError, build, check_address, compose, draft
+from mail.compose import Attachment, Draft, MailError, QrCode, build, check_address, compose, draft
 from mail.mailer import Mailer
 from mail.queue import enqueue
 from mail.states import MailState
 
 __all__ = [
-    "Attachment", "Draft", "MailError", "MailState", "Mailer", "build", "check_address", "compose", "draft", "enqueue",
+    "Attachment", "Draft", "MailError", "MailState", "Mailer", "QrCode", "build", "check_address", "compose", "draft",
+    "enqueue",
 ]  # fmt: skip

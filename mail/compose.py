@@ -14,6 +14,8 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 from typing import Any
 
+from mail.qr import MAX_BYTES as QR_MAX_BYTES
+
 
 class MailError(Exception):
     """An email that cannot be built or queued as given (a bad address, a header with a line break)."""
@@ -25,6 +27,26 @@ class Attachment:
     content: bytes
     mime_type: str  # "text/calendar", "image/png"
     inline_id: str | None = None  # a Content-ID the HTML part shows with <img src="cid:…">
+
+
+@dataclass(frozen=True)
+class QrCode:
+    """An image/png attachment that is the QR symbol of `text` (a ticket's code), drawn by the worker when it
+    builds the message: drawing one costs a few milliseconds, which the causing transaction need not hold."""
+
+    filename: str  # "ticket-1.png"
+    text: str
+    inline_id: str | None = None
+    mime_type: str = "image/png"
+
+    @property
+    def content(self) -> bytes:
+        from mail.qr import qr_png
+
+        return qr_png(self.text)
+
+
+QR_SIZE_BOUND = 4096  # bytes: a drawn ticket code is about 600
 
 
 def check_address(value: str) -> str:
@@ -55,7 +77,7 @@ class Draft:
     subject: str
     text: str
     html: str | None
-    attachments: tuple[Attachment, ...]
+    attachments: tuple[Attachment | QrCode, ...]
     headers: tuple[tuple[str, str], ...]
     message_id: str
     date: str
@@ -66,7 +88,7 @@ class Draft:
 
     @property
     def size(self) -> int:
-        return len(self.text) + len(self.html or "") + sum(len(a.content) * 4 // 3 for a in self.attachments)
+        return len(self.text) + len(self.html or "") + sum(_size_of(a) * 4 // 3 for a in self.attachments)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -89,20 +111,30 @@ class Draft:
             subject=data["subject"],
             text=data["text"],
             html=data["html"],
-            attachments=tuple(
-                Attachment(a["filename"], base64.b64decode(a["content"]), a["mime_type"], a["inline_id"])
-                for a in data["attachments"]
-            ),
+            attachments=tuple(_attachment_of(a) for a in data["attachments"]),
             headers=tuple((name, value) for name, value in data["headers"]),
             message_id=data["message_id"],
             date=data["date"],
         )
 
 
-def _attachment_json(attachment: Attachment) -> dict[str, Any]:
+def _size_of(attachment: Attachment | QrCode) -> int:
+    return QR_SIZE_BOUND if isinstance(attachment, QrCode) else len(attachment.content)
+
+
+def _attachment_json(attachment: Attachment | QrCode) -> dict[str, Any]:
+    if isinstance(attachment, QrCode):
+        return {"filename": attachment.filename, "qr": attachment.text, "mime_type": attachment.mime_type,
+                "inline_id": attachment.inline_id}  # fmt: skip
     content = base64.b64encode(attachment.content).decode()
     return {"filename": attachment.filename, "content": content, "mime_type": attachment.mime_type,
             "inline_id": attachment.inline_id}  # fmt: skip
+
+
+def _attachment_of(data: dict[str, Any]) -> Attachment | QrCode:
+    if "qr" in data:
+        return QrCode(data["filename"], data["qr"], data["inline_id"], data["mime_type"])
+    return Attachment(data["filename"], base64.b64decode(data["content"]), data["mime_type"], data["inline_id"])
 
 
 def _one_line(value: str) -> str:
@@ -118,7 +150,7 @@ def draft(
     subject: str,
     text: str,
     html: str | None = None,
-    attachments: Iterable[Attachment] = (),
+    attachments: Iterable[Attachment | QrCode] = (),
     headers: Mapping[str, str] | None = None,
 ) -> Draft:
     """Everything checked (MailError, a sentence, otherwise); the Message-ID is made on the sender's domain."""
@@ -133,6 +165,8 @@ def draft(
         if not maintype or not subtype:
             raise MailError(f"{attachment.mime_type!r} is not a MIME type like image/png.")
         _one_line(attachment.filename)
+        if isinstance(attachment, QrCode) and len(attachment.text.encode()) > QR_MAX_BYTES:
+            raise MailError(f"A QR code holds at most {QR_MAX_BYTES} bytes of text here.")
     return Draft(
         sender=sender,
         to=recipients,
@@ -175,7 +209,7 @@ def compose(
     subject: str,
     text: str,
     html: str | None = None,
-    attachments: Iterable[Attachment] = (),
+    attachments: Iterable[Attachment | QrCode] = (),
     headers: Mapping[str, str] | None = None,
 ) -> EmailMessage:
     """The MIME message at once (for a message to inspect or change before `enqueue`)."""

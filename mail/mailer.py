@@ -9,7 +9,7 @@ from email.message import EmailMessage
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mail.compose import Attachment, Draft, draft
+from mail.compose import Attachment, Draft, QrCode, draft
 from mail.queue import enqueue, enqueue_many
 
 
@@ -53,7 +53,7 @@ class Mailer:
         subject: str,
         text: str,
         html: str | None = None,
-        attachments: Iterable[Attachment] = (),
+        attachments: Iterable[Attachment | QrCode] = (),
         headers: Mapping[str, str] | None = None,
     ) -> Draft:
         """A checked message from this peer's sender (MailError otherwise), for `queue` or `queue_many`."""
@@ -69,7 +69,7 @@ class Mailer:
         subject: str,
         text: str,
         html: str | None = None,
-        attachments: Iterable[Attachment] = (),
+        attachments: Iterable[Attachment | QrCode] = (),
         headers: Mapping[str, str] | None = None,
         key: str | None = None,
     ) -> bool:
