@@ -11,6 +11,7 @@ from urllib.parse import urldefrag
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from activities.errors import ActivityError
 from activities.httpsig import load_public_key
@@ -33,6 +34,7 @@ class PublicKey:
     key_id: str
     owner: str
     key: rsa.RSAPublicKey
+    pem: str = ""  # as fetched, for the store (a key made in a test has none)
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,7 @@ class Directory:
             async with self.store.read() as session:
                 row = await session.get(RemoteKey, key_id)
             if row is not None:
-                return self._remember(PublicKey(row.key_id, row.owner, load_public_key(row.public_pem)))
+                return self._remember(PublicKey(row.key_id, row.owner, load_public_key(row.public_pem), row.public_pem))
         return await self._fetch_once(key_id)
 
     async def _fetch_once(self, key_id: str) -> PublicKey:
@@ -122,13 +124,11 @@ class Directory:
         owner, pem = await self._fetch_key(key_id)
         self._fetched_at[key_id] = time.monotonic()
         try:
-            key = PublicKey(key_id, owner, load_public_key(pem))
+            key = PublicKey(key_id, owner, load_public_key(pem), pem)
         except ValueError as exc:
             raise FetchError(key_id, f"unusable public key: {exc}") from None
-        values = {"owner": owner, "public_pem": pem, "fetched_at": self.store.clock()}
-        async with self.store.write() as session:  # an upsert: concurrent first sightings must not collide
-            if not await insert_ignore(session, RemoteKey, {"key_id": key_id, **values}, ("key_id",)):
-                await session.execute(update(RemoteKey).where(RemoteKey.key_id == key_id).values(**values))
+        async with self.store.write() as session:
+            await _upsert_key(session, key, self.store.clock())
         return self._remember(key)
 
     def _remember(self, key: PublicKey) -> PublicKey:
@@ -177,9 +177,12 @@ class Directory:
         doc = await self.fetcher.get_json(actor_id)
         if doc.get("id") != actor_id:
             raise FetchError(actor_id, "the document's id is not the URL it was fetched from")
-        return await self._remember_actor(doc)
+        return await self._remember_actor(doc, with_keys=True)
 
-    async def _remember_actor(self, doc: dict[str, Any]) -> ActorInfo:
+    async def _remember_actor(self, doc: dict[str, Any], *, with_keys: bool = False) -> ActorInfo:
+        """Store the actor (and, `with_keys`, the keys its own document lists on its host, in the same
+        transaction: its first signed request then needs no fetch, which matters when the actor is a peer too
+        busy to answer one in time)."""
         try:
             actor_id = check_url(doc.get("id"), "actor id")
             inbox = check_url(doc.get("inbox"), "inbox")
@@ -192,9 +195,15 @@ class Directory:
             raise FetchError(actor_id, "inbox is not on the actor's host")
         kept = compact_actor(doc)
         values = {"inbox": inbox, "shared_inbox": shared, "data": kept, "fetched_at": self.store.clock()}
+        keys = _own_keys(doc) if with_keys else []
         async with self.store.write() as session:  # an upsert: concurrent first sightings must not collide
             if not await insert_ignore(session, RemoteActor, {"id": actor_id, **values}, ("id",)):
                 await session.execute(update(RemoteActor).where(RemoteActor.id == actor_id).values(**values))
+            for key in keys:
+                await _upsert_key(session, key, self.store.clock())
+        for key in keys:
+            self._fetched_at[key.key_id] = time.monotonic()
+            self._remember(key)
         return self._remember_info(ActorInfo(actor_id, inbox, shared, kept))
 
     def _remember_info(self, info: ActorInfo) -> ActorInfo:
@@ -213,3 +222,29 @@ def _key_in(doc: dict[str, Any], key_id: str) -> str | None:
                 return None
             return str(key["publicKeyPem"])
     return None
+
+
+def _own_keys(doc: dict[str, Any]) -> list[PublicKey]:
+    """The usable keys an actor's own document lists with ids on its host (and no other owner); others are
+    left to be fetched by their id when a request names them."""
+    actor_id = doc["id"]
+    keys = doc.get("publicKey")
+    found = []
+    for key in keys if isinstance(keys, list) else [keys]:
+        if not isinstance(key, dict) or not isinstance(key_id := key.get("id"), str):
+            continue
+        pem = _key_in(doc, key_id)
+        if pem is None or not same_origin(key_id, actor_id):
+            continue
+        try:
+            found.append(PublicKey(key_id, actor_id, load_public_key(pem), pem))
+        except ValueError:
+            continue  # an unusable key is reported when a request names it
+    return found
+
+
+async def _upsert_key(session: AsyncSession, key: PublicKey, now: float) -> None:
+    """An upsert: concurrent first sightings of a key must not collide."""
+    values = {"owner": key.owner, "public_pem": key.pem, "fetched_at": now}
+    if not await insert_ignore(session, RemoteKey, {"key_id": key.key_id, **values}, ("key_id",)):
+        await session.execute(update(RemoteKey).where(RemoteKey.key_id == key.key_id).values(**values))

@@ -26,7 +26,9 @@ class RetryPolicy:
             return Verdict.DELIVERED
         if status == 410:
             return Verdict.GONE
-        if status is not None and 400 <= status < 500 and status not in (408, 429):
+        # 401 is retried, as Mastodon retries it: a receiver that could not fetch our key at that moment (busy,
+        # restarting) answers 401, and the delivery must not be lost for it. 501 will not change on a retry.
+        if status == 501 or (status is not None and 400 <= status < 500 and status not in (401, 408, 429)):
             return Verdict.GIVE_UP
         return Verdict.RETRY
 

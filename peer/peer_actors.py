@@ -1,6 +1,8 @@
-"""Know the cooperating peers' actors from the start: an activity addressed to an actor whose inbox the store
-knows gets its delivery rows when it is recorded (outbox/record.py), so the first buyers of a new calendar do
-not wait for the delivery worker to fetch the shop's actor while their Offers queue behind it."""
+"""Know the cooperating peers' actors and keys from the start: an activity addressed to an actor whose inbox the
+store knows gets its delivery rows when it is recorded (outbox/record.py), so the first buyers of a new calendar
+do not wait for the delivery worker to fetch the shop's actor while their Offers queue behind it; and the shop
+verifies the first Offers with the events peer's key at hand, instead of fetching it from a peer that a rush
+of buyers may keep from answering in time."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from sqlalchemy import select
 
 from actors.context import Services
 from inbox.errors import FetchError
-from store.models import RemoteActor
+from store.models import RemoteActor, RemoteKey
 
 log = logging.getLogger(__name__)
 
@@ -35,11 +37,12 @@ async def know_peer_actors(
     pause = min(first_retry, retry)
     while wanted:
         async with services.store.read() as session:
-            known = set(await session.scalars(select(RemoteActor.id).where(RemoteActor.id.in_(wanted))))
+            with_key = select(RemoteKey.owner).where(RemoteKey.owner == RemoteActor.id).exists()
+            known = set(await session.scalars(select(RemoteActor.id).where(RemoteActor.id.in_(wanted), with_key)))
         wanted -= known
         for actor_id in sorted(wanted):
             try:
-                await services.directory.actor(actor_id)
+                await services.directory.actor(actor_id, refresh=True)  # the actor and its keys
             except FetchError as exc:
                 log.debug("peer actor %s not fetched yet: %s", actor_id, exc.reason)
             else:

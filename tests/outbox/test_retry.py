@@ -15,7 +15,7 @@ NOW = 1_790_000_000.0
         (204, Verdict.DELIVERED),
         (410, Verdict.GONE),
         (400, Verdict.GIVE_UP),
-        (401, Verdict.GIVE_UP),
+        (401, Verdict.RETRY),  # the receiver could not fetch our key just then: Mastodon retries it too
         (403, Verdict.GIVE_UP),
         (404, Verdict.GIVE_UP),
         (422, Verdict.GIVE_UP),
@@ -24,6 +24,7 @@ NOW = 1_790_000_000.0
         (500, Verdict.RETRY),
         (502, Verdict.RETRY),
         (503, Verdict.RETRY),
+        (501, Verdict.GIVE_UP),
         (301, Verdict.RETRY),
         (None, Verdict.RETRY),  # connection error, timeout
     ],

@@ -1,6 +1,7 @@
 """A peer learns its cooperating peers' actors on its own, without waiting for the first activity to one: the
 events peer knows the shop's inbox before anybody buys a ticket, even when the shop starts after it, so the
-first Offers are written with their delivery rows instead of waiting for the worker to fetch the shop."""
+first Offers are written with their delivery rows instead of waiting for the worker to fetch the shop; and it
+keeps the shop's key from the same fetch, so the shop's first Accept is verified without fetching it again."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from store.models import RemoteActor
+from store.models import RemoteActor, RemoteKey
 from tests.support.admin import eventually
 from tests.support.databases import Databases, Peek
 from tests.support.processes import PeerProcess, free_port
@@ -20,6 +21,14 @@ def _remote_actors(peek: Peek) -> dict[str, str]:
         async with store.read() as session:
             rows = await session.execute(select(RemoteActor.id, RemoteActor.inbox))
             return {actor_id: inbox for actor_id, inbox in rows}
+
+    return peek(read)
+
+
+def _remote_keys(peek: Peek) -> dict[str, str]:
+    async def read(store: Any) -> dict[str, str]:
+        async with store.read() as session:
+            return {key_id: owner for key_id, owner in await session.execute(select(RemoteKey.key_id, RemoteKey.owner))}
 
     return peek(read)
 
@@ -42,3 +51,6 @@ def test_the_events_peer_fetches_the_shop_actor_once_the_shop_answers(
     )
     assert events.running, events.log_tail()
     assert list(_remote_actors(look)) == [shop.actor_id]  # the configured peer only, never itself
+    keys = _remote_keys(look)
+    assert keys and set(keys.values()) == {shop.actor_id}, keys  # stored with the actor, in its transaction
+    assert all(key_id.startswith(shop.actor_id) for key_id in keys), keys
