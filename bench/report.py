@@ -64,6 +64,12 @@ def rush_run_rows(rush: dict[str, Any]) -> list[str]:
         if provider != "free"
         else "confirmed at the shop's answer"
     )
+    paid_cpu = rush.get("events_shop_cpu_ms_per_paid")
+    if paid_cpu:
+        confirmed += (
+            f"; {rush['paid_per_s']:,.0f} orders paid/s, peers' CPU {sum(paid_cpu):.1f} ms per order (events "
+            f"{paid_cpu[0]:.1f}, shop {paid_cpu[1]:.1f})"
+        )
     rows.append(
         f"| Ticket rush ({provider}): {PAYMENT[provider]} | {confirmed} | events sold {after['events_sold']}, "
         f"held {after['events_held']}; shop tickets {after['shop_tickets']}, held {after['shop_held']} | "

@@ -290,11 +290,15 @@ async def rush_with(run: Run, provider: str) -> dict[str, Any]:
     buyers_cpu = time.process_time() - buyers_cpu
     rush_cpu = await meter.stop()
     after_rush = await totals(events_base, shop_base, event_id, slug)
-    paying_s = 0.0
+    paying_s, paying_cpu = 0.0, None
     if provider == "manual":
+        meter = CpuMeter(cluster, cluster.raw_db_url(events_db), [events.pid, shop.pid])
+        await meter.start()
         started = time.perf_counter()
-        await staff_mark_paid(shop_base, rush)
+        with Profiler(cluster, "rush-manual-paying", [events.pid, shop.pid]):
+            await staff_mark_paid(shop_base, rush)
         paying_s = time.perf_counter() - started
+        paying_cpu = await meter.stop()
     after_payment = await settled_totals(events_base, shop_base, event_id, slug)
     held_at = sorted(rush.held_at)
     told = rush.outcomes.get("rejected", 0) == rush.reasons.get("sold out", 0)
@@ -312,6 +316,7 @@ async def rush_with(run: Run, provider: str) -> dict[str, Any]:
         "buy_to_held_p99_ms": round(percentile(rush.to_held_ms, 0.99), 1),
         "buy_to_sold_out_p99_ms": round(percentile(rush.to_refusal_ms, 0.99), 1),
         "paying_s": round(paying_s, 3),
+        "paid_per_s": round(len(rush.to_confirmed_ms) / paying_s, 1) if paying_s else 0.0,
         "paid_outcomes": rush.paid_outcomes,
         "status_errors": dict(ERRORS),
         "paid_to_confirmed_p50_ms": round(percentile(rush.to_confirmed_ms, 0.5), 1),
@@ -333,6 +338,9 @@ async def rush_with(run: Run, provider: str) -> dict[str, Any]:
         "buyers_cpu_ms_per_buyer": round(buyers_cpu * 1000 / buyers, 1),
         "events_shop_cpu_ms_per_buyer": [round(s * 1000 / buyers, 1) for s in rush_cpu["focus_each_cpu_s"]],
     }
+    if paying_cpu is not None:  # both peers' CPU per order marked paid, and each one's
+        result["paying_cpu"] = paying_cpu
+        result["events_shop_cpu_ms_per_paid"] = [round(s * 1000 / seats, 1) for s in paying_cpu["focus_each_cpu_s"]]
     if provider == "stripe":
         result["localstripe_webhook_delay_ms"] = LOCALSTRIPE_WEBHOOK_DELAY_S * 1000
     log(f"rush ({provider}): {result}")
