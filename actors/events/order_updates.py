@@ -12,7 +12,7 @@ from activities.errors import ActivityError
 from activities.order import is_order, order_status
 from actors.context import Context
 from actors.events.purchase_states import PURCHASE_LIFECYCLE, STATE_OF_ORDER, PurchaseState
-from actors.events.ticket_moves import drop_refunded_tickets, move_tickets
+from actors.events.ticket_moves import drop_refunded_tickets, move_tickets, place_of
 from actors.events.tickets import PurchaseWaiters, purchase_for_offer, update_purchase
 from actors.events.waitlist import offer_free_seats
 from inbox.dispatch import Outcome
@@ -54,6 +54,7 @@ async def on_order_update(ctx: Context, *, waiters: PurchaseWaiters) -> Outcome:
         reason = order.get("description")
         update_purchase(row, ctx.now, state, reason=reason[:300] if isinstance(reason, str) else None)
         await move_tickets(session, services, row.data, old, state)
-        await offer_free_seats(session, services, purchase["event"])  # seats released pass to the waiting list
+        if place_of(purchase["event"], state) is None:  # seats released (cancelled, refunded): to the waiting list
+            await offer_free_seats(session, services, purchase["event"])
         waiters.notify_after_commit(session, row)
     return Outcome.PROCESSED
