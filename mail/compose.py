@@ -15,6 +15,7 @@ from email.utils import formatdate, make_msgid, parseaddr
 from typing import Any
 
 from mail.qr import MAX_BYTES as QR_MAX_BYTES
+from mail.qr import qr_png
 
 
 class MailError(Exception):
@@ -41,9 +42,7 @@ class QrCode:
 
     @property
     def content(self) -> bytes:
-        from mail.qr import qr_png
-
-        return qr_png(self.text)
+        return qr_png(self.text)  # segno and Pillow are imported on first use
 
 
 QR_SIZE_BOUND = 4096  # bytes: a drawn ticket code is about 600
