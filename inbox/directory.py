@@ -194,13 +194,14 @@ class Directory:
         if not same_origin(inbox, actor_id) or (shared and not same_origin(shared, actor_id)):
             raise FetchError(actor_id, "inbox is not on the actor's host")
         kept = compact_actor(doc)
-        values = {"inbox": inbox, "shared_inbox": shared, "data": kept, "fetched_at": self.store.clock()}
+        now = self.store.clock()
+        values = {"inbox": inbox, "shared_inbox": shared, "data": kept, "fetched_at": now}
         keys = _own_keys(doc) if with_keys else []
         async with self.store.write() as session:  # an upsert: concurrent first sightings must not collide
             if not await insert_ignore(session, RemoteActor, {"id": actor_id, **values}, ("id",)):
                 await session.execute(update(RemoteActor).where(RemoteActor.id == actor_id).values(**values))
             for key in keys:
-                await _upsert_key(session, key, self.store.clock())
+                await _upsert_key(session, key, now)
         for key in keys:
             self._fetched_at[key.key_id] = time.monotonic()
             self._remember(key)
