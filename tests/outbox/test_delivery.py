@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 import httpx
@@ -217,18 +217,31 @@ async def test_a_hanging_host_does_not_delay_the_others(rig: Rig, fake_server: C
 async def test_per_host_concurrency_is_capped(rig: Rig, fake_server: Callable[[], FakeServer]) -> None:
     crowded = fake_server()
     crowded.hang()
-    await add_followers(rig.store, ME, [rig.remote(crowded, f"c{i}", shared_inbox=False) for i in range(12)])
+    await add_followers(rig.store, ME, [rig.remote(crowded, f"c{i}", shared_inbox=False) for i in range(20)])
     other = fake_server()
+    cap, depth = rig.worker.per_host, rig.worker.claim_depth
     async with rig.running():
-        await emit_note(rig.store, ME)
-        await until(lambda: len(crowded.posts()) == rig.worker.per_host, what="the first eight")
+        sent = await emit_note(rig.store, ME)
+        await until(lambda: len(crowded.posts()) == cap, what="the first eight")
+
+        async def leased() -> int:
+            rows = await delivery_rows(rig.store, sent["id"])
+            return sum(r.locked_by == rig.worker.name and r.state == "pending" for r in rows)
+
+        # Eight more are claimed to start the moment a slot frees; the last four stay unclaimed for any worker.
+        await until(lambda: _equals(leased(), cap * depth), what="sixteen claimed")
         # The worker keeps going (another host's delivery gets through) while the crowded host stays at 8.
         await emit_note(rig.store, ME, cc=[], to=[rig.remote(other, "elsewhere").id])
         await until(lambda: len(other.posts()) == 1, what="the other host")
-        assert len(crowded.posts()) == rig.worker.per_host == 8
+        assert len(crowded.posts()) == cap == 8
+        assert await leased() == cap * depth == 16
         crowded.release()
-        await until(lambda: _all_delivered(rig.store, 13), what="everything")
-    assert len(crowded.posts()) == 12
+        await until(lambda: _all_delivered(rig.store, 21), what="everything")
+    assert len(crowded.posts()) == 20
+
+
+async def _equals(count: Awaitable[int], expected: int) -> bool:
+    return await count == expected
 
 
 async def test_410_drops_the_follower(rig: Rig, fake_server: Callable[[], FakeServer]) -> None:
