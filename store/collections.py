@@ -2,18 +2,24 @@
 
 Each collection's size is kept in `collection_sizes`, changed in the same transaction as the items, so
 `count()` is one primary-key read. Everything that adds or removes items must go through this module (or keep
-`collection_sizes` right itself)."""
+`collection_sizes` right itself).
+
+A transaction's changes to the sizes are written as it commits (one statement for all its collections, in the
+order of their names), not at each add or remove: a size row is a hot row (every buyer of an event changes the
+event's held or sold tickets), locked from its UPDATE to the COMMIT, and written mid-transaction it made every
+other buyer wait for the rest of the transaction's statements. Within the transaction, `count()` and `counts()`
+include its own changes not yet written (`pending_size`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import String, bindparam, delete, literal, select, update
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import String, bindparam, delete, event, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
-from store.db import affected, dialect, table_of
+from store.db import affected
 from store.models import CollectionItem, CollectionSize
 from store.upsert import insert_ignore, insert_or_add_statement
 
@@ -33,41 +39,10 @@ async def add(
 ) -> bool:
     """Add `item`; False when it was already there (the collection is a set)."""
     values = {"collection": collection, "item": item, "data": data, "created_at": now}
-    if dialect(session) == "postgresql":  # the item and its count in one statement: one round trip, not two
-        return (await session.execute(_add_counted(), values)).first() is not None
     added = await insert_ignore(session, CollectionItem, values, ("collection", "item"))
     if added:
-        await _grow(session, collection, 1)
+        _change_size(session, collection, 1)
     return added
-
-
-_ADD_COUNTED: list[Any] = []
-
-
-def _add_counted() -> Any:
-    """PostgreSQL: insert the item unless it is there, and grow the collection's size by what was inserted; a
-    row is returned only when the item was added."""
-    if not _ADD_COUNTED:
-        items, sizes = table_of(CollectionItem), table_of(CollectionSize)
-        added = (
-            postgresql.insert(items)
-            .values(
-                collection=bindparam("collection"),
-                item=bindparam("item"),
-                data=bindparam("data", type_=items.c.data.type),
-                created_at=bindparam("created_at", type_=items.c.created_at.type),
-            )
-            .on_conflict_do_nothing(index_elements=["collection", "item"])
-            .returning(items.c.collection)
-            .cte("added")
-        )
-        grow = postgresql.insert(sizes).from_select(["collection", "size"], select(added.c.collection, literal(1)))
-        _ADD_COUNTED.append(
-            grow.on_conflict_do_update(
-                index_elements=["collection"], set_={"size": sizes.c.size + grow.excluded.size}
-            ).returning(sizes.c.size)
-        )
-    return _ADD_COUNTED[0]
 
 
 async def remove(session: AsyncSession, collection: str, item: str) -> bool:
@@ -76,7 +51,7 @@ async def remove(session: AsyncSession, collection: str, item: str) -> bool:
     )
     removed = bool(affected(result))
     if removed:
-        await _shrink(session, collection, 1)
+        _change_size(session, collection, -1)
     return removed
 
 
@@ -90,19 +65,36 @@ async def remove_many(session: AsyncSession, collection: str, items: list[str]) 
         )
         removed += affected(result)
     if removed:
-        await _shrink(session, collection, removed)
+        _change_size(session, collection, -removed)
     return removed
 
 
-async def _grow(session: AsyncSession, collection: str, by: int) -> None:
-    statement = insert_or_add_statement(dialect(session), CollectionSize, ("collection",), "size")
-    await session.execute(statement, {"collection": collection, "size": by})
+_SIZE_CHANGES = "collection_size_changes"  # in Session.info: collection -> items added less items removed
 
 
-async def _shrink(session: AsyncSession, collection: str, by: int) -> None:
-    await session.execute(
-        update(CollectionSize).where(CollectionSize.collection == collection).values(size=CollectionSize.size - by)
-    )
+def _change_size(session: AsyncSession, collection: str, by: int) -> None:
+    changes: dict[str, int] = session.info.setdefault(_SIZE_CHANGES, {})
+    changes[collection] = changes.get(collection, 0) + by
+
+
+def pending_size(session: AsyncSession, collection: str) -> int:
+    """What this transaction added to `collection` less what it removed, not yet written to its size row."""
+    changes: dict[str, int] = session.info.get(_SIZE_CHANGES, {})
+    return changes.get(collection, 0)
+
+
+@event.listens_for(Session, "before_commit")
+def _write_sizes(session: Session) -> None:
+    changes: dict[str, int] | None = session.info.pop(_SIZE_CHANGES, None)
+    rows = [{"collection": name, "size": by} for name, by in sorted((changes or {}).items()) if by]
+    if rows:  # sorted: two transactions lock the size rows they share in the same order, so never deadlock
+        kind = session.get_bind().dialect.name
+        session.execute(insert_or_add_statement(kind, CollectionSize, ("collection",), "size"), rows)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_sizes(session: Session) -> None:
+    session.info.pop(_SIZE_CHANGES, None)
 
 
 async def set_data(session: AsyncSession, collection: str, item: str, data: dict[str, Any]) -> None:
@@ -129,7 +121,7 @@ async def contains(session: AsyncSession, collection: str, item: str) -> bool:
 
 async def count(session: AsyncSession, collection: str) -> int:
     """The number of items: one primary-key read of the size kept by add/remove/remove_many."""
-    return await session.scalar(_COUNT, {"of_collection": collection}) or 0
+    return (await session.scalar(_COUNT, {"of_collection": collection}) or 0) + pending_size(session, collection)
 
 
 async def counts(session: AsyncSession, names: list[str]) -> dict[str, int]:
@@ -141,6 +133,8 @@ async def counts(session: AsyncSession, names: list[str]) -> dict[str, int]:
             select(CollectionSize.collection, CollectionSize.size).where(CollectionSize.collection.in_(chunk))
         )
         found.update({name: size for name, size in rows})
+    for name in names:
+        found[name] += pending_size(session, name)
     return found
 
 

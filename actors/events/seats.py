@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from actors.context import Services
 from actors.events.page_counts import changed_after_commit
-from store import counters
+from store import collections, counters
 from store.db import dialect
 from store.models import CollectionSize, Counter, StoredObject, WaitlistEntry
 from store.upsert import insert_or_add_statement
@@ -73,7 +73,10 @@ async def taken_seats(session: AsyncSession, event: str) -> tuple[int, int, int]
     transactions count them often enough for each round trip to the database to show."""
     values = {"sold": sold_of(event), "held": held_of(event), "event": event}
     sold, held, offered = (await session.execute(_TAKEN, values)).one()
-    return int(sold or 0), int(held or 0), int(offered or 0)
+    sold, held = int(sold or 0), int(held or 0)  # and this transaction's own changes, written at its commit
+    sold += collections.pending_size(session, sold_of(event))
+    held += collections.pending_size(session, held_of(event))
+    return sold, held, int(offered or 0)
 
 
 def pending_waitlist_counter(event: str) -> str:

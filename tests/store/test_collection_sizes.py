@@ -1,12 +1,14 @@
 """Collection sizes: `count()` reads a size kept by add/remove/remove_many in their own transaction, so it must
 stay exactly the number of items whatever order, repetition or concurrency they come in; and the migration that
-introduced the sizes fills them in for a database that already has items."""
+introduced the sizes fills them in for a database that already has items. A transaction writes its changes to
+the sizes as it commits: it counts them before, and holds no size row until then."""
 
 from __future__ import annotations
 
 import asyncio
 from typing import Any
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -151,6 +153,35 @@ async def test_concurrent_writers_keep_the_count_exact(store: Store, database_ur
         assert size == await true_count(session, C)
     # 15 shared + 8 x 15 own - 8 own removed + the 3 of the 20 first items no writer removed
     assert size == 15 + 8 * 15 - 8 + 3
+
+
+async def test_sizes_are_written_at_commit_so_an_open_transaction_holds_up_no_other(
+    store: Store, database_url: str
+) -> None:
+    """A size row is every buyer's row: a transaction that added an item still has its other statements to run,
+    and another transaction adding to the same collection must not wait for them (PostgreSQL; SQLite has one
+    writer at a time anyway). Both counts come out right once both commit."""
+    if store.dialect != "postgresql":
+        pytest.skip("SQLite takes one writer at a time: the second transaction waits for the first by design")
+    async with store.write() as session:
+        await collections.add(session, C, u(0), 0.0)
+    other = open_store(database_url, pool_size=2)
+    try:
+        async with store.write() as session:
+            assert await collections.add(session, C, u(1), 1.0)
+            assert await collections.remove(session, C, u(0))
+            assert await collections.add(session, OTHER, u(1), 1.0)
+            assert await collections.count(session, C) == 1  # its own changes, not yet written, are counted
+            assert await collections.counts(session, [C, OTHER]) == {C: 1, OTHER: 1}
+
+            async def add_elsewhere() -> None:
+                async with other.write() as elsewhere:
+                    assert await collections.add(elsewhere, C, u(2), 2.0)
+
+            await asyncio.wait_for(add_elsewhere(), timeout=5.0)  # committed while this one is still open
+        await assert_exact(store, {C: 2, OTHER: 1})
+    finally:
+        await other.close()
 
 
 # The migration that added the sizes.
