@@ -8,7 +8,9 @@ A transaction's changes to the sizes are written as it commits (one statement fo
 order of their names), not at each add or remove: a size row is a hot row (every buyer of an event changes the
 event's held or sold tickets), locked from its UPDATE to the COMMIT, and written mid-transaction it made every
 other buyer wait for the rest of the transaction's statements. Within the transaction, `count()` and `counts()`
-include its own changes not yet written (`pending_size`)."""
+include its own changes not yet written (`pending_size`). Nothing here uses savepoints, and a transaction that
+changes collections must not either: releasing one writes the changes so far, but rolling one back forgets them
+all, the changes made before it included."""
 
 from __future__ import annotations
 
